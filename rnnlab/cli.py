@@ -1,0 +1,162 @@
+"""The command line: `python -m rnnlab train ...` trains a configuration and writes its run record as JSON.
+
+    python -m rnnlab train --task adding --seq-len 50 --cell gru --epochs 5 --out gru.json
+    python -m rnnlab train --task imdb --imdb-csv reviews.csv --vocab 2000 --maxlen 200
+    python -m rnnlab export --cell lstm --layers 2 > model.py
+
+Every `RunConfig` field is a flag (`seq_len` is `--seq-len`), with the same help text and limits as the dashboard.
+Bad arguments print one line on stderr and exit with code 2; missing data prints one line and exits with 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from rnnlab.config import RunConfig, field_info
+
+# Probe results are only written when asked for, so a plain run's JSON stays small.
+_PROBE_KEYS = ("grad_norms_at_init", "grad_norms", "gates_at_init", "gates")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but an error is one line on stderr (argparse prints the whole usage first)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        _fail(f"{message} (see '{self.prog} --help')", code=2)
+
+
+def _fail(message: str, code: int) -> None:
+    sys.stderr.write(f"rnnlab: error: {message}\n")
+    raise SystemExit(code)
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per RunConfig field, typed and described by the field itself."""
+    for spec in dataclasses.fields(RunConfig):
+        info = field_info(spec.name)
+        flag = "--" + (info["flag"] or spec.name.replace("_", "-"))
+        kind = info["type"]
+        limits = ""
+        if info["low"] is not None:
+            limits = f" ({info['low']:g} to {info['high']:g})"
+        help_text = f"{info['help']}{limits} Default: {info['default']!r}."
+        if kind is bool:
+            parser.add_argument(flag, dest=spec.name, action="store_true", default=None, help=help_text)
+        else:
+            parser.add_argument(flag, dest=spec.name, type=kind, choices=info["choices"], default=None,
+                                metavar=spec.name.upper() if not info["choices"] else None, help=help_text)
+    # The IMDB name for the sequence length, as Keras's own IMDB example calls it.
+    parser.add_argument("--maxlen", dest="seq_len", type=int, default=None, help="IMDB: same as --seq-len.")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m rnnlab", description="Train and inspect recurrent networks.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    train = commands.add_parser("train", help="Train a configuration and print one line per epoch.")
+    _add_config_flags(train)
+    train.add_argument("--out", type=Path, metavar="FILE.json", help="Write the run record here as JSON.")
+    train.add_argument("--grad-norms", action="store_true",
+                       help="Record the gradient norm at every time step on a probe batch after each epoch.")
+    train.add_argument("--gates", action="store_true",
+                       help="Record the gate activations of one probe sequence after each epoch.")
+
+    export = commands.add_parser("export", help="Print a standalone Keras script for a configuration.")
+    _add_config_flags(export)
+    return parser
+
+
+def config_from_args(arguments: argparse.Namespace) -> RunConfig:
+    """The configuration the flags describe: each task's own defaults, then whatever the flags set."""
+    from rnnlab.config import defaults_for_task
+
+    given = {spec.name: getattr(arguments, spec.name) for spec in dataclasses.fields(RunConfig)
+             if getattr(arguments, spec.name) is not None}
+    base = defaults_for_task(given.get("task", RunConfig().task))
+    return base.replace(**given)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    arguments = build_parser().parse_args(argv)
+    try:
+        config = config_from_args(arguments)
+    except ValueError as error:
+        _fail(str(error), code=2)
+    if arguments.command == "export":
+        from rnnlab.export import keras_script
+
+        sys.stdout.write(keras_script(config))
+        return 0
+    return _train(config, arguments)
+
+
+def _train(config: RunConfig, arguments: argparse.Namespace) -> int:
+    with _quiet_native_stderr():
+        from rnnlab import training
+        from rnnlab.tasks import make_dataset
+    try:
+        dataset = make_dataset(config)
+    except ValueError as error:
+        _fail(str(error), code=1)
+    print(f"{config.label()}: {len(dataset.x_train):,} training sequences, {dataset.source}", flush=True)
+    trainer = training.Trainer(config, dataset, callbacks=[_epoch_printer(training)],
+                               record_grad_norms=arguments.grad_norms, record_gates=arguments.gates)
+    try:
+        record = trainer.run()
+    except Exception as error:  # The learner gets one line; the details are not theirs to debug.
+        _fail(f"training failed: {error}", code=1)
+    summary = [f"{record.status}: {record.params:,} parameters", f"{record.wall_seconds:.1f} s",
+               f"{record.samples_per_second:,.0f} sequences/s"]
+    if record.test_accuracy is not None:
+        summary.append(f"test accuracy {record.test_accuracy:.3f}")
+    elif record.test_loss is not None:
+        summary.append(f"test loss {record.test_loss:.4f}")
+    print(", ".join(summary), flush=True)
+    if record.message:
+        sys.stderr.write(f"rnnlab: {record.message}\n")
+    if arguments.out:
+        values = record.to_dict()
+        for key in _PROBE_KEYS:
+            if not values.get(key):
+                values.pop(key, None)
+        arguments.out.write_text(json.dumps(values, allow_nan=False))
+        print(f"wrote {arguments.out}", flush=True)
+    return 0
+
+
+def _epoch_printer(training):
+    class EpochPrinter(training.TrainerCallback):
+        """Prints one line per finished epoch: its number, every metric Keras reported, and its duration."""
+
+        def on_epoch_end(self, record) -> None:
+            metrics = "  ".join(f"{key} {values[-1]:.4f}" for key, values in record.history.items())
+            print(f"epoch {record.epochs_done:>3}/{record.config.epochs}  {metrics}  "
+                  f"({record.epoch_seconds[-1]:.1f} s)", flush=True)
+
+    return EpochPrinter()
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Silence what TensorFlow's C++ core prints while it loads; it ignores TF_CPP_MIN_LOG_LEVEL at that point."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # No real stderr (embedded interpreters): nothing to silence.
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    sys.stderr.flush()
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)

@@ -1,0 +1,1 @@
+"""Look inside trained recurrent layers: gate activations, states and gradients through time."""

@@ -1,0 +1,188 @@
+"""The run record: what one training run was asked to do and what it measured, as plain data.
+
+A `RunRecord` is what the trainer fills in while it runs, what the dashboard polls and draws, and what a learner
+downloads. It round-trips through JSON; its `history` has the same keys as Keras's `History.history`.
+
+    record = RunRecord.from_json(path.read_text())
+    record.history_frame().to_csv("history.csv")
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from rnnlab.config import RunConfig
+
+# What a run can be doing; the last four are final.
+STATUSES = ("pending", "running", "finished", "stopped", "diverged", "failed")
+
+
+@dataclass
+class RunRecord:
+    """One run: its configuration, its curves, its cost, and (optionally) what the probes saw each epoch."""
+
+    config: RunConfig
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    name: str = ""
+    status: str = "pending"
+    message: str = ""  # why a run stopped early, in a sentence a learner can act on
+    params: int = 0
+    layers: list[dict] = field(default_factory=list)  # rows of rnnlab.models.layer_table
+    baseline_loss: float = math.nan  # validation loss of a model that learned nothing
+    history: dict[str, list[float]] = field(default_factory=dict)  # per epoch, Keras History keys
+    batch_progress: list[float] = field(default_factory=list)  # position of each batch point, in epochs
+    batch_loss: list[float] = field(default_factory=list)  # Keras's running mean of the loss within the epoch
+    steps_per_epoch: int = 0
+    steps_done: int = 0
+    epoch_seconds: list[float] = field(default_factory=list)  # wall time of each epoch's training batches
+    wall_seconds: float = 0.0  # whole run, including graph tracing and validation
+    samples_per_second: float = math.nan  # training sequences per second over epochs 2..N
+    test_loss: float | None = None
+    test_accuracy: float | None = None
+    # Probes: recorded on a fixed validation batch before training ("at_init") and after every epoch.
+    grad_norms_at_init: dict | None = None
+    grad_norms: list[dict] = field(default_factory=list)
+    gates_at_init: dict | None = None
+    gates: list[dict] = field(default_factory=list)
+    created: float = 0.0  # Unix time the run started
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            self.name = self.config.label()
+        # Written by the training thread, read by the page: see `snapshot`.
+        self._lock = threading.Lock()
+
+    # --- Progress, as the trainer writes it and the dashboard reads it ----------------------------------------
+
+    @property
+    def epochs_done(self) -> int:
+        return len(self.history.get("loss", []))
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_epoch * self.config.epochs
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in ("finished", "stopped", "diverged", "failed")
+
+    @property
+    def is_classification(self) -> bool:
+        return "accuracy" in self.history
+
+    def seconds_left(self) -> float | None:
+        """Estimated time to finish, from the pace of the batches so far (None until there is a pace)."""
+        if self.steps_done < 2 or not self.total_steps:
+            return None
+        elapsed = self.wall_seconds
+        return max(elapsed / self.steps_done * (self.total_steps - self.steps_done), 0.0)
+
+    def locked(self) -> threading.Lock:
+        """The lock the trainer holds while it appends a batch or an epoch, so readers see whole updates."""
+        return self._lock
+
+    def snapshot(self) -> "RunRecord":
+        """A consistent copy for drawing while training goes on in another thread.
+
+        Lists are copied; their items (numbers, probe arrays) are never changed once appended, so they are shared.
+        """
+        with self._lock:
+            copy = dataclasses.replace(self)
+            copy.history = {key: list(values) for key, values in self.history.items()}
+            for name in ("batch_progress", "batch_loss", "epoch_seconds", "grad_norms", "gates", "layers"):
+                setattr(copy, name, list(getattr(self, name)))
+            return copy
+
+    # --- Views ------------------------------------------------------------------------------------------
+
+    def history_frame(self) -> pd.DataFrame:
+        """The per-epoch history as a table with an `epoch` column counting from 1."""
+        frame = pd.DataFrame({key: pd.Series(values, dtype="float64") for key, values in self.history.items()})
+        frame.insert(0, "epoch", np.arange(1, len(frame) + 1))
+        return frame
+
+    def final(self, key: str) -> float | None:
+        values = self.history.get(key)
+        return values[-1] if values else None
+
+    # --- JSON ------------------------------------------------------------------------------------------
+
+    def to_dict(self, include_probes: bool = True) -> dict[str, Any]:
+        values = {spec.name: getattr(self, spec.name) for spec in dataclasses.fields(self)}
+        values["config"] = self.config.to_dict()
+        values["epochs_done"] = self.epochs_done
+        if not include_probes:
+            for name in ("grad_norms_at_init", "grad_norms", "gates_at_init", "gates"):
+                values.pop(name)
+        return _plain(values)
+
+    def to_json(self, include_probes: bool = True, indent: int | None = None) -> str:
+        # NaN and infinity are not JSON; a diverged run's loss is written as null.
+        return json.dumps(self.to_dict(include_probes), indent=indent, allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], keep_probes: bool = True) -> "RunRecord":
+        names = {spec.name for spec in dataclasses.fields(cls)}
+        kept = {name: value for name, value in values.items() if name in names}
+        kept["config"] = RunConfig.from_dict(values["config"])
+        kept["history"] = {key: [math.nan if v is None else float(v) for v in series]
+                           for key, series in values.get("history", {}).items()}
+        for name in ("baseline_loss", "samples_per_second"):
+            if kept.get(name) is None:
+                kept[name] = math.nan
+        for name in ("grad_norms_at_init", "grad_norms", "gates_at_init", "gates"):
+            if name in kept:
+                kept[name] = _arrays(kept[name]) if keep_probes else dataclasses.MISSING
+        return cls(**{name: value for name, value in kept.items() if value is not dataclasses.MISSING})
+
+    @classmethod
+    def from_json(cls, text: str) -> "RunRecord":
+        try:
+            values = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"This is not a run record (not valid JSON: {error.msg}).") from None
+        if not isinstance(values, dict) or "config" not in values:
+            raise ValueError("This is not a run record: it has no 'config'.")
+        return cls.from_dict(values)
+
+
+def _arrays(value: Any) -> Any:
+    """Undo `_plain` for probe data: nested dicts whose leaves are lists of numbers become float32 arrays."""
+    if isinstance(value, dict):
+        return {key: _arrays(item) for key, item in value.items()}
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return [_arrays(item) for item in value]
+    if isinstance(value, list):
+        return np.asarray(_nan_for_none(value), dtype=np.float32)
+    return value
+
+
+def _nan_for_none(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_nan_for_none(item) for item in value]
+    return math.nan if value is None else value
+
+
+def _plain(value: Any) -> Any:
+    """Lists, dicts, floats and ints only: NumPy arrays become lists, NaN and infinity become None."""
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, (np.floating, float)):
+        number = float(value)
+        return number if math.isfinite(number) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value

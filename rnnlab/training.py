@@ -1,0 +1,234 @@
+"""Train a configuration with Keras's own `model.fit`, streaming progress into a run record.
+
+The trainer knows nothing of screens. It fills in a `RunRecord` batch by batch (under the record's lock, so another
+thread can draw it) and tells subscribers (`TrainerCallback`) when a batch or an epoch ends. It can be stopped
+between two batches from any thread, it stops by itself when the loss stops being a number, and the same
+configuration and seed give the same curve.
+
+    trainer = Trainer(config, record_grad_norms=True)
+    record = trainer.run()            # blocks; call trainer.stop() from elsewhere to end it early
+    trainer.model.predict(trainer.dataset.x_test)
+
+Optional probes record what the inside of the network looks like on a fixed validation batch, before training and
+after every epoch: the gate activations of one sequence (`rnnlab.introspect.trace`) and the gradient norms through
+time (`rnnlab.introspect.gradient_norms`).
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from typing import Iterable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from rnnlab.config import RunConfig
+from rnnlab.models import build_model, layer_table
+from rnnlab.records import RunRecord
+from rnnlab.tasks import Dataset, make_dataset
+
+# Sequences in the gradient probe batch: enough for a stable norm, few enough to cost little each epoch.
+GRADIENT_PROBE_SIZE = 32
+
+
+class TrainerCallback:
+    """Subscribe to a run's progress. Each method gets the live record; return quickly, training waits."""
+
+    def on_train_begin(self, record: RunRecord) -> None:
+        pass
+
+    def on_batch_end(self, record: RunRecord) -> None:
+        pass
+
+    def on_epoch_end(self, record: RunRecord) -> None:
+        pass
+
+    def on_train_end(self, record: RunRecord) -> None:
+        pass
+
+
+class Trainer:
+    """Builds the model for a configuration and trains it, recording everything in `self.record`."""
+
+    def __init__(self, config: RunConfig, dataset: Dataset | None = None, *,
+                 callbacks: Iterable[TrainerCallback] = (), record_grad_norms: bool = False,
+                 record_gates: bool = False) -> None:
+        self.config = config
+        self.dataset = dataset
+        self.callbacks = list(callbacks)
+        self.record_grad_norms = record_grad_norms
+        self.record_gates = record_gates
+        self.record = RunRecord(config)
+        self.model: keras.Model | None = None
+        self._stop_requested = threading.Event()
+
+    def stop(self) -> None:
+        """Ask the run to end after the batch in progress; safe to call from any thread."""
+        self._stop_requested.set()
+
+    def run(self) -> RunRecord:
+        """Train to the end (or until stopped, or diverged) and return the finished record."""
+        record = self.record
+        record.created = time.time()
+        record.status = "running"
+        started = time.perf_counter()
+        try:
+            if self.dataset is None:
+                self.dataset = make_dataset(self.config)
+            dataset = self.dataset
+            self.model = build_model(self.config, dataset)
+            record.params = int(self.model.count_params())
+            record.layers = layer_table(self.model)
+            record.baseline_loss = dataset.baseline_loss
+            record.steps_per_epoch = math.ceil(len(dataset.x_train) / self.config.batch_size)
+            bridge = _ProgressBridge(self, started)
+            self.model.fit(
+                _training_batches(dataset, self.config), epochs=self.config.epochs,
+                validation_data=(dataset.x_val, dataset.y_val), callbacks=[bridge], shuffle=False, verbose=0)
+            if record.status == "running":
+                record.status = "stopped" if self._stop_requested.is_set() else "finished"
+            if record.status in ("finished", "stopped") and record.epochs_done:
+                self._evaluate_test_set()
+        except Exception as error:
+            record.status = "failed"
+            record.message = f"Training failed: {error}"
+            raise
+        finally:
+            record.wall_seconds = time.perf_counter() - started
+            record.samples_per_second = _throughput(len(self.dataset.x_train) if self.dataset else 0,
+                                                    record.epoch_seconds)
+            for callback in self.callbacks:
+                callback.on_train_end(record)
+        return record
+
+    def _evaluate_test_set(self) -> None:
+        results = self.model.evaluate(self.dataset.x_test, self.dataset.y_test, verbose=0, return_dict=True)
+        self.record.test_loss = float(results["loss"])
+        if "accuracy" in results:
+            self.record.test_accuracy = float(results["accuracy"])
+
+    # --- Probes -----------------------------------------------------------------------------------------
+
+    def probe_batch(self) -> tuple[np.ndarray, np.ndarray]:
+        """The fixed validation sequences the probes look at, the same every epoch."""
+        return self.dataset.x_val[:GRADIENT_PROBE_SIZE], self.dataset.y_val[:GRADIENT_PROBE_SIZE]
+
+    def _probe(self) -> tuple[dict | None, dict | None]:
+        x_probe, y_probe = self.probe_batch()
+        grad_norms = gates = None
+        if self.record_grad_norms:
+            from rnnlab.introspect.gradients import gradient_norms
+
+            grad_norms = gradient_norms(self.model, x_probe, y_probe)
+        if self.record_gates:
+            from rnnlab.introspect.gates import trace
+
+            gates = trace(self.model, x_probe[:1])
+        return grad_norms, gates
+
+
+class _ProgressBridge(keras.callbacks.Callback):
+    """Keras callback that copies Keras's logs into the run record and relays them to the trainer's subscribers."""
+
+    def __init__(self, trainer: Trainer, started: float) -> None:
+        super().__init__()
+        self.trainer = trainer
+        self.record = trainer.record
+        self.started = started
+        self.epoch = 0
+        self.epoch_started = 0.0
+        self.last_batch_done = 0.0
+        self.batches_this_epoch = 0
+
+    def on_train_begin(self, logs=None) -> None:
+        grad_norms, gates = self.trainer._probe()
+        with self.record.locked():
+            self.record.grad_norms_at_init = grad_norms
+            self.record.gates_at_init = gates
+        for callback in self.trainer.callbacks:
+            callback.on_train_begin(self.record)
+
+    def on_epoch_begin(self, epoch, logs=None) -> None:
+        self.epoch = epoch
+        self.batches_this_epoch = 0
+        self.epoch_started = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None) -> None:
+        loss = float(logs["loss"])
+        now = time.perf_counter()
+        self.last_batch_done = now
+        self.batches_this_epoch += 1
+        record = self.record
+        with record.locked():
+            record.batch_progress.append(self.epoch + self.batches_this_epoch / record.steps_per_epoch)
+            record.batch_loss.append(loss)
+            record.steps_done += 1
+            record.wall_seconds = now - self.started
+        if not math.isfinite(loss):
+            record.status = "diverged"
+            record.message = (
+                f"The loss became {'NaN' if math.isnan(loss) else 'infinite'} in epoch {self.epoch + 1} "
+                f"(batch {self.batches_this_epoch}): the gradients exploded and the weights overflowed. "
+                "Try a smaller learning rate, gradient clipping (clipnorm 1), tanh instead of relu, "
+                "or a recurrent initial scale of 1 or less.")
+            self.model.stop_training = True
+        for callback in self.trainer.callbacks:
+            callback.on_batch_end(record)
+        # Checked after the subscribers, so a stop asked for by one of them takes effect at this batch.
+        if self.trainer._stop_requested.is_set():
+            self.model.stop_training = True
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        record = self.record
+        # Keras validates and reports an epoch even when it was cut short; only whole, finite epochs are history.
+        if self.batches_this_epoch < record.steps_per_epoch or record.status == "diverged":
+            return
+        epoch_seconds = self.last_batch_done - self.epoch_started
+        grad_norms, gates = self.trainer._probe()
+        with record.locked():
+            for key, value in logs.items():
+                record.history.setdefault(key, []).append(float(value))
+            record.epoch_seconds.append(epoch_seconds)
+            if grad_norms is not None:
+                record.grad_norms.append(grad_norms)
+            if gates is not None:
+                record.gates.append(gates)
+            record.wall_seconds = time.perf_counter() - self.started
+        for callback in self.trainer.callbacks:
+            callback.on_epoch_end(record)
+
+
+def _training_batches(dataset: Dataset, config: RunConfig) -> tf.data.Dataset:
+    # An explicitly seeded shuffle, so the batch order (and so the curve) depends on the seed alone, not on
+    # whatever else this process has drawn from TensorFlow's global random state.
+    batches = tf.data.Dataset.from_tensor_slices((dataset.x_train, dataset.y_train))
+    batches = batches.shuffle(len(dataset.x_train), seed=config.seed, reshuffle_each_iteration=True)
+    return batches.batch(config.batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def _throughput(samples: int, epoch_seconds: list[float]) -> float:
+    """Training sequences per second over epochs 2..N: the first epoch also pays for graph tracing."""
+    timed = epoch_seconds[1:] or epoch_seconds
+    total = sum(timed)
+    return samples * len(timed) / total if total > 0 else math.nan
+
+
+def train(config: RunConfig, dataset: Dataset | None = None, **options) -> RunRecord:
+    """Train `config` and return its record; `options` go to `Trainer` (callbacks, record_grad_norms, ...)."""
+    return Trainer(config, dataset, **options).run()
+
+
+def estimate_epoch_seconds(config: RunConfig, dataset: Dataset, batches: int = 3) -> float:
+    """Seconds one epoch will take, timed on this machine on a few batches of a throwaway copy of the model."""
+    model = build_model(config, dataset)
+    size = config.batch_size
+    model.train_on_batch(dataset.x_train[:size], dataset.y_train[:size])  # traces the graph: not timed
+    started = time.perf_counter()
+    for index in range(batches):
+        window = slice((index + 1) * size % max(len(dataset.x_train) - size, 1), None)
+        model.train_on_batch(dataset.x_train[window][:size], dataset.y_train[window][:size])
+    per_batch = (time.perf_counter() - started) / batches
+    return per_batch * math.ceil(len(dataset.x_train) / size)

@@ -1,0 +1,15 @@
+"""Shared test settings: quiet TensorFlow, and the smallest configurations that still exercise a feature."""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+
+from rnnlab.config import RunConfig  # noqa: E402
+
+
+@pytest.fixture
+def tiny_config() -> RunConfig:
+    """A run that trains in about a second: the point is the plumbing, not the learning."""
+    return RunConfig(task="sine", seq_len=8, samples=64, eval_samples=32, units=4, epochs=2, batch_size=16)
