@@ -90,7 +90,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         _fail(str(error), code=2)
     if arguments.command == "export":
-        from rnnlab.export import keras_script
+        with _quiet_native_stderr():
+            from rnnlab.export import keras_script
 
         sys.stdout.write(keras_script(config))
         return 0

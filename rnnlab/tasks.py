@@ -202,3 +202,13 @@ def baseline_loss(kind: str, y_train: np.ndarray, y_val: np.ndarray, n_classes: 
         return float(entropy), f"always answering the share of positive examples ({p:.2f})"
     entropy = -np.mean(np.log(shares[np.asarray(y_val, dtype=np.int64).ravel()]))
     return float(entropy), "always answering each class's share of the training set"
+
+
+# How each kind of task's loss reads on a chart axis.
+LOSS_LABELS = {"regression": "mean squared error", "binary": "binary cross-entropy (nats)",
+               "multiclass": "cross-entropy (nats)"}
+
+
+def task_kind(task: str) -> str:
+    """'regression', 'binary' or 'multiclass', without generating any data."""
+    return "binary" if task == "imdb" else TASKS[task].kind

@@ -1,0 +1,20 @@
+"""RNN Lab: the dashboard's entry point. Run it with `streamlit run app.py`.
+
+Sets up the navigation over `pages/` and opens on Build & Train, ready to press Train. Each page is a short
+script of layout and widgets; all model work happens in the `rnnlab` package.
+"""
+
+import streamlit as st
+
+st.set_page_config(page_title="RNN Lab", page_icon="🔁", layout="wide")
+
+pages = {
+    "Train": [
+        st.Page("pages/build_train.py", title="Build & Train", icon="🏗️", default=True),
+        st.Page("pages/runs.py", title="Compare runs", icon="📊", url_path="runs"),
+    ],
+    "Learn": [
+        st.Page("pages/lessons.py", title="Lessons", icon="📖", url_path="lessons"),
+    ],
+}
+st.navigation(pages).run()

@@ -1,0 +1,142 @@
+"""Build & Train: pick a cell and a shape, press Train, watch the loss fall, then see what the network answers."""
+
+import streamlit as st
+
+from pages import session, widgets
+from rnnlab import charts
+from rnnlab.config import RunConfig
+from rnnlab.export import keras_script
+from rnnlab.models import build_model, layer_table, parameter_formula
+from rnnlab.tasks import TASKS, make_dataset
+
+st.title("Build & Train")
+st.caption("Pick a task and a network in the sidebar, press **Train**, and watch it learn. Every number on this "
+           "page is computed from the model being trained.")
+
+warning = session.pop_config_warning()
+if warning:
+    st.warning(warning)
+config = widgets.config_ui(session.current_config())
+session.set_config(config)
+st.query_params.from_dict(config.to_query())  # the address bar is always a link to these settings
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def describe(values: dict) -> list[dict]:
+    """The layer table with each layer's parameter formula, for a configuration (built once, then cached)."""
+    small = RunConfig.from_dict(values).replace(samples=16, eval_samples=16)  # only the shapes matter here
+    data = make_dataset(small)
+    formulas = {row["layer"]: row for row in parameter_formula(small, data)}
+    rows = []
+    for row in layer_table(build_model(small, data)):
+        formula = formulas.get(row["layer"], {})
+        rows.append({**row, "formula": formula.get("formula", "no weights"), "numbers": formula.get("numbers", "")})
+    return rows
+
+
+def draw_progress(record) -> None:
+    if record.status in ("pending", "running"):
+        done = record.steps_done / record.total_steps if record.total_steps else 0.0
+        left = record.seconds_left()
+        text = f"Epoch {min(record.epochs_done + 1, record.config.epochs)} of {record.config.epochs} · " \
+               f"batch {record.steps_done:,} of {record.total_steps:,}"
+        text += f" · about {left:.0f} s left" if left is not None else " · preparing the data and the graph"
+        st.progress(min(done, 1.0), text=text)
+    elif record.status == "finished":
+        st.success(f"Finished {record.epochs_done} epochs in {record.wall_seconds:.1f} s "
+                   f"({record.samples_per_second:,.0f} training sequences per second after the first epoch).")
+    elif record.status == "stopped":
+        st.info(f"Stopped after {record.epochs_done} full epochs ({record.steps_done:,} batches).")
+    else:
+        st.error(record.message)
+
+
+def draw_metrics(record) -> None:
+    columns = st.columns(4)
+    columns[0].metric("Epochs done", f"{record.epochs_done} / {record.config.epochs}")
+    train_loss, val_loss = record.final("loss"), record.final("val_loss")
+    columns[1].metric("Training loss", "—" if train_loss is None else f"{train_loss:.4g}")
+    columns[2].metric("Validation loss", "—" if val_loss is None else f"{val_loss:.4g}",
+                      help="Loss on sequences the network never trains on.")
+    if record.is_classification:
+        accuracy = record.final("val_accuracy")
+        columns[3].metric("Validation accuracy", "—" if accuracy is None else f"{accuracy:.1%}")
+    else:
+        columns[3].metric("Learned-nothing loss", f"{record.baseline_loss:.4g}",
+                          help="The validation loss of always answering the average target. Below this line, "
+                               "the network has learned something.")
+
+
+def shown_job():
+    """The run this page shows: the one just started, else the newest one."""
+    runs = session.runs()
+    shown = runs.get(st.session_state.get("bt_shown"))
+    return shown or (list(runs.values())[-1] if runs else None)
+
+
+model_column, train_column = st.columns([2, 3], gap="large")
+
+with model_column:
+    task = TASKS[config.task]
+    st.markdown(f"**{task.title}.** {task.description}")
+    rows = describe(config.to_dict())
+    st.metric("Trainable parameters", f"{sum(row['parameters'] for row in rows):,}")
+    st.dataframe(rows, hide_index=True, width="stretch",
+                 column_order=["layer", "kind", "output shape", "parameters"])
+    with st.expander("Where the parameters come from"):
+        st.markdown("Each recurrent layer has an input matrix W_x (i × u), a recurrent matrix W_h (u × u) and a "
+                    "bias b (u) per gate: **i** inputs per step, **u** units. The count does not depend on the "
+                    "sequence length: the same weights are used at every time step.")
+        st.dataframe(rows, hide_index=True, width="stretch",
+                     column_order=["layer", "formula", "numbers", "parameters"])
+    with st.expander("This network as Keras code"):
+        script = keras_script(config)
+        st.code(script, language="python")
+        st.download_button("Download the script", script, file_name=f"rnnlab_{config.cell}_{config.task}.py",
+                           mime="text/x-python", key="bt_script")
+
+with train_column:
+    active = session.active_job()
+    buttons = st.columns([1, 1, 2])
+    if buttons[0].button("Train", type="primary", disabled=active is not None, width="stretch",
+                         key="bt_train"):
+        active = session.start_run(config)
+        if active is not None:
+            st.session_state["bt_shown"] = active.run_id
+    if buttons[1].button("Stop", disabled=active is None, width="stretch", key="bt_stop"):
+        active.stop()
+    log_scale = buttons[2].toggle("Log-scale loss axis", key="bt_log")
+
+    job = shown_job()
+    if job is None:
+        st.info("Press **Train** to train this network. The loss curve appears as soon as the first batches are "
+                "done.")
+        st.stop()
+
+    @st.fragment(run_every=session.POLL_SECONDS if job.running else None)
+    def live_panel() -> None:
+        record = job.record.snapshot()
+        st.markdown(f"**{record.name}**")
+        draw_progress(record)
+        draw_metrics(record)
+        st.plotly_chart(charts.loss_figure([record], log_y=log_scale), width="stretch",
+                        key=f"bt_loss_{record.run_id}")
+        if record.is_classification:
+            st.plotly_chart(charts.accuracy_figure([record]), width="stretch",
+                            key=f"bt_accuracy_{record.run_id}")
+        # When training ends, redraw the whole page once so the answers below appear and polling stops.
+        if job.done and st.session_state.get("bt_settled") != job.run_id:
+            st.session_state["bt_settled"] = job.run_id
+            st.rerun()
+
+    live_panel()
+
+    if job.done and job.model is not None and job.record.epochs_done:
+        st.subheader("What the network answers")
+        cache = st.session_state.setdefault("bt_predictions", {})
+        if job.run_id not in cache:
+            cache[job.run_id] = job.model.predict(job.dataset.x_val[:200], verbose=0)
+        st.plotly_chart(charts.predictions_figure(job.dataset, cache[job.run_id]), width="stretch",
+                        key=f"bt_predictions_{job.run_id}")
+        st.caption("Validation sequences: the network never trained on them. Compare runs, inspect the gates, or "
+                   "follow the gradients through time from the pages on the left.")

@@ -1,0 +1,81 @@
+"""The learner's session: their runs, the run training now, and the configuration they are editing.
+
+Every page reads and writes session state through these functions, so the keys live in one place. Runs are
+`rnnlab.jobs.TrainingJob`s kept in this session only: three learners in three tabs never see each other's runs.
+Training happens on the job's own thread, so it carries on across clicks and page switches.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rnnlab.config import RunConfig, defaults_for_task
+from rnnlab.jobs import TrainingJob
+
+# Every run keeps its model and data in memory; past this many the learner is asked to delete some.
+MAX_RUNS = 24
+# How often a page redraws a run that is training. Each redraw costs the training thread a little time (it
+# shares the GIL); once a second kept the trainer at about the speed of bare Keras (benchmarks/bench_polling.py).
+POLL_SECONDS = 1.0
+
+
+def runs() -> dict[str, TrainingJob]:
+    """This session's runs by id, oldest first."""
+    if "runs" not in st.session_state:
+        st.session_state["runs"] = {}
+    return st.session_state["runs"]
+
+
+def active_job() -> TrainingJob | None:
+    """The run that is training now, if any (a session trains one run at a time)."""
+    return next((job for job in runs().values() if job.running), None)
+
+
+def start_run(config: RunConfig, dataset=None) -> TrainingJob | None:
+    """Start training `config` in the background; None (with a message on screen) if it cannot start now."""
+    if active_job() is not None:
+        st.warning("A run is already training; stop it or let it finish first.")
+        return None
+    if len(runs()) >= MAX_RUNS:
+        st.warning(f"This session holds {MAX_RUNS} runs; delete some on **Compare runs** before training more.")
+        return None
+    job = TrainingJob(config, dataset, record_grad_norms=True, record_gates=True).start()
+    runs()[job.run_id] = job
+    return job
+
+
+def delete_run(run_id: str) -> None:
+    job = runs().pop(run_id, None)
+    if job is not None:
+        job.stop()
+
+
+def finished_runs(task: str | None = None) -> list[TrainingJob]:
+    """Runs that have ended (finished, stopped or diverged) with a model, optionally of one task only."""
+    return [job for job in runs().values()
+            if job.done and job.model is not None and (task is None or job.config.task == task)]
+
+
+def current_config() -> RunConfig:
+    """The configuration the learner is editing; on a session's first page it comes from the URL, if any.
+
+    A teacher can hand out a link such as `?task=adding&cell=simplernn&seq_len=50`; settings the link does not
+    give take the task's own defaults. A link with a bad value gets a one-line warning and the defaults.
+    """
+    if "config" not in st.session_state:
+        query = st.query_params.to_dict()
+        try:
+            base = defaults_for_task(query.get("task", RunConfig().task))
+            st.session_state["config"] = RunConfig.from_query(query, base=base)
+        except ValueError as error:
+            st.session_state["config"] = RunConfig()
+            st.session_state["config_warning"] = f"The link's settings were not used: {error}"
+    return st.session_state["config"]
+
+
+def set_config(config: RunConfig) -> None:
+    st.session_state["config"] = config
+
+
+def pop_config_warning() -> str | None:
+    return st.session_state.pop("config_warning", None)

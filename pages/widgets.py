@@ -1,0 +1,101 @@
+"""Sidebar controls that return a `RunConfig`. Labels, help texts and limits come from the config's own fields.
+
+Streamlit forgets a widget's state when a page that does not draw it runs, so each widget is re-seeded from the
+stored configuration whenever it has no state of its own: a learner's settings survive switching pages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import streamlit as st
+
+from rnnlab.config import CELL_TITLES, RunConfig, TASK_DEFAULTS, field_info
+from rnnlab.tasks import TASKS
+
+SYNTHETIC_TASKS = tuple(TASKS)
+_FLOAT_FORMATS = {"learning_rate": "%.5f", "clipnorm": "%.2f", "recurrent_gain": "%.2f", "forget_bias": "%.2f"}
+_FLOAT_STEPS = {"learning_rate": 0.0005, "clipnorm": 0.5, "recurrent_gain": 0.1, "forget_bias": 0.5}
+
+
+def reload_widgets(prefix: str = "cfg") -> None:
+    """Make the next `config_ui` call take every value from the stored config (after a preset was loaded)."""
+    st.session_state[f"{prefix}__reload"] = True
+
+
+def config_ui(stored: RunConfig, *, prefix: str = "cfg", tasks: tuple[str, ...] = SYNTHETIC_TASKS,
+              imdb_fields: bool = False) -> RunConfig:
+    """Draw every knob in the sidebar and return the configuration they describe (or `stored` if it is invalid)."""
+    key = lambda name: f"{prefix}_{name}"  # noqa: E731 - a one-line naming rule
+    reload = st.session_state.pop(f"{prefix}__reload", False)
+    for name, value in stored.to_dict().items():
+        if reload or key(name) not in st.session_state:
+            st.session_state[key(name)] = value
+
+    def number(name: str, container=st) -> None:
+        info = field_info(name)
+        if info["type"] is int:
+            container.number_input(info["label"], min_value=int(info["low"]), max_value=int(info["high"]), step=1,
+                                   key=key(name), help=info["help"])
+        else:
+            container.number_input(info["label"], min_value=float(info["low"]), max_value=float(info["high"]),
+                                   step=_FLOAT_STEPS.get(name, 0.1), format=_FLOAT_FORMATS.get(name, "%.2f"),
+                                   key=key(name), help=info["help"])
+
+    def choice(name: str, options, container=st, **extra) -> None:
+        info = field_info(name)
+        container.selectbox(info["label"], options, key=key(name), help=info["help"], **extra)
+
+    def apply_task_defaults() -> None:
+        for name, value in TASK_DEFAULTS[st.session_state[key("task")]].items():
+            st.session_state[key(name)] = value
+
+    with st.sidebar:
+        st.subheader("Data")
+        if len(tasks) > 1:
+            choice("task", tasks, format_func=lambda task: TASKS[task].title, on_change=apply_task_defaults)
+            st.caption(TASKS[st.session_state[key("task")]].description)
+        else:
+            st.session_state[key("task")] = tasks[0]
+        number("seq_len")
+        number("samples")
+        number("eval_samples")
+        if imdb_fields:
+            number("vocab_size")
+            number("embedding_dim")
+
+        st.subheader("Network")
+        info = field_info("cell")
+        st.radio(info["label"], info["choices"], key=key("cell"), horizontal=True, help=info["help"],
+                 format_func=CELL_TITLES.get)
+        number("units")
+        info = field_info("layers")
+        st.slider(info["label"], int(info["low"]), int(info["high"]), key=key("layers"), help=info["help"])
+        info = field_info("bidirectional")
+        st.toggle(info["label"], key=key("bidirectional"), help=info["help"])
+        info = field_info("activation")
+        st.radio(info["label"], info["choices"], key=key("activation"), horizontal=True, help=info["help"])
+        info = field_info("dropout")
+        st.slider(info["label"], 0.0, float(info["high"]), step=0.05, key=key("dropout"), help=info["help"])
+
+        st.subheader("Training")
+        choice("optimizer", field_info("optimizer")["choices"])
+        number("learning_rate")
+        number("batch_size")
+        number("epochs")
+        number("seed")
+        with st.expander("Initialisation and clipping"):
+            choice("recurrent_initializer", field_info("recurrent_initializer")["choices"])
+            number("recurrent_gain")
+            if st.session_state[key("cell")] == "lstm":
+                number("forget_bias")
+            number("clipnorm")
+
+    # A widget that was not drawn this time (the forget bias for a GRU) has no state: keep the stored value.
+    values = {spec.name: st.session_state.get(key(spec.name), getattr(stored, spec.name))
+              for spec in dataclasses.fields(RunConfig)}
+    try:
+        return RunConfig(**values)
+    except ValueError as error:
+        st.sidebar.error(str(error))
+        return stored

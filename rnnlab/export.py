@@ -1,0 +1,118 @@
+"""Write a configuration out as a standalone Keras script: the path from the dashboard to real code.
+
+The script needs only Keras and NumPy. It carries the task's data generator (the very function RNN Lab uses,
+copied in by `inspect`), builds the same layers with the same seed, and trains with `model.fit`.
+
+    print(keras_script(RunConfig(cell="gru", layers=2)))
+    python -m rnnlab export --cell gru --layers 2 > model.py
+"""
+
+from __future__ import annotations
+
+import inspect
+import textwrap
+
+from rnnlab.config import CELL_TITLES, RunConfig
+from rnnlab.models import recurrent_layer_name
+from rnnlab.tasks import RECALL_TOKENS, TASKS, task_kind
+
+_INITIALIZERS = {
+    "orthogonal": "keras.initializers.Orthogonal(gain={gain})",
+    "identity": "keras.initializers.Identity(gain={gain})",
+    "glorot_uniform": 'keras.initializers.VarianceScaling(scale={gain}**2, mode="fan_avg", distribution="uniform")',
+}
+_OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD"}
+_LOSSES = {"regression": '"mse"', "binary": '"binary_crossentropy"', "multiclass": '"sparse_categorical_crossentropy"'}
+
+
+def keras_script(config: RunConfig) -> str:
+    """A runnable Python script that builds and trains `config` with plain Keras."""
+    parts = [_header(config), _data(config), _model(config), _training(config)]
+    return "\n\n".join(part.strip("\n") for part in parts) + "\n"
+
+
+def _header(config: RunConfig) -> str:
+    return textwrap.dedent(f'''\
+        """{config.label()}: exported from RNN Lab.
+
+        Plain Keras and NumPy; run it with `python {config.cell}_{config.task}.py`.
+        """
+
+        import keras
+        import numpy as np
+
+        SEED = {config.seed}
+        SEQ_LEN = {config.seq_len}  # time steps per sequence''')
+
+
+def _data(config: RunConfig) -> str:
+    if config.task == "imdb":
+        return textwrap.dedent(f'''\
+            # IMDB reviews as word ids (downloads once to ~/.keras/datasets/), padded to SEQ_LEN words.
+            VOCAB_SIZE = {config.vocab_size}
+            (x_all, y_all), (x_test, y_test) = keras.datasets.imdb.load_data(num_words=VOCAB_SIZE)
+            rng = np.random.default_rng(SEED)
+            order = rng.permutation(len(x_all))
+            train, val = order[:{config.samples}], order[{config.samples}:{config.samples + config.eval_samples}]
+            pad = lambda reviews: keras.utils.pad_sequences(reviews, maxlen=SEQ_LEN)
+            x_train, y_train = pad(x_all[train]), y_all[train].astype("float32")
+            x_val, y_val = pad(x_all[val]), y_all[val].astype("float32")''')
+    task = TASKS[config.task]
+    source = inspect.getsource(task.generate)
+    constants = f"RECALL_TOKENS = {RECALL_TOKENS!r}\n\n\n" if config.task == "recall" else ""
+    return (f"# Data: {task.title}. {task.description}\n{constants}{source}\n\n"
+            f"x_train, y_train = {task.generate.__name__}({config.samples}, SEQ_LEN, "
+            f"np.random.default_rng([SEED, 0]))\n"
+            f"x_val, y_val = {task.generate.__name__}({config.eval_samples}, SEQ_LEN, "
+            f"np.random.default_rng([SEED, 1]))")
+
+
+def _model(config: RunConfig) -> str:
+    kind = task_kind(config.task)
+    if config.task == "imdb":
+        lines = ['keras.Input(shape=(SEQ_LEN,), dtype="int32")',
+                 f"keras.layers.Embedding(VOCAB_SIZE, {config.embedding_dim})"]
+    else:
+        lines = [f"keras.Input(shape=(SEQ_LEN, {len(TASKS[config.task].feature_names)}))"]
+    initializer = _INITIALIZERS[config.recurrent_initializer].format(gain=f"{config.recurrent_gain:g}")
+    for index in range(config.layers):
+        sequences = index < config.layers - 1
+        layer = (f"keras.layers.{CELL_TITLES[config.cell]}({config.units}, activation=\"{config.activation}\", "
+                 f"recurrent_initializer={initializer}, return_sequences={sequences}, "
+                 f"name=\"{recurrent_layer_name(config, index)}\")")
+        if config.bidirectional:
+            layer = f"keras.layers.Bidirectional({layer}, name=\"{recurrent_layer_name(config, index)}\")"
+        lines.append(layer)
+        if config.dropout > 0:
+            lines.append(f"keras.layers.Dropout({config.dropout:g})")
+    lines.append({"regression": "keras.layers.Dense(1)",
+                  "binary": 'keras.layers.Dense(1, activation="sigmoid")',
+                  "multiclass": f'keras.layers.Dense({len(TASKS[config.task].class_names) if kind == "multiclass" else 1}, '
+                                'activation="softmax")'}[kind])
+    body = "".join(f"    {line},\n" for line in lines)
+    script = f"keras.utils.set_random_seed(SEED)  # the same seed gives the same starting weights\n" \
+             f"model = keras.Sequential([\n{body}])"
+    if config.cell == "lstm" and config.forget_bias != 1.0:
+        script += textwrap.dedent(f'''
+
+            # Start every LSTM forget gate at a bias of {config.forget_bias:g} (Keras's own option sets 1).
+            # The bias holds four blocks of {config.units}: input, forget, candidate, output.
+            for layer in model.layers:
+                for inner in ([layer.forward_layer, layer.backward_layer] if hasattr(layer, "forward_layer") else [layer]):
+                    if isinstance(inner, keras.layers.LSTM):
+                        bias = inner.cell.bias.numpy()
+                        bias[{config.units}:{2 * config.units}] = {config.forget_bias:g}
+                        inner.cell.bias.assign(bias)''')
+    clip = f", clipnorm={config.clipnorm:g}" if config.clipnorm > 0 else ""
+    metrics = ', metrics=["accuracy"]' if kind != "regression" else ""
+    script += (f"\nmodel.compile(optimizer=keras.optimizers.{_OPTIMIZERS[config.optimizer]}("
+               f"learning_rate={config.learning_rate:g}{clip}), loss={_LOSSES[kind]}{metrics})")
+    return script
+
+
+def _training(config: RunConfig) -> str:
+    return textwrap.dedent(f'''\
+        if __name__ == "__main__":
+            model.summary()
+            model.fit(x_train, y_train, batch_size={config.batch_size}, epochs={config.epochs},
+                      validation_data=(x_val, y_val))''')
