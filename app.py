@@ -6,15 +6,15 @@ script of layout and widgets; all model work happens in the `rnnlab` package.
 
 import streamlit as st
 
-st.set_page_config(page_title="RNN Lab", page_icon="🔁", layout="wide")
+st.set_page_config(page_title="RNN Lab", page_icon=":material/cycle:", layout="wide")
 
 pages = {
     "Train": [
-        st.Page("pages/build_train.py", title="Build & Train", icon="🏗️", default=True),
-        st.Page("pages/runs.py", title="Compare runs", icon="📊", url_path="runs"),
+        st.Page("pages/build_train.py", title="Build & Train", icon=":material/model_training:", default=True),
+        st.Page("pages/runs.py", title="Compare runs", icon=":material/compare_arrows:", url_path="runs"),
     ],
     "Learn": [
-        st.Page("pages/lessons.py", title="Lessons", icon="📖", url_path="lessons"),
+        st.Page("pages/lessons.py", title="Lessons", icon=":material/menu_book:", url_path="lessons"),
     ],
 }
 st.navigation(pages).run()
