@@ -13,10 +13,11 @@ st.title("Build & Train")
 st.caption("Pick a task and a network in the sidebar, press **Train**, and watch it learn. Every number on this "
            "page is computed from the model being trained.")
 
+stored = session.current_config()  # reads a shared link's settings on a session's first page
 warning = session.pop_config_warning()
 if warning:
     st.warning(warning)
-config = widgets.config_ui(session.current_config())
+config = widgets.config_ui(stored)
 session.set_config(config)
 st.query_params.from_dict(config.to_query())  # the address bar is always a link to these settings
 
@@ -62,9 +63,9 @@ def draw_metrics(record) -> None:
         accuracy = record.final("val_accuracy")
         columns[3].metric("Validation accuracy", "—" if accuracy is None else f"{accuracy:.1%}")
     else:
-        columns[3].metric("Learned-nothing loss", f"{record.baseline_loss:.4g}",
-                          help="The validation loss of always answering the average target. Below this line, "
-                               "the network has learned something.")
+        columns[3].metric("Baseline loss", f"{record.baseline_loss:.4g}",
+                          help="The validation loss of a network that learned nothing and always answers the "
+                               "average target (the dotted line). Below it, the network has learned something.")
 
 
 def shown_job():
@@ -104,7 +105,7 @@ with train_column:
         if active is not None:
             st.session_state["bt_shown"] = active.run_id
     if buttons[1].button("Stop", disabled=active is None, width="stretch", key="bt_stop"):
-        active.stop()
+        session.stop_all()
     log_scale = buttons[2].toggle("Log-scale loss axis", key="bt_log")
 
     job = shown_job()

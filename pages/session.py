@@ -26,22 +26,46 @@ def runs() -> dict[str, TrainingJob]:
     return st.session_state["runs"]
 
 
+def active_jobs() -> list[TrainingJob]:
+    """Runs training now or queued to train next (a session trains one run at a time)."""
+    return [job for job in runs().values() if job.running]
+
+
 def active_job() -> TrainingJob | None:
-    """The run that is training now, if any (a session trains one run at a time)."""
-    return next((job for job in runs().values() if job.running), None)
+    """The first run that is training or queued, if any."""
+    return next(iter(active_jobs()), None)
+
+
+def start_runs(configs: list[RunConfig], dataset=None) -> list[TrainingJob]:
+    """Queue `configs` to train one after another in the background; [] (with a message) if they cannot start.
+
+    Every run records its probes (gates of one validation sequence, gradient norms of a validation batch) before
+    training and after each epoch, for the Inside the cell and Gradients pages.
+    """
+    if active_job() is not None:
+        st.warning("A run is already training; stop it or let it finish first.")
+        return []
+    if len(runs()) + len(configs) > MAX_RUNS:
+        st.warning(f"This session holds at most {MAX_RUNS} runs; delete some on **Compare runs** first.")
+        return []
+    jobs, previous = [], None
+    for config in configs:
+        previous = TrainingJob(config, dataset, after=previous, record_grad_norms=True, record_gates=True).start()
+        runs()[previous.run_id] = previous
+        jobs.append(previous)
+    return jobs
 
 
 def start_run(config: RunConfig, dataset=None) -> TrainingJob | None:
     """Start training `config` in the background; None (with a message on screen) if it cannot start now."""
-    if active_job() is not None:
-        st.warning("A run is already training; stop it or let it finish first.")
-        return None
-    if len(runs()) >= MAX_RUNS:
-        st.warning(f"This session holds {MAX_RUNS} runs; delete some on **Compare runs** before training more.")
-        return None
-    job = TrainingJob(config, dataset, record_grad_norms=True, record_gates=True).start()
-    runs()[job.run_id] = job
-    return job
+    jobs = start_runs([config], dataset)
+    return jobs[0] if jobs else None
+
+
+def stop_all() -> None:
+    """Stop the run training now and every run queued after it."""
+    for job in active_jobs():
+        job.stop()
 
 
 def delete_run(run_id: str) -> None:

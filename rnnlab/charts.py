@@ -47,8 +47,9 @@ def loss_figure(records: list[RunRecord], log_y: bool = False, show_batches: boo
         color = colors[record.run_id]
         name = "" if single else f"{record.name} · "
         if show_batches and record.batch_loss:
+            x, y = _break_at_epochs(record.batch_progress, record.batch_loss)
             figure.add_trace(go.Scatter(
-                x=record.batch_progress, y=record.batch_loss, mode="lines", name=f"{name}training, within epoch",
+                x=x, y=y, mode="lines", name=f"{name}training, within epoch",
                 line=dict(color=color, width=1), opacity=0.35, hovertemplate="%{y:.4g}"))
         epochs = np.arange(1, record.epochs_done + 1)
         for key, dash, label in (("loss", "solid", "training"), ("val_loss", "dash", "validation")):
@@ -59,6 +60,18 @@ def loss_figure(records: list[RunRecord], log_y: bool = False, show_batches: boo
     _add_baseline(figure, records)
     kind = task_kind(records[0].config.task) if records else "regression"
     return _layout(figure, "Loss", "epoch", f"loss: {LOSS_LABELS[kind]}", log_y)
+
+
+def _break_at_epochs(progress: list[float], losses: list[float]) -> tuple[list, list]:
+    """Gaps between epochs: Keras's within-epoch loss is a running mean that starts afresh with each epoch."""
+    x, y = [], []
+    for position, loss in zip(progress, losses):
+        if x and int(np.ceil(position)) != int(np.ceil(x[-1])):
+            x.append(None)
+            y.append(None)
+        x.append(position)
+        y.append(loss)
+    return x, y
 
 
 def _add_baseline(figure: go.Figure, records: list[RunRecord]) -> None:
@@ -128,8 +141,11 @@ def _forecast_figure(dataset: Dataset, predictions: np.ndarray, count: int) -> g
         figure.add_trace(go.Scatter(x=[dataset.seq_len + 1], y=[float(predictions[index, 0])], mode="markers",
                                     name=f"{group}: forecast", legendgroup=group,
                                     marker=dict(color=color, symbol="x", size=11)))
-    return _layout(figure, "Forecasts on validation sequences (○ truth, × network)", "time step",
-                   "value (scaled)" if dataset.task == "count" else "value")
+    _layout(figure, "Forecasts on validation sequences (○ truth, × network)", "time step",
+            "value (scaled)" if dataset.task == "count" else "value")
+    figure.update_layout(legend=dict(orientation="v", yanchor="top", y=1, xanchor="left", x=1.02),
+                         hovermode="closest")
+    return figure
 
 
 def _scatter_figure(dataset: Dataset, predictions: np.ndarray) -> go.Figure:

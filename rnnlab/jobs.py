@@ -7,6 +7,9 @@ Nothing here knows about any particular front end; the thread only ever writes t
     job = TrainingJob(config, record_grad_norms=True).start()
     while not job.done:
         time.sleep(0.5); print(job.record.snapshot().steps_done)
+
+Jobs can queue: `TrainingJob(other_config, after=job).start()` waits for `job` to end before it trains, so a
+race of three cells on one task runs one after the other without anything else to schedule them.
 """
 
 from __future__ import annotations
@@ -24,8 +27,10 @@ from rnnlab.training import Trainer
 class TrainingJob:
     """One run on its own daemon thread: start it, poll its record, stop it, and keep its model afterwards."""
 
-    def __init__(self, config: RunConfig, dataset: Dataset | None = None, **trainer_options) -> None:
+    def __init__(self, config: RunConfig, dataset: Dataset | None = None, *, after: "TrainingJob | None" = None,
+                 **trainer_options) -> None:
         self.trainer = Trainer(config, dataset, **trainer_options)
+        self.after = after
         self._thread = threading.Thread(target=self._run, name=f"rnnlab-train-{self.record.run_id}", daemon=True)
 
     def start(self) -> "TrainingJob":
@@ -33,6 +38,11 @@ class TrainingJob:
         return self
 
     def _run(self) -> None:
+        if self.after is not None:
+            self.after.join()
+            if self.trainer._stop_requested.is_set():  # stopped while it waited: it never starts
+                self.trainer.record.status = "stopped"
+                return
         try:
             self.trainer.run()
         except Exception:  # noqa: BLE001 - the trainer has already written the reason into the record.
@@ -51,6 +61,7 @@ class TrainingJob:
 
     @property
     def running(self) -> bool:
+        """True while training or waiting in a queue to train."""
         return self._thread.is_alive()
 
     @property

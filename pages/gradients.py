@@ -1,0 +1,284 @@
+"""Gradients through time: how much of the loss's gradient reaches each time step, before and after training.
+
+Three tabs: one run's curve, heatmap and the numbers behind them; a race of SimpleRNN, LSTM and GRU on one task;
+and the knobs that decide the outcome, with presets. Layout and widgets only: figures and every sentence computed
+from the numbers come from `rnnlab.gradient_charts`.
+"""
+
+import math
+
+import pandas as pd
+import streamlit as st
+
+from pages import session, widgets
+from rnnlab import charts
+from rnnlab import gradient_charts as gc
+from rnnlab.config import TASK_DEFAULTS, RunConfig, defaults_for_task, field_info
+
+RACE_CELLS = ("simplernn", "lstm", "gru")
+RACE_TASKS = {"adding": "Adding problem", "recall": "Recall the first token"}
+# Presets are written like the lessons' ```try blocks: a label, why it is worth a click, and a link query.
+PRESETS = (
+    ("LSTM with forget bias 5", "The forget gate starts almost fully open, so the cell keeps its memory.",
+     "task=adding&cell=lstm&forget_bias=5"),
+    ("LSTM with Keras's forget bias 1", "The same network as Keras builds it, for comparison.",
+     "task=adding&cell=lstm"),
+    ("relu SimpleRNN with identity×2 init — watch it explode",
+     "Every step doubles the state; the loss turns into NaN within the first batches.",
+     "task=adding&cell=simplernn&activation=relu&recurrent_initializer=identity&recurrent_gain=2"),
+    ("The same, clipped at norm 1", "Clipping caps each step, but the forward pass still overflows.",
+     "task=adding&cell=simplernn&activation=relu&recurrent_initializer=identity&recurrent_gain=2&clipnorm=1"),
+    ("relu SimpleRNN with identity init (IRNN)", "Gradient keeps flowing back; does it learn?",
+     "task=adding&cell=simplernn&activation=relu&recurrent_initializer=identity"),
+)
+
+st.title("Gradients through time")
+st.caption("How strongly the loss depends on the hidden state at each time step: the norm of ∂L/∂h_t on 32 "
+           "validation sequences, measured before training and after every epoch. Where it falls towards zero, "
+           "the network cannot learn what those steps held.")
+
+
+def preset_config(query: str) -> RunConfig:
+    values = dict(pair.split("=", 1) for pair in query.split("&"))
+    return RunConfig.from_query(values, base=defaults_for_task(values["task"]))
+
+
+def watch(jobs) -> None:
+    """Show these runs' progress at the top of the page until they end."""
+    st.session_state["grad_watch"] = [job.run_id for job in jobs]
+    st.session_state.pop("grad_settled", None)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def initial_radii(values: dict) -> dict:
+    """A SimpleRNN run's starting spectral radii (rebuilt from its seed once, then cached: only numbers are kept)."""
+    return gc.initial_spectral_radii(RunConfig.from_dict(values))
+
+
+def run_name(job) -> str:
+    return f"{job.record.name} ({job.run_id})"
+
+
+# --- Runs training now (started from this page) ----------------------------------------------------------------
+
+watched = [session.runs()[run_id] for run_id in st.session_state.get("grad_watch", []) if run_id in session.runs()]
+if watched and st.session_state.get("grad_settled") != watched[-1].run_id:
+    @st.fragment(run_every=session.POLL_SECONDS if any(job.running for job in watched) else None)
+    def progress_panel() -> None:
+        with st.container(border=True):
+            for job in watched:
+                record = job.record.snapshot()
+                done = record.steps_done / record.total_steps if record.total_steps else 0.0
+                if record.status in ("pending", "running"):
+                    text = "waiting for the run before it" if record.status == "pending" and not record.steps_done \
+                        else f"epoch {min(record.epochs_done + 1, record.config.epochs)} of {record.config.epochs}"
+                    st.progress(min(done, 1.0), text=f"{record.name}: {text}")
+                elif record.status == "finished":
+                    st.progress(1.0, text=f"{record.name}: finished in {record.wall_seconds:.0f} s")
+                else:
+                    st.progress(min(done, 1.0), text=f"{record.name}: {record.status}")
+            if any(job.running for job in watched):
+                if st.button("Stop", key="grad_stop"):
+                    session.stop_all()
+        # When the last run ends, redraw the whole page once so the new runs appear in the charts.
+        if all(job.done for job in watched):
+            st.session_state["grad_settled"] = watched[-1].run_id
+            st.session_state.pop("grad_run", None)  # show the newest run
+            st.session_state.pop("grad_race_chosen", None)  # and race the new runs
+            st.rerun()
+
+    progress_panel()
+
+one_tab, race_tab, knobs_tab = st.tabs(["One run", "The race", "Knobs and presets"])
+
+# --- The race ------------------------------------------------------------------------------------------------------
+
+with race_tab:
+    st.markdown("Train **SimpleRNN, LSTM and GRU** one after another on the same data, then compare how much "
+                "gradient reaches the first steps with which of them learned.")
+
+    def apply_race_task() -> None:
+        for name in ("seq_len", "samples"):
+            st.session_state[f"grad_race_{name}"] = TASK_DEFAULTS[st.session_state["grad_race_task"]][name]
+
+    if "grad_race_task" not in st.session_state:
+        st.session_state["grad_race_task"] = "adding"
+        apply_race_task()
+    settings = st.columns([2, 1, 1, 1, 1])
+    task = settings[0].radio("Task", list(RACE_TASKS), format_func=RACE_TASKS.get, key="grad_race_task",
+                             on_change=apply_race_task, horizontal=True)
+    seq_len = settings[1].number_input(field_info("seq_len")["label"], 2, 400, step=10, key="grad_race_seq_len")
+    samples = settings[2].number_input("Training sequences", 16, 20_000, step=1000, key="grad_race_samples")
+    units = settings[3].number_input("Units", 1, 128, value=32, step=8, key="grad_race_units")
+    epochs = settings[4].number_input("Epochs", 1, 50, value=10, step=1, key="grad_race_epochs")
+    st.caption(f"Each cell gets {units} units, Adam with learning rate 0.003, batches of 64 and seed 0, whatever "
+               "the sidebar of Build & Train says. At the defaults each model takes about 6–14 s on two cores.")
+    busy = session.active_job() is not None
+    if st.button("Start the race", type="primary", disabled=busy, key="grad_race_start",
+                 help="Busy: a run is training." if busy else None):
+        base = defaults_for_task(task).replace(seq_len=int(seq_len), samples=int(samples), units=int(units),
+                                               epochs=int(epochs))
+        jobs = session.start_runs([base.replace(cell=cell) for cell in RACE_CELLS])
+        if jobs:
+            st.session_state["grad_race_ids"] = [job.run_id for job in jobs]
+            watch(jobs)
+            st.rerun()
+
+    finished = {job.run_id: job for job in session.finished_runs()}
+    if len(finished) < 2:
+        st.info("Start the race, or train two or more runs of one task, to compare them here.")
+    else:
+        race_ids = [run_id for run_id in st.session_state.get("grad_race_ids", []) if run_id in finished]
+        if not race_ids:
+            newest_task = list(finished.values())[-1].config.task
+            race_ids = [run_id for run_id, job in finished.items() if job.config.task == newest_task][-3:]
+        if [run_id for run_id in st.session_state.get("grad_race_chosen", []) if run_id not in finished]:
+            st.session_state.pop("grad_race_chosen")  # a chosen run was deleted on Compare runs
+        chosen = st.multiselect("Runs in the race", list(finished), default=race_ids, key="grad_race_chosen",
+                                format_func=lambda run_id: run_name(finished[run_id]))
+        records = [finished[run_id].record.snapshot() for run_id in chosen]
+        if records:
+            if len({(record.config.task, record.config.seq_len) for record in records}) > 1:
+                st.warning("These runs differ in task or sequence length; compare runs of one task at one length.")
+            when = st.radio("Gradient curves", ["after", "before"], horizontal=True, key="grad_race_when",
+                            format_func=lambda value: f"{value} training")
+            left, right = st.columns(2)
+            left.plotly_chart(gc.race_norm_figure(records, when), width="stretch", key="grad_race_norms")
+            right.plotly_chart(charts.compare_figure(records, "val_loss"), width="stretch", key="grad_race_loss")
+            rows = gc.race_rows(records)
+            st.dataframe(pd.DataFrame(rows).drop(columns=["_share", "_before", "_after"]), hide_index=True,
+                         width="stretch")
+            st.caption("Curves and ratios are the bottom layer's forward direction: the layer whose gradient must "
+                       "reach the inputs themselves. Step 1 / step T is the gradient at the first step over the one "
+                       "at the last.")
+            for paragraph in gc.explain_race(records):
+                st.markdown(paragraph)
+
+# --- Knobs and presets -------------------------------------------------------------------------------------------
+
+with knobs_tab:
+    st.markdown("""
+Whether gradient survives the trip back through time depends on a few settings, all in the sidebar of
+**Build & Train** (under *Initialisation and clipping*):
+
+- **Recurrent initializer and initial scale.** Backpropagation multiplies the gradient by the recurrent matrix
+  W_hh (and the activation's slope) once per step. If W_hh stretches vectors (spectral radius above 1) the product
+  can explode; if it shrinks them, the gradient fades. Orthogonal and identity matrices start with every
+  |eigenvalue| equal to the scale.
+- **Activation.** tanh has slope at most 1 and flattens for large inputs, which damps both signal and gradient;
+  relu passes positive values unchanged, so nothing reins in a recurrence that grows.
+- **LSTM forget-gate bias.** The cell state is multiplied by the forget gate at each step. A large starting bias
+  opens the gate near 1, so memory (and gradient) pass through many steps.
+- **Gradient clipping (clipnorm).** Rescales a gradient that is too long before the update. It limits the damage
+  one step can do; it cannot fix a forward pass that already overflows.
+- **Sequence length.** Every extra step is one more factor in the product.
+""")
+    for number, (label, why, query) in enumerate(PRESETS):
+        config = preset_config(query)
+        columns = st.columns([3, 1, 1])
+        columns[0].markdown(f"**{label}.** {why}  \n`?{query}`")
+        if columns[1].button("Open in Build & Train", key=f"grad_open_{number}", width="stretch"):
+            session.set_config(config)
+            widgets.reload_widgets()
+            st.switch_page("pages/build_train.py")
+        if columns[2].button("Train it here", key=f"grad_train_{number}", width="stretch",
+                             disabled=session.active_job() is not None):
+            jobs = session.start_runs([config])
+            if jobs:
+                watch(jobs)
+                st.rerun()
+
+# --- One run (last in the script: its guard clauses stop the page) -------------------------------------------------
+
+with one_tab:
+    finished = {job.run_id: job for job in session.finished_runs()}
+    if not finished:
+        st.info("No finished runs yet. Train one on **Build & Train**, start the race in **The race**, or pick a "
+                "preset in **Knobs and presets**.")
+        st.stop()
+    ids = list(finished)
+    if st.session_state.get("grad_run") not in finished:
+        st.session_state["grad_run"] = ids[-1]  # the newest finished run
+    run_id = st.selectbox("Run", ids, key="grad_run", format_func=lambda run_id: run_name(finished[run_id]))
+    job = finished[run_id]
+    record = job.record.snapshot()
+    if record.status in ("diverged", "failed"):
+        st.error(record.message)
+    elif record.status == "stopped":
+        st.info(f"This run was stopped after {record.epochs_done} full epochs.")
+    recorded = gc.norms_by_epoch(record)
+    if not recorded:
+        st.info("This run recorded no gradient norms. Runs started from Build & Train or this page record them.")
+        st.stop()
+
+    last = len(recorded) - 1
+    if last:
+        epoch = st.select_slider("Compare before training with", list(range(1, last + 1)), value=last,
+                                 format_func=gc.epoch_label, key=f"grad_epoch_{run_id}")
+    else:
+        epoch = 0
+        st.caption("No epoch finished, so only the curve before training exists.")
+
+    chart, words = st.columns([3, 2], gap="large")
+    chart.plotly_chart(gc.norm_curve_figure(record, epoch), width="stretch", key=f"grad_curve_{run_id}")
+    with words:
+        st.markdown("**What the curve says**")
+        for paragraph in gc.explain_run(record, epoch):
+            st.markdown(paragraph)
+        lines = gc.curves(recorded[0])
+        if len(lines) > 1:
+            directions = len({direction for _, direction, _ in lines})
+            st.markdown("**Every layer and direction**, " + gc.epoch_label(epoch) + ":")
+            st.markdown("\n".join(
+                f"- {gc.curve_label(layer, direction, directions)}: "
+                f"{gc.describe_ratio(recorded[epoch][layer][direction], direction)}"
+                for layer, direction, _ in lines))
+        if any(direction == "backward" for _, direction, _ in lines):
+            st.caption("A backward direction reads the sequence from the end, so its gradient enters at step 1 and "
+                       "travels towards step T.")
+
+    st.subheader("Epoch by epoch")
+    names = [(layer, direction) for layer, direction, _ in gc.curves(recorded[0])]
+    layer, direction = names[0]
+    if len(names) > 1:
+        layer, direction = st.selectbox("Layer and direction", names, key=f"grad_heat_{run_id}",
+                                        format_func=lambda pair: f"{pair[0]} ({pair[1]})")
+    st.plotly_chart(gc.norm_heatmap(record, layer, direction), width="stretch",
+                    key=f"grad_heatmap_{run_id}_{layer}_{direction}")
+    st.caption("Each row is one moment of training, each column one time step; the colour is the power of ten of "
+               "‖∂L/∂h_t‖. A dark left edge means little gradient reaches the first steps.")
+
+    st.subheader("Numbers that explain the curve")
+    if record.config.cell == "simplernn":
+        trained = gc.spectral_radii(job.model)
+
+        initial = initial_radii(record.config.to_dict())
+        for layer_name, by_direction in trained.items():
+            for direction_name, radius in by_direction.items():
+                start = initial.get(layer_name, {}).get(direction_name, math.nan)
+                columns = st.columns([1, 3])
+                columns[0].metric(f"Spectral radius of W_hh · {layer_name} ({direction_name})",
+                                  "NaN" if math.isnan(radius) else f"{radius:.3f}",
+                                  delta=None if math.isnan(radius) or math.isnan(start) else f"{radius - start:+.3f}",
+                                  delta_color="off", help="Largest |eigenvalue| of the recurrent matrix; the delta "
+                                                          "is the change since initialisation.")
+                columns[1].markdown(f"After training it is {gc.describe_radius(radius)}. "
+                                    f"It started at {start:.3f}.")
+    elif record.config.cell == "lstm":
+        series = gc.forget_gate_series(record)
+        if series:
+            st.plotly_chart(gc.forget_gate_figure(record), width="stretch", key=f"grad_forget_{run_id}")
+            shown = min(epoch, len(record.gates))  # gates are recorded like the norms: before training, then per epoch
+            units = gc.forget_gate_units(([record.gates_at_init] + record.gates)[shown])
+            for layer_name, by_direction in series.items():
+                for direction_name, values in by_direction.items():
+                    above, total, highest = units[layer_name][direction_name]
+                    st.markdown(f"- {layer_name} ({direction_name}), {gc.epoch_label(shown)}: mean forget gate "
+                                f"{gc.describe_forget_gate(values[shown], record.config.seq_len)}. "
+                                f"{above} of {total} units average above 0.9 (the highest {highest:.3f}).")
+            st.caption("Means over every unit and step of one validation sequence: single units can sit much closer "
+                       "to 1 (or 0) than the mean.")
+    else:
+        st.markdown("A GRU keeps memory with its update gate z_t: where z_t is near 1 the state is copied to the next "
+                    "step almost unchanged, and so is the gradient. See the gates themselves on the page that "
+                    "traces them.")

@@ -1,0 +1,306 @@
+"""IMDB sentiment: train a recurrent network on real movie reviews, then watch it read a review of your own.
+
+Layout and widgets only: the reviews, sizes, predictions and word-by-word traces come from `rnnlab.sentiment`
+and `rnnlab.imdb`, and training runs as a background job from `pages.session`, exactly as on Build & Train.
+This page keeps its own configuration (`imdb_config`) apart from Build & Train's.
+"""
+
+import os
+import tempfile
+
+import streamlit as st
+
+from pages import session, widgets
+from rnnlab import charts, sentiment, sentiment_charts
+from rnnlab.config import defaults_for_task
+from rnnlab.imdb import ENV_VAR
+from rnnlab.models import parameter_formula
+from rnnlab.training import estimate_epoch_seconds
+
+DEFAULT_REVIEW = "This movie was not bad at all."
+
+st.title("IMDB sentiment")
+st.caption("Train a recurrent network to read movie reviews and say whether each one is positive or negative. "
+           "Then type a review of your own and watch the network's opinion move, word by word.")
+
+
+def kept(key: str, default):
+    """Seed widget `key` from its kept copy: Streamlit forgets a widget's value while another page runs."""
+    if key not in st.session_state:
+        st.session_state[key] = st.session_state.setdefault("imdb_kept", {}).get(key, default)
+    return key
+
+
+def keep(key: str) -> None:
+    st.session_state.setdefault("imdb_kept", {})[key] = st.session_state[key]
+
+
+def cached(store: str, key, compute, limit: int = 4, spinner: str = "Working…"):
+    """`compute()` once per key, kept in this session only: each result belongs to one learner's data or run."""
+    cache = st.session_state.setdefault(store, {})
+    if key not in cache:
+        with st.spinner(spinner):
+            cache[key] = compute()
+        while len(cache) > limit:
+            cache.pop(next(iter(cache)))  # the oldest entry: data sets and tables are large
+    return cache[key]
+
+
+def attempt(compute):
+    """`compute()`, or the one-sentence message of the ValueError (ImdbDataError) it raised."""
+    try:
+        return compute()
+    except ValueError as error:
+        return str(error)
+
+
+def forget_upload() -> None:
+    if st.session_state.get("imdb_upload") is None:  # the learner removed the file, not just left the page
+        st.session_state.setdefault("imdb_kept", {}).pop("upload", None)
+
+
+def data_path(source: str) -> str:
+    """Draw the inputs for a local source and return the file to read ("" for Keras's data or none given)."""
+    if source == "npz":
+        path = st.text_input("Path of imdb.npz on this server",
+                             key=kept("imdb_npz_path", os.environ.get(ENV_VAR, "")),
+                             help=f"Laid out as Keras caches it; an imdb_word_index.json beside it gives the words. "
+                                  f"The environment variable {ENV_VAR} fills this in.")
+        keep("imdb_npz_path")
+        return path.strip()
+    if source != "csv":
+        return ""
+    upload = st.file_uploader("Upload a CSV of reviews (a review column and a sentiment column)",
+                              type=["csv", "gz", "bz2", "zip", "xz"], key="imdb_upload", on_change=forget_upload)
+    typed = st.text_input("…or the path of a CSV on this server", key=kept("imdb_csv_path", ""))
+    keep("imdb_csv_path")
+    memory = st.session_state.setdefault("imdb_kept", {})
+    if upload is not None:
+        # Saved under this session's own folder, so the run record can name the file the model trained on.
+        if "imdb_upload_dir" not in st.session_state:
+            st.session_state["imdb_upload_dir"] = tempfile.mkdtemp(prefix="rnnlab-imdb-upload-")
+        folder = st.session_state["imdb_upload_dir"]
+        memory["upload"] = (upload.name, sentiment.save_upload(upload.getvalue(), upload.name, folder))
+    if typed.strip():
+        return typed.strip()
+    if "upload" in memory:
+        st.caption(f"Using the uploaded file **{memory['upload'][0]}**.")
+        return memory["upload"][1]
+    return ""
+
+
+def reviews_ui(config):
+    """The data source chooser; returns the configuration (sized to fit the data) and its Dataset, or None."""
+    source = st.radio("Where the reviews come from", list(sentiment.SOURCES), format_func=sentiment.SOURCES.get,
+                      horizontal=True, key=kept("imdb_source", "npz" if os.environ.get(ENV_VAR) else "keras"))
+    keep("imdb_source")
+    path = data_path(source)
+    config = sentiment.source_config(config, source, path)
+    st.session_state["imdb_config"] = config
+    if source != "keras" and not path:
+        st.info("Give a file to read the reviews from, or choose Keras's IMDB.")
+        return config, None
+
+    available = cached("imdb_counts", (source, path, sentiment.file_stamp(path)),
+                       lambda: attempt(lambda: sentiment.available_reviews(source, path)), limit=8,
+                       spinner="Counting the reviews…")
+    if isinstance(available, str):
+        st.error(available)
+        return config, None
+    if available is not None:
+        fitted = attempt(lambda: sentiment.fit_sizes(config, *available))
+        if isinstance(fitted, str):
+            st.error(fitted)
+            return config, None
+        if fitted[0] != config:  # too many reviews asked for: store the sizes that fit and redraw the sidebar
+            st.session_state["imdb_config"], st.session_state["imdb_fit_note"] = fitted
+            widgets.reload_widgets("imdb")
+            st.rerun()
+
+    key = sentiment.data_key(config, source)
+    # Loading is cached per data settings in this session (Keras's file takes seconds to read), and so is a
+    # failure, so an offline learner is not made to wait for the download again at every click.
+    dataset = cached("imdb_datasets", key, lambda: attempt(lambda: sentiment.load_reviews(config, source)),
+                     limit=3, spinner="Reading the reviews…")
+    if isinstance(dataset, str):
+        st.error(dataset)
+        if source == "keras" and st.button("Try the download again", key="imdb_retry"):
+            st.session_state["imdb_datasets"].pop(key, None)
+            st.rerun()
+        return config, None
+    note = st.session_state.pop("imdb_fit_note", None)
+    if note:
+        st.info(note)
+    st.caption(f"From {dataset.source}: {len(dataset.x_train):,} training, {len(dataset.x_val):,} validation and "
+               f"{len(dataset.x_test):,} test reviews, each cut to its last {dataset.seq_len} words, with a "
+               f"vocabulary of {dataset.vocab_size:,} words.")
+    return config, dataset
+
+
+def cost_ui(config, dataset) -> None:
+    """What training will cost: the parameter count now, the time per epoch when asked (it takes seconds)."""
+    rows = parameter_formula(config, dataset)
+    columns = st.columns(3)
+    columns[0].metric("Trainable parameters", f"{sum(row['parameters'] for row in rows):,}",
+                      help="Closed-form count; most of it is the embedding, one vector per vocabulary word.")
+    estimates = st.session_state.setdefault("imdb_estimates", {})
+    key = tuple(sorted(config.to_dict().items()))
+    if columns[1].button("Estimate the training time", key="imdb_estimate", width="stretch",
+                         disabled=session.active_job() is not None,
+                         help="Times a few batches of a throwaway copy of this model on this machine (~2 s)."):
+        with st.spinner("Timing a few batches…"):
+            try:
+                estimates[key] = estimate_epoch_seconds(config, dataset)
+            except Exception as error:  # noqa: BLE001 - any Keras failure is one line here, never a traceback
+                st.error(f"The estimate failed: {error}")
+    if key in estimates:
+        seconds = estimates[key]
+        columns[2].metric("Seconds per epoch (estimate)", f"≈ {seconds:,.0f} s",
+                          help=f"About {seconds * config.epochs:,.0f} s for {config.epochs} epochs, plus a second "
+                               "or two to prepare the graph, if nothing else trains at the same time.")
+    with st.expander("Where the parameters come from"):
+        st.dataframe(rows, hide_index=True, width="stretch")
+
+
+def shown_job():
+    """The IMDB run this page shows: the one started here last, else the newest IMDB run of this session."""
+    runs = session.runs()
+    job = runs.get(st.session_state.get("imdb_shown"))
+    return job or next((job for job in reversed(runs.values()) if job.config.task == "imdb"), None)
+
+
+def draw_progress(record) -> None:
+    if record.status in ("pending", "running"):
+        done = record.steps_done / record.total_steps if record.total_steps else 0.0
+        left = record.seconds_left()
+        text = f"Epoch {min(record.epochs_done + 1, record.config.epochs)} of {record.config.epochs}"
+        text += f" · about {left:.0f} s left" if left is not None else " · preparing the model and the graph"
+        st.progress(min(done, 1.0), text=text)
+    elif record.status == "finished":
+        st.success(f"Finished {record.epochs_done} epochs in {record.wall_seconds:.1f} s "
+                   f"({record.samples_per_second:,.0f} reviews per second after the first epoch).")
+    elif record.status == "stopped":
+        st.info(f"Stopped after {record.epochs_done} full epochs.")
+    else:
+        st.error(record.message)
+
+
+def results_ui(job) -> None:
+    record, dataset = job.record, job.dataset
+    st.subheader("How it does on the test reviews")
+    probabilities = cached("imdb_predictions", job.run_id,
+                           lambda: sentiment.predict_probabilities(job.model, dataset.x_test),
+                           spinner="Reading the test reviews…")
+    matrix = sentiment.confusion_matrix(dataset.y_test, probabilities)
+    columns = st.columns(3)
+    accuracy = record.test_accuracy if record.test_accuracy is not None else matrix.trace() / matrix.sum()
+    columns[0].metric("Test accuracy", f"{accuracy:.1%}",
+                      help="Share of held-out test reviews classified correctly; guessing gets about 50%.")
+    columns[1].metric("Test reviews", f"{matrix.sum():,}")
+    columns[2].metric("Mistakes", f"{matrix.sum() - matrix.trace():,}")
+    left, right = st.columns([2, 3], gap="large")
+    left.plotly_chart(sentiment_charts.confusion_figure(matrix, dataset.class_names), width="stretch",
+                      key=f"imdb_confusion_{job.run_id}")
+    with right:
+        table = cached("imdb_tables", job.run_id, lambda: sentiment.review_table(dataset, probabilities))
+        mistakes_only = st.toggle("Only the mistakes", key=kept("imdb_mistakes_only", False))
+        keep("imdb_mistakes_only")
+        shown = table[~table["correct"]] if mistakes_only else table
+        st.dataframe(shown, hide_index=True, width="stretch", height=320, column_config={
+            "review": st.column_config.TextColumn("review, as the model reads it", width="large"),
+            "P(positive)": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
+        })
+        st.caption(f"{len(shown):,} of {len(table):,} test reviews. Each shows its last {dataset.seq_len} words, the "
+                   "part the model reads; words outside the vocabulary show as [UNK].")
+
+
+def select(label: str, options: list[str], key: str, default: str, **extra) -> str:
+    """A selectbox whose remembered choice falls back to `default` when the options change (another run)."""
+    if st.session_state.get(key, st.session_state.get("imdb_kept", {}).get(key)) not in options:
+        st.session_state[key] = default
+    value = st.selectbox(label, options, key=kept(key, default), **extra)
+    keep(key)
+    return value
+
+
+def own_review_ui(job) -> None:
+    st.subheader("Your own review")
+    text = st.text_area("Type a review", key=kept("imdb_own_review", DEFAULT_REVIEW), height=90)
+    keep("imdb_own_review")
+    word_trace = cached("imdb_traces", (job.run_id, text),
+                        lambda: attempt(lambda: sentiment.word_trace(job.model, job.dataset, text)), limit=8)
+    if isinstance(word_trace, str):
+        st.info(word_trace)
+        return
+    verdict = "positive" if word_trace.probability > sentiment.THRESHOLD else "negative"
+    st.metric("The model says", verdict, help="P(positive) above 0.5 reads as positive.",
+              delta=f"P(positive) = {word_trace.probability:.3f}", delta_color="off")
+    st.caption("As the model reads it: " + " ".join(word_trace.words))
+    st.plotly_chart(sentiment_charts.opinion_figure(word_trace.words, word_trace.probabilities), width="stretch",
+                    key=f"imdb_opinion_{job.run_id}")
+    columns = st.columns(3)
+    with columns[0]:
+        layers = list(word_trace.gates)
+        layer = select("Layer", layers, "imdb_layer", layers[0])
+    with columns[1]:
+        directions = list(word_trace.gates[layer])
+        direction = select("Direction", directions, "imdb_direction", directions[0],
+                           disabled=len(directions) == 1)
+    with columns[2]:
+        gates = list(word_trace.gates[layer][direction])
+        gate = select("Gate", gates, "imdb_gate", sentiment.first_gate(job.config.cell, gates))
+    st.plotly_chart(sentiment_charts.gate_heatmap(word_trace.words, word_trace.gates[layer][direction][gate], gate,
+                                                  layer, direction), width="stretch", key=f"imdb_gates_{job.run_id}")
+    st.caption("This shows what this model does, not what a sentiment model should do. Trained on a few thousand "
+               "reviews, a network often never learns that \"not\" turns \"bad\" around: on 1,500 sample reviews, "
+               "\"not bad at all\" still scored about 0.15 after 4 epochs. Each point of the curve is the model's "
+               "verdict on the review cut after that word; the gates are read while it reads the whole review.")
+
+
+if "imdb_config" not in st.session_state:
+    st.session_state["imdb_config"] = defaults_for_task("imdb")
+config = widgets.config_ui(st.session_state["imdb_config"], prefix="imdb", tasks=("imdb",), imdb_fields=True)
+
+st.subheader("The reviews")
+config, dataset = reviews_ui(config)
+if dataset is not None:
+    cost_ui(config, dataset)
+
+st.subheader("Training")
+active = session.active_job()
+buttons = st.columns([1, 1, 3])
+if buttons[0].button("Train", type="primary", disabled=active is not None or dataset is None, width="stretch",
+                     key="imdb_train"):
+    active = session.start_run(config, dataset)
+    if active is not None:
+        st.session_state["imdb_shown"] = active.run_id
+if buttons[1].button("Stop", disabled=active is None, width="stretch", key="imdb_stop"):
+    session.stop_all()
+if active is not None and active.config.task != "imdb":
+    buttons[2].caption("A run from another page is training; this page can train when it ends.")
+
+job = shown_job()
+if job is None:
+    st.info("Press **Train** to train this network on the reviews. The loss curve appears after the first batches.")
+    st.stop()
+
+
+@st.fragment(run_every=session.POLL_SECONDS if job.running else None)
+def live_panel() -> None:
+    record = job.record.snapshot()
+    st.markdown(f"**{record.name}** · {len(job.dataset.x_train):,} training reviews" if job.dataset is not None
+                else f"**{record.name}**")
+    draw_progress(record)
+    columns = st.columns(2)
+    columns[0].plotly_chart(charts.loss_figure([record]), width="stretch", key=f"imdb_loss_{record.run_id}")
+    columns[1].plotly_chart(charts.accuracy_figure([record]), width="stretch", key=f"imdb_accuracy_{record.run_id}")
+    # When training ends, redraw the whole page once so the results below appear and polling stops.
+    if job.done and st.session_state.get("imdb_settled") != job.run_id:
+        st.session_state["imdb_settled"] = job.run_id
+        st.rerun()
+
+
+live_panel()
+if job.done and job.model is not None and job.record.epochs_done:
+    results_ui(job)
+    own_review_ui(job)

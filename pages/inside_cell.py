@@ -1,0 +1,310 @@
+"""Inside the cell: a recurrent layer's gates and states over time, one step's equations with real numbers, and how
+the gates changed over training.
+
+Pick a run (or an untrained model from the current settings), a layer, a direction and an example; every number is
+computed by `rnnlab.introspect` (`steps.replay` traces the example, `steps.cell_step` fills in the equations).
+"""
+
+import numpy as np
+import streamlit as st
+
+from pages import session
+from rnnlab import cell_charts, parsing
+from rnnlab.introspect import steps
+from rnnlab.models import build_model
+from rnnlab.tasks import make_dataset
+
+FRESH = "fresh"  # the source option for an untrained model built from the current settings
+CACHE_SIZE = 12  # traced examples kept per session; each is a few arrays of (T, units)
+
+st.title("Inside the cell")
+st.caption("Follow one sequence through a recurrent layer: every gate and state of every unit at every time step, "
+           "then the cell's equations at one step with the numbers that went through them.")
+
+
+def keep_valid(key: str, options: list, default=None) -> None:
+    """Reset a widget's stored value when it is no longer one of its options (another run, another layer)."""
+    if key in st.session_state and st.session_state[key] not in options:
+        st.session_state[key] = options[0] if default is None else default
+
+
+def clamp(key: str, low: int, high: int) -> None:
+    """Keep a slider's stored value inside its range (a shorter example, a run with fewer epochs)."""
+    if key in st.session_state:
+        st.session_state[key] = min(max(int(st.session_state[key]), low), high)
+
+
+def source_ui() -> str:
+    runs = session.runs()
+    options = [FRESH] + list(runs)
+    keep_valid("cell_source", options)
+    finished = [job.run_id for job in session.finished_runs()]
+    default = options.index(finished[-1]) if finished else 0
+
+    def label(option: str) -> str:
+        if option == FRESH:
+            return f"Untrained: {session.current_config().label()} (the current settings)"
+        record = runs[option].record
+        return f"{record.name} ({option}) · {record.status}"
+
+    return st.selectbox("Network", options, index=default, format_func=label, key="cell_source",
+                        help="A run from this session, or a model built from the settings on Build & Train and "
+                             "not trained: its gates are what training starts from.")
+
+
+def fresh_model():
+    """The untrained model of the current settings, built once per settings (weights come from the seed)."""
+    config = session.current_config()
+    # Validation sequences come from their own seeded stream, so fewer training sequences leave them unchanged.
+    small = config.replace(samples=16)
+    stored = st.session_state.get("cell_fresh")
+    if stored is None or stored[0] != small:
+        dataset = make_dataset(small)
+        st.session_state["cell_fresh"] = (small, build_model(small, dataset), dataset)
+    return st.session_state["cell_fresh"][1:]
+
+
+def network_ui(source: str):
+    """(model, dataset, record or None, cache key) for the chosen source, or a one-line message and stop."""
+    if source == FRESH:
+        try:
+            model, dataset = fresh_model()
+        except ValueError as error:
+            st.info(f"The current settings cannot build a model here: {error}")
+            st.stop()
+        return model, dataset, None, f"fresh:{session.current_config().to_dict()}"
+    job = session.runs()[source]
+    record = job.record.snapshot()
+    if job.running:
+        st.info(f"**{record.name}** is still training; its gates appear here when it ends.")
+        st.stop()
+    if record.status == "failed" or job.model is None or job.dataset is None:
+        st.error(f"**{record.name}** has no model to look inside: {record.message or 'it ended before building one.'}")
+        st.stop()
+    return job.model, job.dataset, record, source
+
+
+def example_ui(dataset):
+    """(x (1, T, ...), target or None, cache key) for a validation sequence or one the learner types."""
+    kinds = ["validation"] if dataset.is_tokens else ["validation", "typed"]
+    keep_valid("cell_example", kinds)
+    kind = st.radio("Example", kinds, horizontal=True, key="cell_example",
+                    format_func={"validation": "A validation sequence", "typed": "Type your own"}.get)
+    if kind == "validation":
+        count = len(dataset.x_val)
+        clamp("cell_index", 1, count)
+        index = st.number_input(f"Validation sequence (1 to {count:,})", 1, count, key="cell_index",
+                                help="Sequences the network never trained on. Sequence 1 is the one the run's "
+                                     "gates-over-training probe recorded.")
+        return dataset.x_val[index - 1:index], dataset.y_val[index - 1], ("validation", index)
+    key = f"cell_text_{dataset.task}"
+    if key not in st.session_state:
+        st.session_state[key] = parsing.example_text(dataset, dataset.x_val[0])
+    text = st.text_area("Your sequence", key=key, help=parsing.typing_help(dataset), height=90)
+    st.caption(parsing.typing_help(dataset))
+    try:
+        x = parsing.parse_sequence(text, dataset)
+    except ValueError as error:
+        st.error(str(error))
+        st.stop()
+    return x, None, ("typed", text.strip())
+
+
+def replay(cache_key: str, example_key: tuple, model, x) -> steps.Replay:
+    """`steps.replay` of this example, kept in the session so moving a slider does not trace it again."""
+    cache = st.session_state.setdefault("cell_replays", {})
+    key = (cache_key, example_key)
+    if key not in cache:
+        if len(cache) >= CACHE_SIZE:
+            cache.pop(next(iter(cache)))
+        cache[key] = steps.replay(model, x)
+    return cache[key]
+
+
+def token_names(dataset, tokens) -> list[str] | None:
+    if dataset.vocabulary is None:
+        return None
+    return [dataset.vocabulary[int(token)] if int(token) < len(dataset.vocabulary) else f"#{int(token)}"
+            for token in tokens]
+
+
+def chart_input(dataset, x_row):
+    """What the heatmaps draw on top: the sequence itself, with words for token inputs."""
+    return x_row, token_names(dataset, x_row) if dataset.is_tokens else None
+
+
+KIND_NOTES = {
+    "LSTM": "The **forget gate** f_t sets how much of the cell state c_(t-1) is kept, the **input gate** i_t how "
+            "much of the candidate g_t is written into it, the **output gate** o_t how much of tanh(c_t) becomes "
+            "the hidden state h_t, which is what the layer passes on.",
+    "GRU": "The **update gate** z_t sets how much of the previous state is kept (near 1) rather than replaced by "
+           "the candidate h̃_t (near 0); the **reset gate** r_t sets how much of the previous state feeds that "
+           "candidate.",
+    "SimpleRNN": "A SimpleRNN has no gates: its hidden state h_t is squashed from the input and the previous "
+                 "state at every step, so nothing decides what to keep.",
+}
+
+# --- Choose what to look at ---------------------------------------------------------------------------------------
+
+source = source_ui()
+model, dataset, record, cache_key = network_ui(source)
+try:
+    layer_names = steps.layers.recurrent_layer_names(model)
+except ValueError as error:
+    st.error(str(error))
+    st.stop()
+
+columns = st.columns([2, 1, 3])
+keep_valid("cell_layer", layer_names)
+layer = columns[0].selectbox("Layer", layer_names, key="cell_layer",
+                             format_func=lambda name: f"{name} (layer {layer_names.index(name) + 1} of "
+                                                      f"{len(layer_names)})")
+directions = steps.layer_directions(model, layer)
+keep_valid("cell_direction", directions)
+direction = columns[1].radio("Direction", directions, key="cell_direction") if len(directions) > 1 else "forward"
+with columns[2]:
+    x, target, example_key = example_ui(dataset)
+
+seen = replay(cache_key, example_key, model, x)
+direction_gates = seen.gates[layer][direction]
+if not all(np.isfinite(values).all() for values in direction_gates.values()):
+    st.warning("This network's values are not numbers on this example (its training diverged), so there is "
+               "nothing to read; pick another run.")
+    st.stop()
+kind = steps.layer_kind(model, layer)
+timesteps, units = direction_gates["hidden"].shape[1:]
+
+answer = f"On this sequence the network answers {parsing.answer_text(dataset, seen.output[0], target)}."
+if record is None:
+    answer += " It has not trained, so this is a guess."
+if x.shape[1] != dataset.seq_len:
+    answer += (f" It was trained on sequences of {dataset.seq_len} steps and this one has {x.shape[1]}, so its "
+               "answer may mean less.")
+st.markdown(answer)
+
+# --- Gates and states over time, and one step's equations ------------------------------------------------------
+
+st.subheader("Gates and states over time")
+controls = st.columns(2)
+clamp("cell_step", 1, timesteps)
+step = controls[0].slider("Time step t", 1, timesteps, key="cell_step",
+                          help="Moves the dotted line on the heatmaps and fills the equations below.") - 1
+keep_valid("cell_unit", list(range(1, units + 1)))
+unit = controls[1].selectbox("Unit j", list(range(1, units + 1)), key="cell_unit",
+                             help="Which unit's equations to fill in. Units are numbered from 1.") - 1
+
+chart, notes = st.columns([4, 1])
+x_row, words = chart_input(dataset, x[0])
+chart.plotly_chart(cell_charts.gates_figure(
+    direction_gates, x_row, kind=kind, feature_names=dataset.feature_names, token_names=words, step=step,
+    title=f"{layer}, {direction}: every unit at every time step"), width="stretch", key="cell_heatmap")
+with notes:
+    st.markdown("Each panel is one gate or state: a row per unit, a column per time step. Gates run from 0 (shut, "
+                "dark) to 1 (open, yellow); states and candidates are red above 0 and blue below.")
+    st.markdown(KIND_NOTES[kind])
+    if layer_names.index(layer) > 0:
+        st.markdown(f"**{layer}** reads the hidden states of the layer below it, not the sequence drawn on top.")
+    if direction == "backward":
+        st.markdown("The **backward** direction reads the sequence from the last step to the first, so its "
+                    "previous state at step t is the one at step t+1.")
+
+cell = steps.cell_step(model, seen, layer, direction, step, unit)
+previous = cell.previous_symbol
+st.subheader(f"Time step {step + 1}, unit {unit + 1}: the equations with their numbers")
+if cell.previous_step is None:
+    st.caption(f"This is the first step the {direction} direction reads, so the previous state h_{{{previous}}} is "
+               "zero.")
+else:
+    st.caption(f"The previous state h_{{{previous}}} is the one after time step {cell.previous_step + 1}. σ is the "
+               "sigmoid 1/(1+e^(−x)); every number is rounded to three decimals.")
+equations, parts = st.columns([3, 2])
+with equations:
+    shown = 8  # entries of a vector written out; wider layers show the first few
+    vector = lambda values: ", ".join(f"{value:.3f}" for value in values[:shown]) + (", …" if len(values) > shown
+                                                                                     else "")  # noqa: E731
+    st.latex(rf"x_t = [{vector(cell.x)}] \qquad h_{{{previous}}} = [{vector(cell.h_previous)}]")
+    if cell.c_previous is not None:
+        st.latex(rf"c_{{{previous}}} = [{vector(cell.c_previous)}]")
+    st.latex(cell.latex())
+with parts:
+    st.plotly_chart(cell_charts.step_terms_figure(cell), width="stretch", key="cell_step_terms")
+    st.caption("Each gate's pre-activation is the sum of three pushes: the input at this step, the previous "
+               "state, and the bias. The squashing function then turns the sum into the value.")
+st.dataframe(cell.table(), hide_index=True, width="stretch",
+             column_config={name: st.column_config.NumberColumn(format="%.4f") for name in
+                            ("from the input", "from the previous state", "bias", "pre-activation", "value")})
+
+# --- Chosen units, and saturation --------------------------------------------------------------------------------
+
+st.subheader("Chosen units over time")
+unit_choices = list(range(1, units + 1))
+chosen_units = st.multiselect("Units", unit_choices, default=unit_choices[:3], key=f"cell_units_{units}")
+quantities = list(direction_gates)
+default_quantities = ["forget", "cell", "hidden"] if kind == "LSTM" else ["update", "hidden"] if kind == "GRU" \
+    else ["hidden"]
+chosen_quantities = st.multiselect("Gates and states", quantities, default=default_quantities,
+                                   format_func=lambda name: cell_charts.quantity_title(name, kind),
+                                   key=f"cell_quantities_{kind}")
+if chosen_units and chosen_quantities:
+    st.plotly_chart(cell_charts.units_figure(direction_gates, [number - 1 for number in chosen_units],
+                                             chosen_quantities, kind=kind, step=step),
+                    width="stretch", key="cell_units_chart")
+else:
+    st.caption("Choose at least one unit and one gate or state to draw.")
+
+st.subheader("Saturation")
+rows = steps.saturation(direction_gates)
+if not rows:
+    st.caption("A SimpleRNN has no gates, so nothing here can saturate.")
+else:
+    chart, notes = st.columns([3, 2])
+    chart.plotly_chart(cell_charts.saturation_figure(rows), width="stretch", key="cell_saturation")
+    with notes:
+        st.markdown("A gate near 0 or 1 works like a switch. A forget gate above 0.9 keeps more than 90% of the cell "
+                    "state from one step to the next, which is how an LSTM can carry a value across many steps."
+                    if kind == "LSTM" else
+                    "A gate near 0 or 1 works like a switch. An update gate above 0.9 keeps more than 90% of the "
+                    "previous state, which is how a GRU can carry a value across many steps.")
+        st.markdown("On this sequence: " + "; ".join(
+            f"{row['name']} {row['below']:.0%} below 0.1 and {row['above']:.0%} above 0.9 (mean {row['mean']:.2f})"
+            for row in rows) + ".")
+
+# --- Gates over training ------------------------------------------------------------------------------------------
+
+st.subheader("Gates over training")
+if record is None:
+    st.info("This model has not trained. Train a run on **Build & Train** and pick it above to replay its gates "
+            "epoch by epoch.")
+    st.stop()
+snapshots = [record.gates_at_init, *record.gates]
+if record.gates_at_init is None or layer not in record.gates_at_init:
+    st.info("This run did not record its gates during training.")
+    st.stop()
+epochs = len(record.gates)
+if epochs:
+    clamp("cell_epoch", 0, epochs)
+    epoch = st.slider("Epoch (0 = before training)", 0, epochs, value=epochs, key="cell_epoch",
+                      help="The run recorded the gates of validation sequence 1 before training and after each "
+                           "epoch.")
+else:
+    epoch = 0
+    st.caption("The run stopped before its first epoch ended, so only the gates before training exist.")
+probe = snapshots[epoch][layer][direction]
+chart, notes = st.columns([4, 1])
+x_row, words = chart_input(dataset, dataset.x_val[0])
+chart.plotly_chart(cell_charts.gates_figure(
+    probe, x_row, kind=kind, feature_names=dataset.feature_names, token_names=words,
+    title=f"{layer}, {direction}, validation sequence 1, "
+          f"{'before training' if epoch == 0 else f'after epoch {epoch}'}"), width="stretch", key="cell_training")
+with notes:
+    st.markdown("The same sequence, validation sequence 1, as the network saw it before training (epoch 0) and "
+                "after each epoch. Move the slider to watch the gates change as the network learns.")
+if kind == "LSTM":
+    series = steps.forget_gate_by_epoch(snapshots, layer)
+    chart, notes = st.columns([4, 1])
+    chart.plotly_chart(cell_charts.forget_gate_figure(series, epoch), width="stretch", key="cell_forget")
+    values = series[direction]
+    change = values[-1] - values[0]
+    notes.markdown(f"On validation sequence 1 the {direction} mean forget gate went from **{values[0]:.3f}** before "
+                   f"training to **{values[-1]:.3f}** after epoch {len(values) - 1}"
+                   + (f" ({change:+.3f})." if epochs else "."))

@@ -1,0 +1,145 @@
+"""Build & Train, Compare runs and Lessons through Streamlit's AppTest, with tiny configurations."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rnnlab.config import RunConfig
+from rnnlab.jobs import TrainingJob
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+TINY = {"samples": 64, "eval_samples": 32, "seq_len": 8, "units": 4, "epochs": 2, "batch_size": 16}
+
+
+def open_app(query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    for name, value in (query or {}).items():
+        at.query_params[name] = value
+    return at.run()
+
+
+def finish_runs(at: AppTest) -> AppTest:
+    for job in at.session_state["runs"].values():
+        job.join(120)
+    return at.run()
+
+
+def metric(at: AppTest, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+def test_opens_on_build_and_train_ready_with_defaults():
+    at = open_app()
+    assert not at.exception
+    assert at.title[0].value == "Build & Train"
+    assert not at.button(key="bt_train").disabled and at.button(key="bt_stop").disabled
+    # The default LSTM(32) on one input: 4·32·(32+1+1) + (32+1) parameters, from the closed form.
+    assert metric(at, "Trainable parameters") == f"{4 * 32 * 34 + 33:,}"
+    assert at.sidebar.selectbox(key="cfg_task").value == "sine"
+
+
+def test_every_knob_reaches_the_run_that_trains():
+    at = open_app({**{k: str(v) for k, v in TINY.items()}, "cell": "gru", "layers": "2", "bidirectional": "true"})
+    at.sidebar.radio(key="cfg_activation").set_value("relu")
+    at.sidebar.slider(key="cfg_dropout").set_value(0.1)
+    at.sidebar.selectbox(key="cfg_optimizer").set_value("rmsprop")
+    at.run()
+    at.button(key="bt_train").click().run()
+    at = finish_runs(at)
+    assert not at.exception
+    job = next(iter(at.session_state["runs"].values()))
+    config = job.config
+    assert (config.cell, config.layers, config.bidirectional, config.activation, config.dropout, config.optimizer) \
+        == ("gru", 2, True, "relu", 0.1, "rmsprop")
+    assert [row["kind"] for row in job.record.layers][:2] == ["Bidirectional(GRU)", "Dropout"]
+    assert job.model.layers[0].forward_layer.activation.__name__ == "relu"
+    # After training: the finished banner, the loss chart, and the network's answers on validation data.
+    assert any("Finished 2 epochs" in element.value for element in at.success)
+    assert "What the network answers" in [header.value for header in at.subheader]
+    assert metric(at, "Epochs done") == "2 / 2"
+    assert metric(at, "Validation loss") == f"{job.record.history['val_loss'][-1]:.4g}"
+
+
+def test_the_address_bar_follows_the_settings():
+    at = open_app()
+    at.sidebar.number_input(key="cfg_units").set_value(48)
+    at.run()
+    assert at.query_params["units"] in ("48", ["48"])  # AppTest returns a list in some versions
+
+
+def test_task_switch_applies_the_tasks_own_defaults():
+    at = open_app()
+    at.sidebar.selectbox(key="cfg_task").set_value("adding").run()
+    assert at.sidebar.number_input(key="cfg_seq_len").value == 50
+    assert at.sidebar.number_input(key="cfg_samples").value == 6000
+
+
+def test_a_bad_link_gets_one_warning_and_the_defaults():
+    at = open_app({"units": "lots"})
+    assert not at.exception
+    assert "Units per layer must be a whole number" in at.warning[0].value
+    assert at.sidebar.number_input(key="cfg_units").value == 32
+
+
+def test_compare_runs_overlays_downloads_and_deletes():
+    at = open_app({k: str(v) for k, v in TINY.items()})
+    at.button(key="bt_train").click().run()
+    finish_runs(at)
+    at.sidebar.radio(key="cfg_cell").set_value("simplernn").run()
+    at.button(key="bt_train").click().run()
+    finish_runs(at)
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table["run"]) == ["LSTM 4 · sine T=8", "SimpleRNN 4 · sine T=8"]
+    assert list(table["status"]) == ["finished", "finished"]
+    assert len(at.multiselect(key="runs_chosen").value) == 2
+    records = [job.record for job in at.session_state["runs"].values()]
+    assert list(table["validation loss"]) == pytest.approx([record.history["val_loss"][-1] for record in records])
+    at.button(key="runs_delete").click().run()
+    assert len(at.session_state["runs"]) == 1 and len(at.dataframe[0].value) == 1
+
+
+def test_lesson_presets_are_valid_and_open_build_and_train():
+    pattern = re.compile(r"```try\n([^\n]+)\n([^\n]+)\n```")
+    for path in (ROOT / "lessons").glob("*.md"):
+        for label, query in pattern.findall(path.read_text()):
+            RunConfig.from_query(dict(pair.split("=", 1) for pair in query.split("&")))  # raises if invalid
+    at = open_app()
+    at.switch_page("pages/lessons.py").run()
+    assert not at.exception
+    try_buttons = [button for button in at.button if button.label.startswith("▶ Try it")]
+    assert len(try_buttons) >= 3
+    try_buttons[1].click().run()  # "The same network on 500 steps"
+    assert at.title[0].value == "Build & Train"
+    assert at.sidebar.number_input(key="cfg_seq_len").value == 500
+    assert at.sidebar.radio(key="cfg_cell").value == "simplernn"
+    assert metric(at, "Trainable parameters") == f"{8 * (8 + 2 + 1) + 9:,}"  # the lesson's claim: 88 + head
+
+
+def test_queued_jobs_train_one_after_another_and_a_stopped_queue_never_starts():
+    config = RunConfig(**TINY)
+    first = TrainingJob(config).start()
+    second = TrainingJob(config.replace(cell="gru"), after=first).start()
+    third = TrainingJob(config.replace(cell="simplernn"), after=second)
+    third.stop()
+    third.start()
+    for job in (first, second, third):
+        job.join(120)
+    assert first.record.status == second.record.status == "finished"
+    assert second.record.created >= first.record.created + first.record.wall_seconds - 0.5
+    assert third.record.status == "stopped" and third.record.steps_done == 0 and third.model is None
+
+
+def test_run_json_download_is_a_valid_record():
+    at = open_app({k: str(v) for k, v in TINY.items()})
+    at.button(key="bt_train").click().run()
+    finish_runs(at)
+    at.switch_page("pages/runs.py").run()
+    record = next(iter(at.session_state["runs"].values())).record
+    values = json.loads(record.to_json())
+    assert values["config"]["units"] == 4 and len(values["history"]["loss"]) == 2

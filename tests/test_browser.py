@@ -1,0 +1,116 @@
+"""The whole app in a real browser: Streamlit serving app.py, Debian's Chromium driven by Playwright.
+
+Skipped (with the reason) where Chromium or Playwright is missing; CI installs both (.ci/run).
+"""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps trying to reach Google's hosts (../shared/FACTS.md).
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"]
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright's Python driver is not installed")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server():
+    """The app served as a learner would start it (README: `streamlit run app.py`), on a free port."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail("streamlit did not start within 60 s")
+            time.sleep(0.5)
+    yield url
+    process.terminate()
+    process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+def chart_traces(page, index: int = 0) -> list[dict]:
+    """The data Plotly is drawing in the index-th chart on the page (names and y values)."""
+    return page.evaluate(
+        "(index) => Array.from(document.querySelectorAll('.js-plotly-plot'))[index].data"
+        ".map(trace => ({name: trace.name, y: Array.from(trace.y || [])}))", index)
+
+
+def open_ready(page, url: str) -> None:
+    page.goto(url)
+    page.get_by_text("Trainable parameters").wait_for(timeout=90_000)
+
+
+def test_train_with_the_defaults_draws_the_live_loss_curve(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    open_ready(page, server)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    page.get_by_text("What the network answers").wait_for(timeout=180_000)
+    page.get_by_text("Finished 10 epochs").wait_for(timeout=10_000)
+    traces = {trace["name"]: trace["y"] for trace in chart_traces(page, 0)}
+    assert len(traces["training"]) == 10 and len(traces["validation"]) == 10
+    assert traces["validation"][-1] < traces["validation"][0]  # the default network learns the sine task
+    os.makedirs(ROOT / "tests" / "artifacts", exist_ok=True)
+    page.screenshot(path=str(ROOT / "tests" / "artifacts" / "build_and_train.png"), full_page=True)
+    page.close()
+
+
+def test_three_learners_train_at_once_without_touching_each_others_runs(server, browser):
+    cells = ["simplernn", "gru", "lstm"]
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in cells]
+    pages = [context.new_page() for context in contexts]
+    for page, cell in zip(pages, cells):
+        open_ready(page, f"{server}/?cell={cell}&epochs=2&samples=256&units=8")
+    for page in pages:
+        page.get_by_role("button", name="Train", exact=True).click()
+    for page in pages:
+        page.get_by_text("Finished 2 epochs").wait_for(timeout=180_000)
+    titles = {"simplernn": "SimpleRNN", "gru": "GRU", "lstm": "LSTM"}
+    for page, cell in zip(pages, cells):
+        # The sidebar link keeps the learner's session (reloading the address would start a new one).
+        page.get_by_role("link", name="Compare runs").click()
+        page.get_by_text("Runs to overlay").wait_for(timeout=60_000)
+        text = page.locator("[data-testid='stMain']").inner_text()
+        others = [titles[other] for other in cells if other != cell]
+        assert f"{titles[cell]} 8 · sine" in text
+        assert not any(f"{name} 8 · sine" in text for name in others)
+    for context in contexts:
+        context.close()
