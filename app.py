@@ -13,6 +13,9 @@ pages = {
         st.Page("pages/build_train.py", title="Build & Train", icon=":material/model_training:", default=True),
         st.Page("pages/runs.py", title="Compare runs", icon=":material/compare_arrows:", url_path="runs"),
     ],
+    "Look inside": [
+        st.Page("pages/inside_cell.py", title="Inside the cell", icon=":material/memory:", url_path="inside-the-cell"),
+    ],
     "Learn": [
         st.Page("pages/lessons.py", title="Lessons", icon=":material/menu_book:", url_path="lessons"),
     ],

@@ -10,7 +10,7 @@ import streamlit as st
 
 from pages import session
 from rnnlab import cell_charts, parsing
-from rnnlab.introspect import steps
+from rnnlab.introspect import recurrent_layer_names, steps
 from rnnlab.models import build_model
 from rnnlab.tasks import make_dataset
 
@@ -34,20 +34,22 @@ def clamp(key: str, low: int, high: int) -> None:
         st.session_state[key] = min(max(int(st.session_state[key]), low), high)
 
 
+def vector_latex(values, shown: int = 6) -> str:
+    """A vector's first `shown` entries for an equation, with an ellipsis when there are more."""
+    return ", ".join(f"{value:.3f}" for value in values[:shown]) + (r", \ldots" if len(values) > shown else "")
+
+
 def source_ui() -> str:
     runs = session.runs()
     options = [FRESH] + list(runs)
     keep_valid("cell_source", options)
-    finished = [job.run_id for job in session.finished_runs()]
-    default = options.index(finished[-1]) if finished else 0
+    if "cell_source" not in st.session_state:  # open on the newest run that has a model, if there is one
+        finished = [job.run_id for job in session.finished_runs()]
+        st.session_state["cell_source"] = finished[-1] if finished else FRESH
 
-    def label(option: str) -> str:
-        if option == FRESH:
-            return f"Untrained: {session.current_config().label()} (the current settings)"
-        record = runs[option].record
-        return f"{record.name} ({option}) · {record.status}"
-
-    return st.selectbox("Network", options, index=default, format_func=label, key="cell_source",
+    labels = {FRESH: f"Untrained: {session.current_config().label()} (the current settings)"}
+    labels.update({run_id: f"{job.record.name} ({run_id}) · {job.record.status}" for run_id, job in runs.items()})
+    return st.selectbox("Network", options, format_func=labels.get, key="cell_source",
                         help="A run from this session, or a model built from the settings on Build & Train and "
                              "not trained: its gates are what training starts from.")
 
@@ -75,8 +77,8 @@ def network_ui(source: str):
         return model, dataset, None, f"fresh:{session.current_config().to_dict()}"
     job = session.runs()[source]
     record = job.record.snapshot()
-    if job.running:
-        st.info(f"**{record.name}** is still training; its gates appear here when it ends.")
+    if not job.done:
+        st.info(f"**{record.name}** is still training (or waiting to train); its gates appear here when it ends.")
         st.stop()
     if record.status == "failed" or job.model is None or job.dataset is None:
         st.error(f"**{record.name}** has no model to look inside: {record.message or 'it ended before building one.'}")
@@ -149,7 +151,7 @@ KIND_NOTES = {
 source = source_ui()
 model, dataset, record, cache_key = network_ui(source)
 try:
-    layer_names = steps.layers.recurrent_layer_names(model)
+    layer_names = recurrent_layer_names(model)
 except ValueError as error:
     st.error(str(error))
     st.stop()
@@ -219,12 +221,10 @@ else:
                "sigmoid 1/(1+e^(−x)); every number is rounded to three decimals.")
 equations, parts = st.columns([3, 2])
 with equations:
-    shown = 8  # entries of a vector written out; wider layers show the first few
-    vector = lambda values: ", ".join(f"{value:.3f}" for value in values[:shown]) + (", …" if len(values) > shown
-                                                                                     else "")  # noqa: E731
-    st.latex(rf"x_t = [{vector(cell.x)}] \qquad h_{{{previous}}} = [{vector(cell.h_previous)}]")
+    st.latex(rf"x_t = [{vector_latex(cell.x)}]")
+    st.latex(rf"h_{{{previous}}} = [{vector_latex(cell.h_previous)}]")
     if cell.c_previous is not None:
-        st.latex(rf"c_{{{previous}}} = [{vector(cell.c_previous)}]")
+        st.latex(rf"c_{{{previous}}} = [{vector_latex(cell.c_previous)}]")
     st.latex(cell.latex())
 with parts:
     st.plotly_chart(cell_charts.step_terms_figure(cell), width="stretch", key="cell_step_terms")
@@ -283,7 +283,8 @@ if record.gates_at_init is None or layer not in record.gates_at_init:
 epochs = len(record.gates)
 if epochs:
     clamp("cell_epoch", 0, epochs)
-    epoch = st.slider("Epoch (0 = before training)", 0, epochs, value=epochs, key="cell_epoch",
+    st.session_state.setdefault("cell_epoch", epochs)  # open on the trained network
+    epoch = st.slider("Epoch (0 = before training)", 0, epochs, key="cell_epoch",
                       help="The run recorded the gates of validation sequence 1 before training and after each "
                            "epoch.")
 else:

@@ -110,12 +110,17 @@ def _sine(n: int, seq_len: int, rng: np.random.Generator) -> tuple[np.ndarray, n
     return x, y
 
 
+def count_scale(seq_len: int) -> float:
+    """What the counting task divides its whole numbers by: the largest magnitude a sequence of this length reaches
+    (start up to 9, step up to 5), so inputs and targets stay within [-1, 1] at any length."""
+    return 9.0 + 5.0 * seq_len
+
+
 def _count(n: int, seq_len: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     start = rng.integers(-9, 10, size=(n, 1))
     step = rng.choice(np.r_[-5:0, 1:6], size=(n, 1))  # never 0, so every sequence counts
     values = start + step * np.arange(seq_len + 1)[None, :]  # (n, T+1)
-    # Divide by the largest possible magnitude so inputs and targets stay within [-1, 1] at any length.
-    scale = 9.0 + 5.0 * seq_len
+    scale = count_scale(seq_len)
     x = (values[:, :seq_len, None] / scale).astype(np.float32)  # (n, T, 1)
     y = (values[:, seq_len:] / scale).astype(np.float32)  # (n, 1)
     return x, y

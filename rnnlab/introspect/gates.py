@@ -35,7 +35,7 @@ def _relu(values):
     return np.maximum(values, 0.0)
 
 
-def _numpy_activation(activation):
+def numpy_activation(activation):
     """A NumPy version of a Keras activation; unusual ones fall back to Keras itself."""
     known = {
         keras.activations.tanh: np.tanh,
@@ -58,8 +58,8 @@ def _trace_direction(rnn_layer, inputs, reverse):
             f"but received {features}."
         )
     units = weights.units
-    activation = _numpy_activation(rnn_layer.cell.activation)
-    gate = _numpy_activation(getattr(rnn_layer.cell, "recurrent_activation", keras.activations.sigmoid))
+    activation = numpy_activation(rnn_layer.cell.activation)
+    gate = numpy_activation(getattr(rnn_layer.cell, "recurrent_activation", keras.activations.sigmoid))
     if reverse:
         inputs = inputs[:, ::-1]
     # The input's contribution to every gate does not depend on the recurrence, so one matrix

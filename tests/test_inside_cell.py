@@ -1,0 +1,578 @@
+"""The Inside the cell page and what it draws: the step-through maths, typed sequences, the charts, the page itself.
+
+`rnnlab.introspect.steps` is held against a hand computation that shares no code with it: it reads each direction's
+`get_weights()`, builds the layer's input itself (the sequence, or the layer below's two directions concatenated),
+computes every pre-activation in float64, squashes it with its own sigmoid/tanh and compares with `trace`. Every
+weight and bias is random first, so a swapped gate block, a misplaced bias or a wrong "previous" step shows. The
+page is driven through `AppTest`, with runs trained here on tiny configurations. Run with:
+
+    cd /work/main && .venv/bin/pytest -q tests/test_inside_cell.py
+"""
+
+import base64
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rnnlab import cell_charts, parsing
+from rnnlab.config import RunConfig
+from rnnlab.introspect import mean_forget_gate, trace
+from rnnlab.introspect.steps import (cell_step, forget_gate_by_epoch, layer_directions, recurrent_layer, replay,
+                                     saturation)
+from rnnlab.jobs import TrainingJob
+from rnnlab.models import build_model
+from rnnlab.tasks import Dataset, make_dataset
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "inside_cell.py")
+TIMESTEPS, UNITS = 5, 3
+
+
+# ---------- an independent reference ----------
+
+
+def sigmoid(value):
+    return 1.0 / (1.0 + np.exp(-value))
+
+
+def relu(value):
+    return np.maximum(value, 0.0)
+
+
+ACTIVATIONS = {"tanh": np.tanh, "relu": relu}
+
+
+def randomised_model(config: RunConfig, seed: int = 0):
+    """A model for `config` whose every weight and bias is random, so each part of each equation matters."""
+    dataset = make_dataset(config)
+    model = build_model(config, dataset)
+    rng = np.random.default_rng(seed)
+    model.set_weights([rng.uniform(-0.9, 0.9, size=w.shape).astype(np.float32) for w in model.get_weights()])
+    return model, dataset
+
+
+def hand_layer_input(model, traced, layer_name, x):
+    """What a recurrent layer reads: the model's input for the first, else the layer below's directions joined."""
+    names = list(traced)
+    index = names.index(layer_name)
+    if index == 0:
+        return np.asarray(x, dtype=np.float64)
+    below = traced[names[index - 1]]
+    return np.concatenate([below[d]["hidden"] for d in ("forward", "backward") if d in below], axis=-1)
+
+
+def hand_pre_activations(rnn_layer, x_t, h_previous):
+    """{block: (input part, recurrent part, bias(es) total, recurrent bias)} for every unit, from get_weights()."""
+    kernel, recurrent_kernel, bias = [w.astype(np.float64) for w in rnn_layer.get_weights()]
+    units = recurrent_kernel.shape[0]
+    blocks = kernel.shape[1] // units
+    input_bias, recurrent_bias = (bias[0], bias[1]) if bias.ndim == 2 else (bias, np.zeros_like(bias))
+    parts = []
+    for block in range(blocks):
+        columns = slice(block * units, (block + 1) * units)
+        parts.append((x_t @ kernel[:, columns], h_previous @ recurrent_kernel[:, columns],
+                      input_bias[columns], recurrent_bias[columns]))
+    return parts
+
+
+def check_step(model, seen, traced, x, layer_name, direction, step, unit, activation="tanh"):
+    """Hold one `cell_step` against the hand computation and the trace."""
+    cell = cell_step(model, seen, layer_name, direction, step, unit)
+    states = traced[layer_name][direction]
+    timesteps = states["hidden"].shape[1]
+    previous = step + 1 if direction == "backward" else step - 1
+    inside = 0 <= previous < timesteps
+    h_previous = states["hidden"][0, previous].astype(np.float64) if inside else np.zeros(UNITS)
+    x_t = hand_layer_input(model, traced, layer_name, x)[0, step]
+    rnn_layer = dict((name, layer) for name, layer in _directions(model, layer_name))[direction]
+    act = ACTIVATIONS[activation]
+
+    assert cell.previous_step == (previous if inside else None)
+    np.testing.assert_allclose(cell.x, x_t, atol=1e-6)
+    np.testing.assert_allclose(cell.h_previous, h_previous, atol=1e-7)
+    parts = hand_pre_activations(rnn_layer, x_t, h_previous)
+    values = {name: float(array[0, step, unit]) for name, array in states.items()}
+
+    for row in cell.rows:
+        if row["pre_activation"] is None:
+            continue
+        # The parts the page shows add up to the pre-activation it shows.
+        assert sum(term["value"] for term in row["terms"]) == pytest.approx(row["pre_activation"], abs=1e-12)
+        assert row["value"] == values[row["quantity"]]
+    kind = type(rnn_layer).__name__
+    if kind == "LSTM":
+        i, f, g, o = (cell.row(name) for name in ("input", "forget", "candidate", "output"))
+        for row, block, squash in ((i, 0, sigmoid), (f, 1, sigmoid), (g, 2, act), (o, 3, sigmoid)):
+            input_part, recurrent_part, bias, _ = (p[unit] for p in parts[block])
+            by_role = {term["role"]: term["value"] for term in row["terms"]}
+            assert by_role["input"] == pytest.approx(input_part, abs=1e-5)
+            assert by_role["recurrent"] == pytest.approx(recurrent_part, abs=1e-5)
+            assert by_role["bias"] == pytest.approx(bias, abs=1e-6)
+            assert squash(row["pre_activation"]) == pytest.approx(values[row["quantity"]], abs=1e-5)
+        c_previous = states["cell"][0, previous, unit] if inside else 0.0
+        # c_t = f_t c_{t-1} + i_t g_t and h_t = o_t tanh(c_t), with the trace's own numbers.
+        assert values["forget"] * c_previous + values["input"] * values["candidate"] == \
+            pytest.approx(values["cell"], abs=1e-5)
+        assert sum(term["value"] for term in cell.row("cell")["terms"]) == pytest.approx(values["cell"], abs=1e-5)
+        assert cell.row("cell")["terms"][0]["factors"] == pytest.approx([values["forget"], c_previous], abs=1e-7)
+        assert values["output"] * act(values["cell"]) == pytest.approx(values["hidden"], abs=1e-5)
+        assert sum(term["value"] for term in cell.row("hidden")["terms"]) == pytest.approx(values["hidden"], abs=1e-5)
+    elif kind == "GRU":
+        for row, block in ((cell.row("update"), 0), (cell.row("reset"), 1)):
+            input_part, recurrent_part, bias, recurrent_bias = (p[unit] for p in parts[block])
+            assert row["pre_activation"] == pytest.approx(input_part + recurrent_part + bias + recurrent_bias,
+                                                          abs=1e-5)
+            assert sigmoid(row["pre_activation"]) == pytest.approx(values[row["quantity"]], abs=1e-5)
+        input_part, recurrent_part, bias, recurrent_bias = (p[unit] for p in parts[2])
+        candidate_pre = input_part + bias + values["reset"] * (recurrent_part + recurrent_bias)  # reset_after=True
+        assert cell.row("candidate")["pre_activation"] == pytest.approx(candidate_pre, abs=1e-5)
+        assert act(candidate_pre) == pytest.approx(values["candidate"], abs=1e-5)
+        z = values["update"]
+        assert z * h_previous[unit] + (1 - z) * values["candidate"] == pytest.approx(values["hidden"], abs=1e-5)
+        assert sum(term["value"] for term in cell.row("hidden")["terms"]) == pytest.approx(values["hidden"], abs=1e-5)
+    else:
+        input_part, recurrent_part, bias, _ = (p[unit] for p in parts[0])
+        row = cell.row("hidden")
+        assert row["pre_activation"] == pytest.approx(input_part + recurrent_part + bias, abs=1e-5)
+        assert act(row["pre_activation"]) == pytest.approx(values["hidden"], abs=1e-5)
+    return cell
+
+
+def _directions(model, layer_name):
+    layer = recurrent_layer(model, layer_name)
+    if hasattr(layer, "forward_layer"):
+        return [("forward", layer.forward_layer), ("backward", layer.backward_layer)]
+    return [("forward", layer)]
+
+
+# ---------- rnnlab.introspect.steps ----------
+
+
+@pytest.mark.parametrize("cell, activation", [("lstm", "tanh"), ("gru", "tanh"), ("simplernn", "tanh"),
+                                              ("lstm", "relu")])
+def test_every_step_of_a_stacked_bidirectional_layer_matches_the_hand_computation(cell, activation):
+    config = RunConfig(task="adding", cell=cell, activation=activation, seq_len=TIMESTEPS, samples=16,
+                       eval_samples=16, units=UNITS, layers=2, bidirectional=True, dropout=0.2)
+    model, dataset = randomised_model(config)
+    x = dataset.x_val[:1]
+    seen = replay(model, x)
+    traced = trace(model, x)
+    for layer_name in traced:  # the bottom layer reads the sequence; the upper one the bottom's two directions
+        assert layer_directions(model, layer_name) == ["forward", "backward"]
+        for direction in ("forward", "backward"):
+            for step in range(TIMESTEPS):
+                check_step(model, seen, traced, x, layer_name, direction, step, unit=step % UNITS,
+                           activation=activation)
+
+
+def test_the_backward_direction_reads_its_previous_state_from_the_next_step():
+    model, dataset = randomised_model(RunConfig(task="sine", cell="lstm", seq_len=TIMESTEPS, samples=16,
+                                                eval_samples=16, units=UNITS, bidirectional=True))
+    seen = replay(model, dataset.x_val[:1])
+    last = cell_step(model, seen, "lstm_1", "backward", TIMESTEPS - 1, 0)
+    assert last.previous_step is None and not last.h_previous.any() and not last.c_previous.any()
+    middle = cell_step(model, seen, "lstm_1", "backward", 2, 0)
+    assert middle.previous_step == 3 and middle.previous_symbol == "t+1"
+    np.testing.assert_array_equal(middle.h_previous, seen.gates["lstm_1"]["backward"]["hidden"][0, 3])
+    assert "h_{t+1}" in middle.row("forget")["formula"] and "c_{t+1}" in middle.row("cell")["formula"]
+    first = cell_step(model, seen, "lstm_1", "forward", 0, 0)
+    assert first.previous_step is None and first.previous_symbol == "t-1"
+
+
+def test_the_text_and_latex_carry_the_numbers_of_the_rows():
+    model, dataset = randomised_model(RunConfig(task="sine", cell="gru", seq_len=TIMESTEPS, samples=16,
+                                                eval_samples=16, units=UNITS))
+    cell = cell_step(model, replay(model, dataset.x_val[:1]), "gru_1", "forward", 2, 1)
+    update = cell.row("update")
+    assert update["text"].endswith(f"= {update['value']:.3f}".replace("-", "−"))
+    assert f"{update['pre_activation']:.3f}" in cell.latex()
+    assert cell.latex().startswith(r"\begin{aligned}") and cell.latex().count(r"\\[6pt]") == len(cell.rows) - 1
+    table = cell.table()
+    assert [line["quantity"] for line in table] == ["z_t (update gate)", "r_t (reset gate)", "h̃_t (candidate)"]
+    for line, row in zip(table, cell.rows):
+        assert line["from the input"] + line["from the previous state"] + line["bias"] == \
+            pytest.approx(row["pre_activation"])
+
+
+def test_the_original_gru_resets_the_state_before_the_product():
+    import keras
+
+    keras.utils.set_random_seed(3)
+    model = keras.Sequential([keras.Input((TIMESTEPS, 2)), keras.layers.GRU(UNITS, reset_after=False, name="gru"),
+                              keras.layers.Dense(1)])
+    rng = np.random.default_rng(1)
+    model.set_weights([rng.uniform(-0.9, 0.9, size=w.shape).astype(np.float32) for w in model.get_weights()])
+    x = rng.uniform(-1, 1, size=(1, TIMESTEPS, 2)).astype(np.float32)
+    seen = replay(model, x)
+    states = seen.gates["gru"]["forward"]
+    kernel, recurrent_kernel, bias = [w.astype(np.float64) for w in model.layers[0].get_weights()]
+    for step in range(1, TIMESTEPS):
+        for unit in range(UNITS):
+            cell = cell_step(model, seen, "gru", "forward", step, unit)
+            h_previous = states["hidden"][0, step - 1].astype(np.float64)
+            column = 2 * UNITS + unit
+            expected = (x[0, step] @ kernel[:, column] + bias[column]
+                        + (states["reset"][0, step] * h_previous) @ recurrent_kernel[:, column])
+            assert cell.row("candidate")["pre_activation"] == pytest.approx(expected, abs=1e-5)
+            assert np.tanh(expected) == pytest.approx(states["candidate"][0, step, unit], abs=1e-5)
+
+
+def test_replay_gives_the_models_answer_and_works_at_any_length():
+    config = RunConfig(task="recall", cell="lstm", seq_len=TIMESTEPS, samples=16, eval_samples=16, units=UNITS,
+                       layers=2)
+    model, dataset = randomised_model(config)
+    seen = replay(model, dataset.x_val[:2])
+    np.testing.assert_allclose(seen.output, model.predict(dataset.x_val[:2], verbose=0), atol=1e-5)
+    longer = parsing.parse_sequence("A B C D A B C D A", dataset)  # 9 steps; the model's Input says 5
+    seen = replay(model, longer)
+    assert seen.inputs["lstm_2"].shape == (1, 9, UNITS) and seen.gates["lstm_2"]["forward"]["hidden"].shape[1] == 9
+    assert seen.output.shape == (1, 4) and seen.output.sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_cell_step_rejects_what_does_not_exist_in_one_sentence():
+    model, dataset = randomised_model(RunConfig(task="sine", cell="simplernn", seq_len=TIMESTEPS, samples=16,
+                                                eval_samples=16, units=UNITS))
+    seen = replay(model, dataset.x_val[:1])
+    for arguments, words in ((("simplernn_1", "backward", 0, 0), "no backward direction"),
+                             (("simplernn_1", "forward", TIMESTEPS, 0), "outside the sequence"),
+                             (("simplernn_1", "forward", 0, UNITS), "does not exist"),
+                             (("lstm_9", "forward", 0, 0), "no recurrent layer called")):
+        with pytest.raises(ValueError, match=words) as error:
+            cell_step(model, seen, *arguments)
+        assert "\n" not in str(error.value) and str(error.value).endswith(".")
+
+
+def test_saturation_counts_shares_below_and_above_the_thresholds():
+    forget = np.array([[[0.05, 0.95], [0.5, 0.99], [0.2, 0.92], [0.08, 0.6]]], dtype=np.float32)  # (1, 4, 2)
+    rows = saturation({"forget": forget, "cell": forget * 3, "hidden": forget})
+    assert [row["gate"] for row in rows] == ["forget"]
+    assert rows[0]["below"] == pytest.approx(2 / 8) and rows[0]["above"] == pytest.approx(3 / 8)
+    assert rows[0]["between"] == pytest.approx(3 / 8) and rows[0]["mean"] == pytest.approx(forget.mean())
+    assert saturation({"hidden": forget}) == []
+
+
+def test_forget_gate_by_epoch_is_the_mean_forget_gate_of_each_snapshot():
+    model, dataset = randomised_model(RunConfig(task="sine", cell="lstm", seq_len=TIMESTEPS, samples=16,
+                                                eval_samples=16, units=UNITS, bidirectional=True))
+    first = trace(model, dataset.x_val[:1])
+    second = trace(model, dataset.x_val[1:2])
+    series = forget_gate_by_epoch([first, None, second], "lstm_1")
+    assert series["forward"][0] == mean_forget_gate(first["lstm_1"])["forward"]
+    assert math.isnan(series["backward"][1])
+    assert series["backward"][2] == mean_forget_gate(second["lstm_1"])["backward"]
+
+
+# ---------- rnnlab.parsing ----------
+
+
+@pytest.fixture(scope="module")
+def datasets():
+    return {task: make_dataset(RunConfig(task=task, seq_len=8, samples=16, eval_samples=16))
+            for task in ("sine", "count", "adding", "recall")}
+
+
+def test_sine_reads_numbers_separated_by_commas_or_spaces(datasets):
+    x = parsing.parse_sequence(" 0, 0.5  -1;2\n−0.25 ", datasets["sine"])
+    assert x.dtype == np.float32 and x.shape == (1, 5, 1)
+    np.testing.assert_array_equal(x[0, :, 0], [0, 0.5, -1, 2, -0.25])
+
+
+def test_count_takes_whole_numbers_and_scales_them_like_the_task(datasets):
+    dataset = datasets["count"]
+    scale = parsing.count_scale(dataset)
+    assert scale == 9 + 5 * 8 and str(int(scale)) in parsing.typing_help(dataset)
+    # The task's own data is whole numbers divided by this scale, so typed 7 means what the network saw for 7.
+    raw = dataset.x_val * scale
+    np.testing.assert_allclose(raw, np.round(raw), atol=1e-4)
+    x = parsing.parse_sequence("1, 3, 5, 7", dataset)
+    np.testing.assert_allclose(x[0, :, 0], np.array([1, 3, 5, 7]) / scale, rtol=1e-6)
+    assert "**12.00**" in parsing.answer_text(dataset, np.array([12 / scale]), target=np.array([13 / scale]))
+
+
+def test_adding_reads_pairs_or_two_lines(datasets):
+    dataset = datasets["adding"]
+    pairs = parsing.parse_sequence("0.3:0 0.9:1, 0.2 0.5:1", dataset)
+    np.testing.assert_allclose(pairs[0], [[0.3, 0], [0.9, 1], [0.2, 0], [0.5, 1]], rtol=1e-6)
+    lines = parsing.parse_sequence("0.3 0.9 0.2 0.5\n0 1 0 1", dataset)
+    np.testing.assert_array_equal(lines, pairs)
+
+
+def test_recall_reads_letters_with_or_without_spaces(datasets):
+    dataset = datasets["recall"]
+    x = parsing.parse_sequence("A b C D a", dataset)
+    assert x.shape == (1, 5, 4) and x[0].argmax(axis=-1).tolist() == [0, 1, 2, 3, 0] and x.sum() == 5
+    np.testing.assert_array_equal(parsing.parse_sequence("ABCDA", dataset), x)
+
+
+@pytest.mark.parametrize("task", ["sine", "count", "adding", "recall"])
+def test_example_text_reads_back_as_the_validation_sequence(datasets, task):
+    dataset = datasets[task]
+    x = parsing.parse_sequence(parsing.example_text(dataset, dataset.x_val[0]), dataset)
+    np.testing.assert_allclose(x[0], dataset.x_val[0], atol=0.006)  # sine and adding are written to 2 decimals
+
+
+@pytest.mark.parametrize("task, text, words", [
+    ("sine", "", "empty"),
+    ("sine", "0.5", "1 step; type at least 2"),
+    ("sine", "0.1, x, 0.3", "'x' is not a number"),
+    ("sine", "0.1 nan", "not a finite number"),
+    ("sine", " ".join(["0.1"] * 2001), "2,001 steps; type at most 2,000"),
+    ("count", "1, 2.5, 4", "whole numbers"),
+    ("adding", "0.3:2 0.1:0", "marker must be 0 or 1"),
+    ("adding", "0.3 0.1 0.2\n0 1", "3 values but the second has 2 markers"),
+    ("adding", ":1 0.2:0", "no value before the colon"),
+    ("recall", "A B E", "'E' is not a token"),
+])
+def test_bad_input_gets_one_sentence_saying_what_to_type(datasets, task, text, words):
+    with pytest.raises(ValueError, match=words) as error:
+        parsing.parse_sequence(text, datasets[task])
+    assert "\n" not in str(error.value) and str(error.value).rstrip().endswith(".")
+
+
+def test_the_longest_sequence_is_accepted_and_tokens_are_refused(datasets):
+    assert parsing.parse_sequence(" ".join(["0.1"] * 2000), datasets["sine"]).shape == (1, 2000, 1)
+    tokens = Dataset(task="imdb", title="", description="", kind="binary", x_train=np.zeros((2, 4), np.int32),
+                     y_train=np.zeros(2), x_val=np.zeros((2, 4), np.int32), y_val=np.zeros(2),
+                     x_test=np.zeros((2, 4), np.int32), y_test=np.zeros(2), baseline_loss=0.7,
+                     baseline_description="")
+    with pytest.raises(ValueError, match="only for the synthetic tasks"):
+        parsing.parse_sequence("a b c", tokens)
+
+
+# ---------- rnnlab.cell_charts ----------
+
+
+@pytest.fixture(scope="module")
+def lstm_probe():
+    model, dataset = randomised_model(RunConfig(task="adding", cell="lstm", seq_len=TIMESTEPS, samples=16,
+                                                eval_samples=16, units=UNITS))
+    seen = replay(model, dataset.x_val[:1])
+    return model, dataset, seen
+
+
+def test_gates_figure_draws_the_trace_on_one_time_axis(lstm_probe):
+    model, dataset, seen = lstm_probe
+    gates = seen.gates["lstm_1"]["forward"]
+    figure = cell_charts.gates_figure(gates, dataset.x_val[0], kind="LSTM", feature_names=dataset.feature_names,
+                                      step=2)
+    heatmaps = {trace.name: trace for trace in figure.data if trace.type == "heatmap"}
+    assert list(heatmaps) == ["input", "forget", "candidate", "output", "cell", "hidden"]
+    for name, heatmap in heatmaps.items():
+        np.testing.assert_array_equal(np.asarray(heatmap.z), gates[name][0].T)  # (units, T)
+        assert list(heatmap.x) == list(range(1, TIMESTEPS + 1))
+    assert (heatmaps["forget"].zmin, heatmaps["forget"].zmax) == (0.0, 1.0)
+    assert (heatmaps["hidden"].zmin, heatmaps["hidden"].zmax, heatmaps["hidden"].colorscale is not None) == \
+        (-1.0, 1.0, True)
+    lines = [trace for trace in figure.data if trace.type == "scatter"]
+    assert [line.name for line in lines] == ["value", "marker"]
+    np.testing.assert_array_equal(lines[1].y, dataset.x_val[0, :, 1])
+    layout = figure.layout
+    assert layout[f"xaxis{len(heatmaps) + 1}"].title.text == "time step"
+    assert all(layout[f"xaxis{row}"].matches == f"x{len(heatmaps) + 1}" for row in range(1, len(heatmaps) + 1))
+    assert all(layout[f"yaxis{row}"].title.text == "unit" for row in range(2, len(heatmaps) + 2))
+    assert layout.yaxis.title.text == "value"
+    assert any(shape.x0 == 3 for shape in layout.shapes)  # the dotted line at time step 3 (0-based 2)
+
+
+def test_colour_ranges_are_fixed_unless_the_values_leave_them():
+    assert cell_charts.colour_range("forget", np.array([0.2, 0.4])) == (0.0, 1.0)
+    assert cell_charts.colour_range("hidden", np.array([-0.3, 0.9])) == (-1.0, 1.0)
+    assert cell_charts.colour_range("cell", np.array([-0.3, 2.34])) == (-2.4, 2.4)  # relu or a cell state
+
+
+def test_token_input_and_the_other_figures_have_labelled_axes(lstm_probe):
+    model, dataset, seen = lstm_probe
+    gates = seen.gates["lstm_1"]["forward"]
+    tokens = cell_charts.gates_figure({"hidden": gates["hidden"]}, np.array([5, 9, 2, 7, 1]), kind="LSTM",
+                                      token_names=["a", "b", "c", "d", "e"])
+    assert tokens.layout.yaxis.title.text == "token id" and list(tokens.data[0].text) == ["a", "b", "c", "d", "e"]
+
+    units = cell_charts.units_figure(gates, [0, 2], ["forget", "cell"], kind="LSTM")
+    assert [trace.name for trace in units.data] == ["unit 1", "unit 3", "unit 1", "unit 3"]
+    np.testing.assert_array_equal(units.data[3].y, gates["cell"][0, :, 2])
+    assert units.layout.xaxis2.title.text == "time step" and units.layout.yaxis.title.text == "gate (0–1)"
+
+    rows = saturation(gates)
+    bars = cell_charts.saturation_figure(rows)
+    assert list(bars.data[2].x) == [row["above"] for row in rows]
+    assert bars.layout.xaxis.title.text.startswith("share") and bars.layout.yaxis.title.text == "gate"
+
+    forget = cell_charts.forget_gate_figure({"forward": [0.6, 0.7, 0.8]}, epoch=1)
+    assert list(forget.data[0].y) == [0.6, 0.7, 0.8] and list(forget.data[0].x) == [0, 1, 2]
+    assert forget.layout.xaxis.title.text.startswith("epoch") and "forget" in forget.layout.yaxis.title.text
+
+    cell = cell_step(model, seen, "lstm_1", "forward", 3, 1)
+    terms = cell_charts.step_terms_figure(cell)
+    stacked = np.sum([trace.y for trace in terms.data if trace.type == "bar"], axis=0)
+    np.testing.assert_allclose(stacked, [row["pre_activation"] for row in cell.rows[:4]])
+    assert terms.layout.xaxis.title.text == "gate" and terms.layout.yaxis.title.text
+
+
+# ---------- the page, through AppTest ----------
+
+TINY = dict(seq_len=6, samples=32, eval_samples=32, units=3, epochs=2, batch_size=16)
+
+
+def chart(at, key):
+    """The Plotly figure (as JSON) the page drew under `key`."""
+    for element in at.get("plotly_chart"):
+        if element.proto.id.endswith(f"-{key}"):
+            return json.loads(element.proto.spec)
+    raise AssertionError(f"no chart with key {key!r}; drawn: {[e.proto.id for e in at.get('plotly_chart')]}")
+
+
+def array(value):
+    """A figure's array from its JSON: a plain list, or Plotly's typed array {"dtype", "bdata", "shape"}."""
+    if isinstance(value, dict) and "bdata" in value:
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
+        shape = [int(size) for size in str(value.get("shape", len(flat))).split(",")]
+        return flat.reshape(shape)
+    return np.asarray(value, dtype=np.float64)
+
+
+def heatmap_z(figure, name):
+    return array(next(trace["z"] for trace in figure["data"] if trace.get("name") == name))
+
+
+def equations(at):
+    """The page's big LaTeX block (the one with every equation), without Streamlit's $$ fences."""
+    return next(element.value for element in at.latex if "aligned" in element.value).strip().strip("$").strip()
+
+
+@pytest.fixture(scope="module")
+def runs():
+    """Three finished runs of this session: an LSTM on recall, a stacked bidirectional GRU, and a failed run."""
+    configs = {
+        "lstm": RunConfig(task="recall", cell="lstm", **TINY),
+        "gru": RunConfig(task="adding", cell="gru", layers=2, bidirectional=True, **TINY),
+        "failed": RunConfig(task="imdb", imdb_csv="/nonexistent/reviews.csv", **TINY),
+    }
+    jobs = {}
+    for name, config in configs.items():
+        jobs[name] = TrainingJob(config, record_gates=True).start()
+        jobs[name].join()
+    assert jobs["lstm"].record.status == "finished" and jobs["failed"].record.status == "failed"
+    return jobs
+
+
+def page(runs=None, config=None):
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    if runs is not None:
+        at.session_state["runs"] = {job.run_id: job for job in runs.values()}
+    at.session_state["config"] = config or RunConfig(task="sine", cell="lstm", **TINY)
+    return at.run()
+
+
+def test_without_runs_the_page_looks_inside_an_untrained_model():
+    at = page()
+    assert not at.exception and not at.error and not at.warning
+    _, model, dataset = at.session_state["cell_fresh"]
+    traced = trace(model, dataset.x_val[:1])["lstm_1"]["forward"]
+    figure = chart(at, "cell_heatmap")
+    for name in ("input", "forget", "candidate", "output", "cell", "hidden"):
+        np.testing.assert_allclose(heatmap_z(figure, name), traced[name][0].T, atol=1e-6)
+    seen = replay(model, dataset.x_val[:1])
+    assert equations(at) == cell_step(model, seen, "lstm_1", "forward", 0, 0).latex()
+    assert "has not trained" in at.info[0].value
+
+    at.slider(key="cell_step").set_value(4)
+    at.selectbox(key="cell_unit").set_value(3)
+    at.run()
+    assert equations(at) == cell_step(model, seen, "lstm_1", "forward", 3, 2).latex()
+    assert chart(at, "cell_heatmap")["layout"]["shapes"][0]["x0"] == 4
+
+
+def test_a_trained_run_replays_its_gates_epoch_by_epoch(runs):
+    job = runs["lstm"]
+    at = page(runs)
+    at.selectbox(key="cell_source").set_value(job.run_id)
+    at.run()
+    assert not at.exception and not at.error and not at.warning
+    record = job.record
+    assert at.slider(key="cell_epoch").max == 2 and at.slider(key="cell_epoch").value == 2
+    np.testing.assert_array_equal(heatmap_z(chart(at, "cell_training"), "forget"),
+                                  record.gates[1]["lstm_1"]["forward"]["forget"][0].T)
+    forget_means = array(chart(at, "cell_forget")["data"][0]["y"])
+    expected = [mean_forget_gate(snapshot["lstm_1"])["forward"] for snapshot in [record.gates_at_init, *record.gates]]
+    assert forget_means == pytest.approx(expected)
+
+    at.slider(key="cell_epoch").set_value(0)
+    at.run()
+    np.testing.assert_array_equal(heatmap_z(chart(at, "cell_training"), "forget"),
+                                  record.gates_at_init["lstm_1"]["forward"]["forget"][0].T)
+    # The probe the run recorded is validation sequence 1, so it agrees with today's trace of the trained model.
+    np.testing.assert_allclose(heatmap_z(chart(at, "cell_heatmap"), "hidden"),
+                               record.gates[-1]["lstm_1"]["forward"]["hidden"][0].T, atol=1e-6)
+
+
+def test_a_typed_sequence_is_traced_and_bad_typing_gets_one_line(runs):
+    job = runs["lstm"]
+    at = page(runs)
+    at.selectbox(key="cell_source").set_value(job.run_id)
+    at.run()
+    at.radio(key="cell_example").set_value("typed")
+    at.run()
+    assert at.text_area(key="cell_text_recall").value == parsing.example_text(job.dataset, job.dataset.x_val[0])
+    at.text_area(key="cell_text_recall").input("C A B D D A B C A")
+    at.run()
+    assert not at.exception and not at.error
+    x = parsing.parse_sequence("C A B D D A B C A", job.dataset)
+    traced = trace(job.model, x)["lstm_1"]["forward"]
+    figure = chart(at, "cell_heatmap")
+    np.testing.assert_allclose(heatmap_z(figure, "cell"), traced["cell"][0].T, atol=1e-6)
+    np.testing.assert_array_equal(heatmap_z(figure, "sequence"), x[0].T)
+    assert at.slider(key="cell_step").max == 9
+    assert any("trained on sequences of 6 steps and this one has 9" in element.value for element in at.markdown)
+
+    at.text_area(key="cell_text_recall").input("A B X")
+    at.run()
+    assert not at.exception and len(at.error) == 1 and "'X' is not a token" in at.error[0].value
+
+
+def test_a_stacked_bidirectional_run_steps_backward_through_the_upper_layer(runs):
+    job = runs["gru"]
+    at = page(runs)
+    at.selectbox(key="cell_source").set_value(job.run_id)
+    at.run()
+    at.selectbox(key="cell_layer").set_value("gru_2")
+    at.run()
+    at.radio(key="cell_direction").set_value("backward")
+    at.slider(key="cell_step").set_value(6)  # the last input step: the first one the backward direction reads
+    at.run()
+    assert not at.exception and not at.error
+    seen = replay(job.model, job.dataset.x_val[:1])
+    assert equations(at) == cell_step(job.model, seen, "gru_2", "backward", 5, 0).latex()
+    assert any("previous state h_{t+1} is zero" in element.value for element in at.caption)
+    at.slider(key="cell_step").set_value(2)
+    at.run()
+    assert equations(at) == cell_step(job.model, seen, "gru_2", "backward", 1, 0).latex()
+    np.testing.assert_allclose(heatmap_z(chart(at, "cell_heatmap"), "update"),
+                               seen.gates["gru_2"]["backward"]["update"][0].T)
+    assert any("reads the hidden states of the layer below" in element.value for element in at.markdown)
+    assert "cell_forget" not in [element.proto.id.rsplit("-", 1)[-1] for element in at.get("plotly_chart")]
+
+
+def test_a_failed_run_gets_one_line_and_no_traceback(runs):
+    at = page(runs)
+    at.selectbox(key="cell_source").set_value(runs["failed"].run_id)
+    at.run()
+    assert not at.exception and len(at.error) == 1
+    assert "has no model to look inside" in at.error[0].value and "reviews.csv" in at.error[0].value
+    assert not at.get("plotly_chart")
+
+
+def test_a_run_whose_weights_are_not_numbers_gets_one_line(runs):
+    job = runs["lstm"]
+    weights = job.model.get_weights()
+    try:
+        job.model.set_weights([np.full_like(w, np.nan) for w in weights])  # what a diverged run leaves behind
+        at = page(runs)
+        at.selectbox(key="cell_source").set_value(job.run_id)
+        at.run()
+    finally:
+        job.model.set_weights(weights)
+    assert not at.exception and len(at.warning) == 1 and "diverged" in at.warning[0].value
+    assert not at.get("plotly_chart")
