@@ -12,6 +12,7 @@ pages = {
     "Train": [
         st.Page("pages/build_train.py", title="Build & Train", icon=":material/model_training:", default=True),
         st.Page("pages/runs.py", title="Compare runs", icon=":material/compare_arrows:", url_path="runs"),
+        st.Page("pages/imdb.py", title="IMDB sentiment", icon=":material/reviews:", url_path="imdb"),
     ],
     "Look inside": [
         st.Page("pages/inside_cell.py", title="Inside the cell", icon=":material/memory:", url_path="inside-the-cell"),

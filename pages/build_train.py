@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages import session, widgets
+from pages import progress, session, widgets
 from rnnlab import charts
 from rnnlab.config import RunConfig
 from rnnlab.export import keras_script
@@ -33,23 +33,6 @@ def describe(values: dict) -> list[dict]:
         formula = formulas.get(row["layer"], {})
         rows.append({**row, "formula": formula.get("formula", "no weights"), "numbers": formula.get("numbers", "")})
     return rows
-
-
-def draw_progress(record) -> None:
-    if record.status in ("pending", "running"):
-        done = record.steps_done / record.total_steps if record.total_steps else 0.0
-        left = record.seconds_left()
-        text = f"Epoch {min(record.epochs_done + 1, record.config.epochs)} of {record.config.epochs} · " \
-               f"batch {record.steps_done:,} of {record.total_steps:,}"
-        text += f" · about {left:.0f} s left" if left is not None else " · preparing the data and the graph"
-        st.progress(min(done, 1.0), text=text)
-    elif record.status == "finished":
-        st.success(f"Finished {record.epochs_done} epochs in {record.wall_seconds:.1f} s "
-                   f"({record.samples_per_second:,.0f} training sequences per second after the first epoch).")
-    elif record.status == "stopped":
-        st.info(f"Stopped after {record.epochs_done} full epochs ({record.steps_done:,} batches).")
-    else:
-        st.error(record.message)
 
 
 def draw_metrics(record) -> None:
@@ -118,7 +101,7 @@ with train_column:
     def live_panel() -> None:
         record = job.record.snapshot()
         st.markdown(f"**{record.name}**")
-        draw_progress(record)
+        progress.draw_progress(record)
         draw_metrics(record)
         st.plotly_chart(charts.loss_figure([record], log_y=log_scale), width="stretch",
                         key=f"bt_loss_{record.run_id}")

@@ -10,7 +10,7 @@ import tempfile
 
 import streamlit as st
 
-from pages import session, widgets
+from pages import progress, session, widgets
 from rnnlab import charts, sentiment, sentiment_charts
 from rnnlab.config import defaults_for_task
 from rnnlab.imdb import ENV_VAR
@@ -169,22 +169,6 @@ def shown_job():
     return job or next((job for job in reversed(runs.values()) if job.config.task == "imdb"), None)
 
 
-def draw_progress(record) -> None:
-    if record.status in ("pending", "running"):
-        done = record.steps_done / record.total_steps if record.total_steps else 0.0
-        left = record.seconds_left()
-        text = f"Epoch {min(record.epochs_done + 1, record.config.epochs)} of {record.config.epochs}"
-        text += f" · about {left:.0f} s left" if left is not None else " · preparing the model and the graph"
-        st.progress(min(done, 1.0), text=text)
-    elif record.status == "finished":
-        st.success(f"Finished {record.epochs_done} epochs in {record.wall_seconds:.1f} s "
-                   f"({record.samples_per_second:,.0f} reviews per second after the first epoch).")
-    elif record.status == "stopped":
-        st.info(f"Stopped after {record.epochs_done} full epochs.")
-    else:
-        st.error(record.message)
-
-
 def results_ui(job) -> None:
     record, dataset = job.record, job.dataset
     st.subheader("How it does on the test reviews")
@@ -233,8 +217,9 @@ def own_review_ui(job) -> None:
         st.info(word_trace)
         return
     verdict = "positive" if word_trace.probability > sentiment.THRESHOLD else "negative"
-    st.metric("The model says", verdict, help="P(positive) above 0.5 reads as positive.",
-              delta=f"P(positive) = {word_trace.probability:.3f}", delta_color="off")
+    columns = st.columns(3)
+    columns[0].metric("The model says", verdict, help="P(positive) above 0.5 reads as positive.")
+    columns[1].metric("P(positive)", f"{word_trace.probability:.3f}")
     st.caption("As the model reads it: " + " ".join(word_trace.words))
     st.plotly_chart(sentiment_charts.opinion_figure(word_trace.words, word_trace.probabilities), width="stretch",
                     key=f"imdb_opinion_{job.run_id}")
@@ -290,7 +275,7 @@ def live_panel() -> None:
     record = job.record.snapshot()
     st.markdown(f"**{record.name}** · {len(job.dataset.x_train):,} training reviews" if job.dataset is not None
                 else f"**{record.name}**")
-    draw_progress(record)
+    progress.draw_progress(record, "reviews")
     columns = st.columns(2)
     columns[0].plotly_chart(charts.loss_figure([record]), width="stretch", key=f"imdb_loss_{record.run_id}")
     columns[1].plotly_chart(charts.accuracy_figure([record]), width="stretch", key=f"imdb_accuracy_{record.run_id}")

@@ -14,7 +14,7 @@ import textwrap
 
 from rnnlab.config import CELL_TITLES, RunConfig
 from rnnlab.models import recurrent_layer_name
-from rnnlab.tasks import RECALL_TOKENS, TASKS, task_kind
+from rnnlab.tasks import RECALL_TOKENS, TASKS, count_scale, task_kind
 
 _INITIALIZERS = {
     "orthogonal": "keras.initializers.Orthogonal(gain={gain})",
@@ -59,7 +59,9 @@ def _data(config: RunConfig) -> str:
             x_val, y_val = pad(x_all[val]), y_all[val].astype("float32")''')
     task = TASKS[config.task]
     source = inspect.getsource(task.generate)
-    constants = f"RECALL_TOKENS = {RECALL_TOKENS!r}\n\n\n" if config.task == "recall" else ""
+    # What a generator uses besides NumPy goes into the script before it.
+    constants = {"recall": f"RECALL_TOKENS = {RECALL_TOKENS!r}\n\n\n",
+                 "count": inspect.getsource(count_scale) + "\n\n"}.get(config.task, "")
     return (f"# Data: {task.title}. {task.description}\n{constants}{source}\n\n"
             f"x_train, y_train = {task.generate.__name__}({config.samples}, SEQ_LEN, "
             f"np.random.default_rng([SEED, 0]))\n"

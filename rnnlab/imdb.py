@@ -75,13 +75,22 @@ class ImdbDataError(ValueError):
 # --- Loading ---------------------------------------------------------------------------------------------------
 
 
-def load_dataset(config: RunConfig) -> Dataset:
-    """Training, validation and test reviews for `config`, from the CSV, the local npz, or the Keras download."""
-    if config.imdb_csv.strip():
+def load_dataset(config: RunConfig, source: str | None = None) -> Dataset:
+    """Training, validation and test reviews for `config`, from the CSV, the local npz, or the Keras download.
+
+    By default the first source that is set wins: `imdb_csv`, then `imdb_path` (or $RNNLAB_IMDB_PATH), then Keras.
+    `source` ("csv", "npz" or "keras") asks for one source only, as when a learner picks Keras's data on the page
+    while the environment variable names a local file.
+    """
+    if source == "keras":
+        return _dataset_from_keras(config)
+    if source == "csv" or (source is None and config.imdb_csv.strip()):
         return _dataset_from_csv(config)
     local_path = config.imdb_path.strip() or os.environ.get(ENV_VAR, "").strip()
     if local_path:
         return _dataset_from_npz(config, local_path)
+    if source == "npz":
+        raise ImdbDataError(f"Give the path of a Keras-layout imdb.npz file (or set {ENV_VAR}).")
     return _dataset_from_keras(config)
 
 
