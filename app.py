@@ -1,7 +1,8 @@
 """RNN Lab: the dashboard's entry point. Run it with `streamlit run app.py`.
 
 Sets up the navigation over `pages/` and opens on Build & Train, ready to press Train. Each page is a short
-script of layout and widgets; all model work happens in the `rnnlab` package.
+script of layout and widgets; all model work happens in the `rnnlab` package. A page's URL path is its file
+name (`/imdb`, `/runs`), which pages/__init__.py relies on for deep links.
 """
 
 import streamlit as st
@@ -11,14 +12,14 @@ st.set_page_config(page_title="RNN Lab", page_icon=":material/cycle:", layout="w
 pages = {
     "Train": [
         st.Page("pages/build_train.py", title="Build & Train", icon=":material/model_training:", default=True),
-        st.Page("pages/runs.py", title="Compare runs", icon=":material/compare_arrows:", url_path="runs"),
-        st.Page("pages/imdb.py", title="IMDB sentiment", icon=":material/reviews:", url_path="imdb"),
+        st.Page("pages/runs.py", title="Compare runs", icon=":material/compare_arrows:"),
+        st.Page("pages/imdb.py", title="IMDB sentiment", icon=":material/reviews:"),
     ],
     "Look inside": [
-        st.Page("pages/inside_cell.py", title="Inside the cell", icon=":material/memory:", url_path="inside-the-cell"),
+        st.Page("pages/inside_cell.py", title="Inside the cell", icon=":material/memory:"),
     ],
     "Learn": [
-        st.Page("pages/lessons.py", title="Lessons", icon=":material/menu_book:", url_path="lessons"),
+        st.Page("pages/lessons.py", title="Lessons", icon=":material/menu_book:"),
     ],
 }
 st.navigation(pages).run()

@@ -3,6 +3,7 @@
 Skipped (with the reason) where Chromium or Playwright is missing; CI installs both (.ci/run).
 """
 
+import contextlib
 import os
 import shutil
 import socket
@@ -33,8 +34,8 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server():
+@contextlib.contextmanager
+def serve():
     """The app served as a learner would start it (README: `streamlit run app.py`), on a free port."""
     port = free_port()
     process = subprocess.Popen(
@@ -53,9 +54,17 @@ def server():
                 process.kill()
                 pytest.fail("streamlit did not start within 60 s")
             time.sleep(0.5)
-    yield url
-    process.terminate()
-    process.wait(timeout=20)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with serve() as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -114,3 +123,16 @@ def test_three_learners_train_at_once_without_touching_each_others_runs(server, 
         assert not any(f"{name} 8 · sine" in text for name in others)
     for context in contexts:
         context.close()
+
+
+def test_a_deep_link_to_a_fresh_server_opens_that_page_inside_the_app(browser):
+    # Streamlit runs a page of a folder called pages/ on its own when it is the first thing a new server serves;
+    # pages/__init__.py hands it back to app.py's navigation (see there).
+    with serve() as url:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/runs")
+        page.get_by_role("heading", name="Compare runs").wait_for(timeout=90_000)
+        navigation = page.locator("[data-testid='stSidebarNav']").inner_text()
+        assert "Build & Train" in navigation and "Inside the cell" in navigation
+        assert "session" not in navigation.split() and "widgets" not in navigation.split()
+        page.close()

@@ -1,0 +1,15 @@
+"""The dashboard's pages (one short script each) and their shared helpers: session.py, widgets.py, progress.py.
+
+Streamlit treats a folder named `pages/` beside the main script as an old-style multipage app until the main
+script calls `st.navigation`. On a freshly started server, a first visitor who follows a deep link (a teacher's
+`.../imdb?...`) would have that page run on its own, without app.py, with every module here listed as a page.
+Every page imports this package first, so the first such run switches Streamlit to app.py's navigation and
+reruns; app.py then opens the same page, because each page's URL path is its file name.
+"""
+
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+if PagesManager.uses_pages_directory:
+    PagesManager.uses_pages_directory = False
+    st.rerun()
