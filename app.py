@@ -17,6 +17,7 @@ pages = {
     ],
     "Look inside": [
         st.Page("pages/inside_cell.py", title="Inside the cell", icon=":material/memory:"),
+        st.Page("pages/gradients.py", title="Gradients through time", icon=":material/trending_down:"),
     ],
     "Learn": [
         st.Page("pages/lessons.py", title="Lessons", icon=":material/menu_book:"),

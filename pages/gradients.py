@@ -11,36 +11,25 @@ import pandas as pd
 import streamlit as st
 
 from pages import session, widgets
-from rnnlab import charts
 from rnnlab import gradient_charts as gc
-from rnnlab.config import TASK_DEFAULTS, RunConfig, defaults_for_task, field_info
+from rnnlab.config import TASK_DEFAULTS, RunConfig, defaults_for_task, field_info, from_link
 
 RACE_CELLS = ("simplernn", "lstm", "gru")
 RACE_TASKS = {"adding": "Adding problem", "recall": "Recall the first token"}
 # Presets are written like the lessons' ```try blocks: a label, why it is worth a click, and a link query.
 PRESETS = (
-    ("LSTM with forget bias 5", "The forget gate starts almost fully open, so the cell keeps its memory.",
+    ("LSTM with forget bias 5", "The forget gate starts at about 0.99, so the cell state keeps its memory.",
      "task=adding&cell=lstm&forget_bias=5"),
     ("LSTM with Keras's forget bias 1", "The same network as Keras builds it, for comparison.",
      "task=adding&cell=lstm"),
     ("relu SimpleRNN with identity×2 init — watch it explode",
-     "Every step doubles the state; the loss turns into NaN within the first batches.",
+     "Every step doubles the state; here the loss turned into NaN in the third batch.",
      "task=adding&cell=simplernn&activation=relu&recurrent_initializer=identity&recurrent_gain=2"),
-    ("The same, clipped at norm 1", "Clipping caps each step, but the forward pass still overflows.",
+    ("The same, clipped at norm 1", "Clipping caps each update, but the state still doubles at every step.",
      "task=adding&cell=simplernn&activation=relu&recurrent_initializer=identity&recurrent_gain=2&clipnorm=1"),
-    ("relu SimpleRNN with identity init (IRNN)", "Gradient keeps flowing back; does it learn?",
+    ("relu SimpleRNN with identity init (IRNN)", "Plenty of gradient reaches step 1; does it learn?",
      "task=adding&cell=simplernn&activation=relu&recurrent_initializer=identity"),
 )
-
-st.title("Gradients through time")
-st.caption("How strongly the loss depends on the hidden state at each time step: the norm of ∂L/∂h_t on 32 "
-           "validation sequences, measured before training and after every epoch. Where it falls towards zero, "
-           "the network cannot learn what those steps held.")
-
-
-def preset_config(query: str) -> RunConfig:
-    values = dict(pair.split("=", 1) for pair in query.split("&"))
-    return RunConfig.from_query(values, base=defaults_for_task(values["task"]))
 
 
 def watch(jobs) -> None:
@@ -59,27 +48,29 @@ def run_name(job) -> str:
     return f"{job.record.name} ({job.run_id})"
 
 
-# --- Runs training now (started from this page) ----------------------------------------------------------------
+def progress_ui() -> None:
+    """Progress of the runs started from this page, polled while any trains; gone once the page has redrawn them."""
+    watched = [session.runs()[run_id] for run_id in st.session_state.get("grad_watch", []) if run_id in session.runs()]
+    if not watched or st.session_state.get("grad_settled") == watched[-1].run_id:
+        return
 
-watched = [session.runs()[run_id] for run_id in st.session_state.get("grad_watch", []) if run_id in session.runs()]
-if watched and st.session_state.get("grad_settled") != watched[-1].run_id:
     @st.fragment(run_every=session.POLL_SECONDS if any(job.running for job in watched) else None)
-    def progress_panel() -> None:
+    def panel() -> None:
         with st.container(border=True):
             for job in watched:
                 record = job.record.snapshot()
                 done = record.steps_done / record.total_steps if record.total_steps else 0.0
-                if record.status in ("pending", "running"):
-                    text = "waiting for the run before it" if record.status == "pending" and not record.steps_done \
-                        else f"epoch {min(record.epochs_done + 1, record.config.epochs)} of {record.config.epochs}"
-                    st.progress(min(done, 1.0), text=f"{record.name}: {text}")
+                if record.status == "pending":
+                    st.progress(0.0, text=f"{record.name}: waiting for the run before it")
+                elif record.status == "running":
+                    st.progress(min(done, 1.0), text=f"{record.name}: epoch "
+                                f"{min(record.epochs_done + 1, record.config.epochs)} of {record.config.epochs}")
                 elif record.status == "finished":
                     st.progress(1.0, text=f"{record.name}: finished in {record.wall_seconds:.0f} s")
                 else:
                     st.progress(min(done, 1.0), text=f"{record.name}: {record.status}")
-            if any(job.running for job in watched):
-                if st.button("Stop", key="grad_stop"):
-                    session.stop_all()
+            if any(job.running for job in watched) and st.button("Stop", key="grad_stop"):
+                session.stop_all()
         # When the last run ends, redraw the whole page once so the new runs appear in the charts.
         if all(job.done for job in watched):
             st.session_state["grad_settled"] = watched[-1].run_id
@@ -87,32 +78,28 @@ if watched and st.session_state.get("grad_settled") != watched[-1].run_id:
             st.session_state.pop("grad_race_chosen", None)  # and race the new runs
             st.rerun()
 
-    progress_panel()
+    panel()
 
-one_tab, race_tab, knobs_tab = st.tabs(["One run", "The race", "Knobs and presets"])
 
-# --- The race ------------------------------------------------------------------------------------------------------
+# --- The race -----------------------------------------------------------------------------------------------------
 
-with race_tab:
+def race_ui() -> None:
+    """Settings and button for a three-cell race, then the chosen runs' curves, losses and a table."""
     st.markdown("Train **SimpleRNN, LSTM and GRU** one after another on the same data, then compare how much "
                 "gradient reaches the first steps with which of them learned.")
 
-    def apply_race_task() -> None:
-        for name in ("seq_len", "samples"):
-            st.session_state[f"grad_race_{name}"] = TASK_DEFAULTS[st.session_state["grad_race_task"]][name]
-
-    if "grad_race_task" not in st.session_state:
-        st.session_state["grad_race_task"] = "adding"
-        apply_race_task()
     settings = st.columns([2, 1, 1, 1, 1])
     task = settings[0].radio("Task", list(RACE_TASKS), format_func=RACE_TASKS.get, key="grad_race_task",
-                             on_change=apply_race_task, horizontal=True)
-    seq_len = settings[1].number_input(field_info("seq_len")["label"], 2, 400, step=10, key="grad_race_seq_len")
-    samples = settings[2].number_input("Training sequences", 16, 20_000, step=1000, key="grad_race_samples")
-    units = settings[3].number_input("Units", 1, 128, value=32, step=8, key="grad_race_units")
-    epochs = settings[4].number_input("Epochs", 1, 50, value=10, step=1, key="grad_race_epochs")
+                             horizontal=True)
+    # Length and size widgets are per task, so picking a task brings up that task's own defaults.
+    seq_len = settings[1].number_input(field_info("seq_len")["label"], 2, 400, TASK_DEFAULTS[task]["seq_len"],
+                                       step=10, key=f"grad_race_seq_len_{task}")
+    samples = settings[2].number_input("Training sequences", 16, 20_000, TASK_DEFAULTS[task]["samples"],
+                                       step=1000, key=f"grad_race_samples_{task}")
+    units = settings[3].number_input("Units", 1, 128, 32, step=8, key="grad_race_units")
+    epochs = settings[4].number_input("Epochs", 1, 50, 10, step=1, key="grad_race_epochs")
     st.caption(f"Each cell gets {units} units, Adam with learning rate 0.003, batches of 64 and seed 0, whatever "
-               "the sidebar of Build & Train says. At the defaults each model takes about 6–14 s on two cores.")
+               "the sidebar of Build & Train says. At the defaults each model takes 10–40 s on two shared cores.")
     busy = session.active_job() is not None
     if st.button("Start the race", type="primary", disabled=busy, key="grad_race_start",
                  help="Busy: a run is training." if busy else None):
@@ -144,43 +131,43 @@ with race_tab:
                             format_func=lambda value: f"{value} training")
             left, right = st.columns(2)
             left.plotly_chart(gc.race_norm_figure(records, when), width="stretch", key="grad_race_norms")
-            right.plotly_chart(charts.compare_figure(records, "val_loss"), width="stretch", key="grad_race_loss")
+            right.plotly_chart(gc.race_loss_figure(records), width="stretch", key="grad_race_loss")
             rows = gc.race_rows(records)
             st.dataframe(pd.DataFrame(rows).drop(columns=["_share", "_before", "_after"]), hide_index=True,
                          width="stretch")
             st.caption("Curves and ratios are the bottom layer's forward direction: the layer whose gradient must "
-                       "reach the inputs themselves. Step 1 / step T is the gradient at the first step over the one "
-                       "at the last.")
+                       "reach the inputs themselves. The ratio is ‖∂L/∂h_t‖ at step 1 over the same at step T.")
             for paragraph in gc.explain_race(records):
                 st.markdown(paragraph)
 
-# --- Knobs and presets -------------------------------------------------------------------------------------------
 
-with knobs_tab:
+# --- Knobs and presets --------------------------------------------------------------------------------------------
+
+def knobs_ui() -> None:
+    """What each knob does to the gradient, and presets that load into Build & Train or train here."""
     st.markdown("""
 Whether gradient survives the trip back through time depends on a few settings, all in the sidebar of
 **Build & Train** (under *Initialisation and clipping*):
 
 - **Recurrent initializer and initial scale.** Backpropagation multiplies the gradient by the recurrent matrix
   W_hh (and the activation's slope) once per step. If W_hh stretches vectors (spectral radius above 1) the product
-  can explode; if it shrinks them, the gradient fades. Orthogonal and identity matrices start with every
-  |eigenvalue| equal to the scale.
+  can explode; if it shrinks them, the gradient fades. For a SimpleRNN, orthogonal and identity matrices start with
+  every |eigenvalue| equal to the scale.
 - **Activation.** tanh has slope at most 1 and flattens for large inputs, which damps both signal and gradient;
   relu passes positive values unchanged, so nothing reins in a recurrence that grows.
 - **LSTM forget-gate bias.** The cell state is multiplied by the forget gate at each step. A large starting bias
-  opens the gate near 1, so memory (and gradient) pass through many steps.
+  opens the gate near 1, so memory passes through many steps, and at initialisation so does the gradient. Training
+  can change that: lesson 2 shows a case.
 - **Gradient clipping (clipnorm).** Rescales a gradient that is too long before the update. It limits the damage
   one step can do; it cannot fix a forward pass that already overflows.
 - **Sequence length.** Every extra step is one more factor in the product.
 """)
     for number, (label, why, query) in enumerate(PRESETS):
-        config = preset_config(query)
+        config = from_link(query)
         columns = st.columns([3, 1, 1])
         columns[0].markdown(f"**{label}.** {why}  \n`?{query}`")
         if columns[1].button("Open in Build & Train", key=f"grad_open_{number}", width="stretch"):
-            session.set_config(config)
-            widgets.reload_widgets()
-            st.switch_page("pages/build_train.py")
+            widgets.open_in_build_train(config)
         if columns[2].button("Train it here", key=f"grad_train_{number}", width="stretch",
                              disabled=session.active_job() is not None):
             jobs = session.start_runs([config])
@@ -188,9 +175,11 @@ Whether gradient survives the trip back through time depends on a few settings, 
                 watch(jobs)
                 st.rerun()
 
-# --- One run (last in the script: its guard clauses stop the page) -------------------------------------------------
 
-with one_tab:
+# --- One run ------------------------------------------------------------------------------------------------------
+
+def one_run_ui() -> None:
+    """One run's curve before and after training, its epoch-by-epoch heatmap, and the numbers behind them."""
     finished = {job.run_id: job for job in session.finished_runs()}
     if not finished:
         st.info("No finished runs yet. Train one on **Build & Train**, start the race in **The race**, or pick a "
@@ -250,35 +239,60 @@ with one_tab:
 
     st.subheader("Numbers that explain the curve")
     if record.config.cell == "simplernn":
-        trained = gc.spectral_radii(job.model)
-
-        initial = initial_radii(record.config.to_dict())
-        for layer_name, by_direction in trained.items():
-            for direction_name, radius in by_direction.items():
-                start = initial.get(layer_name, {}).get(direction_name, math.nan)
-                columns = st.columns([1, 3])
-                columns[0].metric(f"Spectral radius of W_hh · {layer_name} ({direction_name})",
-                                  "NaN" if math.isnan(radius) else f"{radius:.3f}",
-                                  delta=None if math.isnan(radius) or math.isnan(start) else f"{radius - start:+.3f}",
-                                  delta_color="off", help="Largest |eigenvalue| of the recurrent matrix; the delta "
-                                                          "is the change since initialisation.")
-                columns[1].markdown(f"After training it is {gc.describe_radius(radius)}. "
-                                    f"It started at {start:.3f}.")
+        radius_ui(job, record)
     elif record.config.cell == "lstm":
-        series = gc.forget_gate_series(record)
-        if series:
-            st.plotly_chart(gc.forget_gate_figure(record), width="stretch", key=f"grad_forget_{run_id}")
-            shown = min(epoch, len(record.gates))  # gates are recorded like the norms: before training, then per epoch
-            units = gc.forget_gate_units(([record.gates_at_init] + record.gates)[shown])
-            for layer_name, by_direction in series.items():
-                for direction_name, values in by_direction.items():
-                    above, total, highest = units[layer_name][direction_name]
-                    st.markdown(f"- {layer_name} ({direction_name}), {gc.epoch_label(shown)}: mean forget gate "
-                                f"{gc.describe_forget_gate(values[shown], record.config.seq_len)}. "
-                                f"{above} of {total} units average above 0.9 (the highest {highest:.3f}).")
-            st.caption("Means over every unit and step of one validation sequence: single units can sit much closer "
-                       "to 1 (or 0) than the mean.")
+        forget_gate_ui(record, epoch)
     else:
         st.markdown("A GRU keeps memory with its update gate z_t: where z_t is near 1 the state is copied to the next "
-                    "step almost unchanged, and so is the gradient. See the gates themselves on the page that "
-                    "traces them.")
+                    "step almost unchanged, and so is the gradient. See its gates on **Inside the cell**.")
+
+
+def radius_ui(job, record) -> None:
+    """A SimpleRNN's spectral radius per layer and direction: where the run started and where it ended."""
+    trained = gc.spectral_radii(job.model)
+    initial = initial_radii(record.config.to_dict())
+    for layer_name, by_direction in trained.items():
+        for direction_name, radius in by_direction.items():
+            start = initial.get(layer_name, {}).get(direction_name, math.nan)
+            single = len(trained) == 1 and direction_name == "forward"
+            columns = st.columns([2, 3])
+            columns[0].metric("Spectral radius of W_hh" + ("" if single else f" · {layer_name} ({direction_name})"),
+                              "NaN" if math.isnan(radius) else f"{radius:.3f}",
+                              delta=None if math.isnan(radius) or math.isnan(start) else f"{radius - start:+.3f}",
+                              delta_color="off",
+                              help="Largest |eigenvalue| of the recurrent matrix; the delta is the change since "
+                                   "initialisation.")
+            columns[1].markdown(f"At the end of the run it is {gc.describe_radius(radius)}. It started at {start:.3f}.")
+
+
+def forget_gate_ui(record, epoch: int) -> None:
+    """An LSTM's mean forget gate per epoch, and how many units keep their memory at the chosen epoch."""
+    series = gc.forget_gate_series(record)
+    if not series:
+        return
+    st.plotly_chart(gc.forget_gate_figure(record), width="stretch", key=f"grad_forget_{record.run_id}")
+    shown = min(epoch, len(record.gates))  # gates are recorded like the norms: before training, then per epoch
+    units = gc.forget_gate_units(([record.gates_at_init] + record.gates)[shown])
+    for layer_name, by_direction in series.items():
+        for direction_name, values in by_direction.items():
+            above, total, highest = units[layer_name][direction_name]
+            st.markdown(f"- {layer_name} ({direction_name}), {gc.epoch_label(shown)}: mean forget gate "
+                        f"{gc.describe_forget_gate(values[shown], record.config.seq_len)}. "
+                        f"{above} of {total} units average above 0.9 (the highest {highest:.3f}).")
+    st.caption("Means over every unit and step of one validation sequence: single units can sit much closer to 1 "
+               "(or 0) than the mean.")
+
+st.title("Gradients through time")
+st.caption("How strongly the loss depends on the hidden state at each time step: the norm of ∂L/∂h_t on 32 "
+           "validation sequences, measured before training and after every epoch. Where it falls towards zero, "
+           "the error signal from the answer barely reaches those steps.")
+progress_ui()
+# Tabs that track their state keep the learner on the same tab when the progress panel above comes and goes.
+one_tab, race_tab, knobs_tab = st.tabs(["One run", "The race", "Knobs and presets"], key="grad_tab",
+                                       on_change="rerun")
+with race_tab:
+    race_ui()
+with knobs_tab:
+    knobs_ui()
+with one_tab:
+    one_run_ui()  # last: its guard clauses stop the script

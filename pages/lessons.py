@@ -5,8 +5,8 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages import session, widgets
-from rnnlab.config import RunConfig, defaults_for_task
+from pages import widgets
+from rnnlab.config import from_link
 
 LESSONS = Path(__file__).resolve().parents[1] / "lessons"
 # A preset in a lesson is a fenced block: ```try, a label line, a query line (as in a shareable link), ```.
@@ -16,17 +16,6 @@ TRY_BLOCK = re.compile(r"```try\n(?P<label>[^\n]+)\n(?P<query>[^\n]+)\n```")
 def lesson_title(path: Path) -> str:
     first = path.read_text(encoding="utf-8").lstrip().splitlines()[0]
     return first.lstrip("# ").strip()
-
-
-def preset(query: str) -> RunConfig:
-    values = dict(pair.split("=", 1) for pair in query.split("&"))
-    return RunConfig.from_query(values, base=defaults_for_task(values.get("task", RunConfig().task)))
-
-
-def open_preset(config: RunConfig) -> None:
-    session.set_config(config)
-    widgets.reload_widgets()
-    st.switch_page("pages/build_train.py")
 
 
 paths = sorted(LESSONS.glob("*.md"))
@@ -39,11 +28,11 @@ text = chosen.read_text(encoding="utf-8")
 position = 0
 for number, match in enumerate(TRY_BLOCK.finditer(text)):
     st.markdown(text[position:match.start()])
-    config = preset(match["query"])
+    config = from_link(match["query"])
     columns = st.columns([3, 2])
     if columns[0].button(f"▶ Try it: {match['label']}", key=f"lessons_try_{chosen.stem}_{number}",
                          width="stretch"):
-        open_preset(config)
+        widgets.open_in_build_train(config)
     columns[1].caption(f"Share as a link: `?{match['query']}`")
     position = match.end()
 st.markdown(text[position:])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rnnlab.config import RunConfig, defaults_for_task
+from rnnlab.config import RunConfig, from_link
 from rnnlab.jobs import TrainingJob
 
 # Every run keeps its model and data in memory; past this many the learner is asked to delete some.
@@ -87,10 +87,8 @@ def current_config() -> RunConfig:
     give take the task's own defaults. A link with a bad value gets a one-line warning and the defaults.
     """
     if "config" not in st.session_state:
-        query = st.query_params.to_dict()
         try:
-            base = defaults_for_task(query.get("task", RunConfig().task))
-            st.session_state["config"] = RunConfig.from_query(query, base=base)
+            st.session_state["config"] = from_link(st.query_params.to_dict())
         except ValueError as error:
             st.session_state["config"] = RunConfig()
             st.session_state["config_warning"] = f"The link's settings were not used: {error}"

@@ -10,6 +10,7 @@ import dataclasses
 
 import streamlit as st
 
+from pages import session
 from rnnlab.config import CELL_TITLES, RunConfig, TASK_DEFAULTS, field_info
 from rnnlab.tasks import TASKS
 
@@ -21,6 +22,13 @@ _FLOAT_STEPS = {"learning_rate": 0.0005, "clipnorm": 0.5, "recurrent_gain": 0.1,
 def reload_widgets(prefix: str = "cfg") -> None:
     """Make the next `config_ui` call take every value from the stored config (after a preset was loaded)."""
     st.session_state[f"{prefix}__reload"] = True
+
+
+def open_in_build_train(config: RunConfig) -> None:
+    """Load `config` into Build & Train's sidebar and go there (a lesson's or a page's preset)."""
+    session.set_config(config)
+    reload_widgets()
+    st.switch_page("pages/build_train.py")
 
 
 def config_ui(stored: RunConfig, *, prefix: str = "cfg", tasks: tuple[str, ...] = SYNTHETIC_TASKS,

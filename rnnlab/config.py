@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -151,6 +152,17 @@ def defaults_for_task(task: str, base: RunConfig | None = None) -> RunConfig:
     if task not in TASK_DEFAULTS:
         raise ValueError(f"Unknown task {task!r}; choose one of: {', '.join(TASK_NAMES)}.")
     return (base or RunConfig()).replace(task=task, **TASK_DEFAULTS[task])
+
+
+def from_link(query: Mapping[str, str] | str) -> RunConfig:
+    """The configuration a shared link or a lesson's preset describes: its task's own defaults, then its settings.
+
+    `query` is a mapping of parameters or a query string such as "task=adding&cell=simplernn&seq_len=50";
+    parameters that are not settings are ignored, and a bad value raises `ValueError` naming the setting.
+    """
+    if isinstance(query, str):
+        query = dict(urllib.parse.parse_qsl(query.lstrip("?")))
+    return RunConfig.from_query(query, base=defaults_for_task(query.get("task", RunConfig().task)))
 
 
 def field_info(name: str) -> Mapping[str, Any]:

@@ -92,6 +92,11 @@ def test_train_with_the_defaults_draws_the_live_loss_curve(server, browser):
     open_ready(page, server)
     page.get_by_role("button", name="Train", exact=True).click()
     page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    # Training lives on its own thread: a widget click and a trip to another page must not end it.
+    page.get_by_text("Log-scale loss axis").click()
+    page.get_by_role("link", name="Compare runs").click()
+    page.get_by_text("Runs to overlay").wait_for(timeout=60_000)
+    page.get_by_role("link", name="Build & Train").click()
     page.get_by_text("What the network answers").wait_for(timeout=180_000)
     page.get_by_text("Finished 10 epochs").wait_for(timeout=10_000)
     traces = {trace["name"]: trace["y"] for trace in chart_traces(page, 0)}

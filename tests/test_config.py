@@ -2,7 +2,7 @@
 
 import pytest
 
-from rnnlab.config import RunConfig, TASK_DEFAULTS, defaults_for_task, field_info
+from rnnlab.config import RunConfig, TASK_DEFAULTS, defaults_for_task, field_info, from_link
 
 
 def test_defaults_are_valid_and_train_the_sine_task():
@@ -72,3 +72,12 @@ def test_field_info_describes_each_setting():
 def test_label_names_cell_shape_and_task():
     assert RunConfig(cell="gru", units=16, layers=2, bidirectional=True, task="adding", seq_len=50).label() == \
         "GRU 16×2 bi · adding T=50"
+
+
+def test_a_link_takes_its_tasks_defaults_then_its_own_settings():
+    config = from_link("task=adding&cell=simplernn&units=8")
+    assert (config.task, config.cell, config.units, config.seq_len, config.samples) == \
+        ("adding", "simplernn", 8, 50, 6000)
+    assert from_link({"seq_len": "12", "page": "ignored"}) == RunConfig(seq_len=12)
+    with pytest.raises(ValueError, match="Stacked layers must be between 1 and 4"):
+        from_link("?layers=9")
