@@ -7,6 +7,8 @@ Training happens on the job's own thread, so it carries on across clicks and pag
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 from rnnlab.config import RunConfig, from_link
@@ -14,9 +16,11 @@ from rnnlab.jobs import TrainingJob
 
 # Every run keeps its model and data in memory; past this many the learner is asked to delete some.
 MAX_RUNS = 24
-# How often a page redraws a run that is training. Each redraw costs the training thread a little time (it
-# shares the GIL); once a second kept the trainer at about the speed of bare Keras (benchmarks/bench_polling.py).
-POLL_SECONDS = 1.0
+# How often a page redraws a run that is training. Each redraw is a Streamlit rerun in this process, which shares
+# the GIL and the two cores with the training thread: measured with Chromium drawing the page
+# (benchmarks/bench_app.py), a 1 s poll kept training at 0.98x bare Keras and a 0.5 s poll at 0.75x.
+# A teacher can change it with the environment variable RNNLAB_POLL_SECONDS.
+POLL_SECONDS = float(os.environ.get("RNNLAB_POLL_SECONDS", "1.0"))
 
 
 def runs() -> dict[str, TrainingJob]:

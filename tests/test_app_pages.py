@@ -143,3 +143,15 @@ def test_run_json_download_is_a_valid_record():
     record = next(iter(at.session_state["runs"].values())).record
     values = json.loads(record.to_json())
     assert values["config"]["units"] == 4 and len(values["history"]["loss"]) == 2
+
+
+def test_reruns_leave_keras_state_alone():
+    # Streamlit's own clean-up would call keras.backend.clear_session() after every rerun: a full garbage
+    # collection per poll that halved training speed, and a reset of Keras's state under running models.
+    import keras
+
+    at = open_app()
+    before = keras.backend.get_uid("rnnlab_rerun_probe")
+    at.run()
+    at.run()
+    assert keras.backend.get_uid("rnnlab_rerun_probe") == before + 1  # clear_session would restart it at 1
