@@ -104,6 +104,17 @@ def test_train_with_the_defaults_draws_the_live_loss_curve(server, browser):
     assert traces["validation"][-1] < traces["validation"][0]  # the default network learns the sine task
     os.makedirs(ROOT / "tests" / "artifacts", exist_ok=True)
     page.screenshot(path=str(ROOT / "tests" / "artifacts" / "build_and_train.png"), full_page=True)
+
+    # The run just trained is what the introspection pages open on.
+    page.get_by_role("link", name="Inside the cell").click()
+    page.get_by_text("Gates and states over time").wait_for(timeout=60_000)
+    page.get_by_text("Gates over training").wait_for(timeout=60_000)
+    assert "LSTM 32 · sine T=30" in page.content()  # the run picker opens on the run just trained
+    assert page.locator(".js-plotly-plot").count() >= 2  # the gate heatmaps and the unit lines at least
+    page.get_by_role("link", name="Gradients through time").click()
+    page.get_by_text("Epoch by epoch", exact=True).wait_for(timeout=60_000)
+    text = page.locator("[data-testid='stMain']").inner_text()
+    assert "the gradient reaching step 1 is" in text
     page.close()
 
 
@@ -141,3 +152,35 @@ def test_a_deep_link_to_a_fresh_server_opens_that_page_inside_the_app(browser):
         assert "Build & Train" in navigation and "Inside the cell" in navigation
         assert "session" not in navigation.split() and "widgets" not in navigation.split()
         page.close()
+
+
+def test_imdb_trains_on_an_uploaded_csv_and_reads_the_learners_review(server, browser, tmp_path):
+    # AppTest cannot drive a file upload; a browser can. The reviews are made here: two small vocabularies.
+    import random
+
+    random.seed(0)
+    good, bad = ["great", "wonderful", "loved", "superb", "fun"], ["awful", "boring", "hated", "dull", "worst"]
+    rows = ["review,sentiment"]
+    for index in range(160):
+        words, label = (good, "positive") if index % 2 else (bad, "negative")
+        rows.append(f"the film was {' '.join(random.choices(words, k=6))} overall,{label}")
+    csv = tmp_path / "tiny_reviews.csv"
+    csv.write_text("\n".join(rows) + "\n")
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    open_ready(page, server)
+    page.get_by_role("link", name="IMDB sentiment").click()
+    page.get_by_text("Where the reviews come from").wait_for(timeout=60_000)
+    page.get_by_text("A CSV of raw reviews").click()
+    page.locator("input[type=file]").set_input_files(str(csv))
+    page.get_by_text("Using the uploaded file").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("How it does on the test reviews").wait_for(timeout=180_000)
+    page.get_by_text("Your own review").wait_for(timeout=60_000)
+    text = page.locator("[data-testid='stMain']").inner_text()
+    assert "tiny_reviews.csv" in text and "Test accuracy" in text
+    # Every word but "truly" is in the reviews, so the model reads that one as unknown.
+    page.get_by_label("Type a review").fill("the film was truly great fun overall")
+    page.get_by_label("Type a review").press("Control+Enter")
+    page.get_by_text("As the model reads it: the film was [UNK] great fun overall").wait_for(timeout=60_000)
+    page.close()
