@@ -99,7 +99,7 @@ def race_ui() -> None:
     units = settings[3].number_input("Units", 1, 128, 32, step=8, key="grad_race_units")
     epochs = settings[4].number_input("Epochs", 1, 50, 10, step=1, key="grad_race_epochs")
     st.caption(f"Each cell gets {units} units, Adam with learning rate 0.003, batches of 64 and seed 0, whatever "
-               "the sidebar of Build & Train says. At the defaults each model takes 10–40 s on two shared cores.")
+               "the sidebar of Build & Train says. At the defaults each model trains in about 5–20 s on two cores.")
     busy = session.active_job() is not None
     if st.button("Start the race", type="primary", disabled=busy, key="grad_race_start",
                  help="Busy: a run is training." if busy else None):
