@@ -13,3 +13,17 @@ from rnnlab.config import RunConfig  # noqa: E402
 def tiny_config() -> RunConfig:
     """A run that trains in about a second: the point is the plumbing, not the learning."""
     return RunConfig(task="sine", seq_len=8, samples=64, eval_samples=32, units=4, epochs=2, batch_size=16)
+
+
+@pytest.fixture
+def keras_home(tmp_path, monkeypatch):
+    """An empty Keras cache, for Keras's downloader and for `imdb.keras_cache_path`, and no local-file setting."""
+    import keras
+    from rnnlab import imdb
+
+    home = tmp_path / "keras_home"
+    home.mkdir()
+    monkeypatch.setenv("KERAS_HOME", str(home))
+    monkeypatch.setattr(keras.src.backend.config, "_KERAS_DIR", str(home))  # read once when Keras was imported
+    monkeypatch.delenv(imdb.ENV_VAR, raising=False)
+    return home

@@ -197,17 +197,6 @@ def test_npz_too_small_for_the_request(npz_path):
 # --- The Keras download -----------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def keras_home(tmp_path, monkeypatch):
-    """An empty Keras cache, for Keras's downloader and for `imdb.keras_cache_path`, and no local-file setting."""
-    home = tmp_path / "keras_home"
-    home.mkdir()
-    monkeypatch.setenv("KERAS_HOME", str(home))
-    monkeypatch.setattr(keras.src.backend.config, "_KERAS_DIR", str(home))  # read once when Keras was imported
-    monkeypatch.delenv(imdb.ENV_VAR, raising=False)
-    return home
-
-
 @pytest.mark.parametrize("failure", [
     urllib.error.URLError(OSError(-2, "Name or service not known")),  # no DNS: what this machine gives
     TimeoutError("The read operation timed out"),  # a firewall that drops packets

@@ -99,13 +99,9 @@ def csv_path(tmp_path) -> Path:
 
 
 @pytest.fixture
-def offline(tmp_path, monkeypatch):
+def offline(keras_home, monkeypatch):
     """An empty Keras cache and no network: Keras's real get_file runs and fails where it would connect."""
-    home = tmp_path / "keras_home"
-    home.mkdir()
-    monkeypatch.setenv("KERAS_HOME", str(home))
-    monkeypatch.setattr(keras.src.backend.config, "_KERAS_DIR", str(home))  # read once when Keras was imported
-    monkeypatch.delenv(imdb.ENV_VAR, raising=False)
+    home = keras_home
     attempts = []
 
     def no_network(*args, **kwargs):

@@ -139,11 +139,7 @@ def trace(model, x):
     """
     chain = layers.model_chain(model)
     x = np.asarray(x)
-    if x.ndim < 2 or x.shape[0] == 0:
-        raise ValueError(
-            f"x has shape {x.shape}; it must be a non-empty batch of sequences, "
-            "(batch, timesteps) tokens or (batch, timesteps, features) values."
-        )
+    layers.check_batch(x)
     traces = {}
 
     def run_direction(layer, direction, rnn_layer, inputs):

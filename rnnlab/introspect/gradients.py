@@ -162,11 +162,7 @@ def gradient_norms(model, x, y):
                 )
     x = np.asarray(x)
     y = np.asarray(y)
-    if x.ndim < 2 or x.shape[0] == 0:
-        raise ValueError(
-            f"x has shape {x.shape}; it must be a non-empty batch of sequences, "
-            "(batch, timesteps) tokens or (batch, timesteps, features) values."
-        )
+    layers.check_batch(x)
     if y.shape[0] != x.shape[0]:
         raise ValueError(f"x holds {x.shape[0]} sequences but y holds {y.shape[0]} targets; they must match.")
     if np.issubdtype(x.dtype, np.floating):

@@ -274,3 +274,12 @@ def run_chain(chain, x, run_direction, stop_after_last_recurrent=False):
         if stop_after_last_recurrent and index == last_recurrent:
             break
     return values
+
+
+def check_batch(x: np.ndarray) -> None:
+    """Raise a ValueError a learner understands unless `x` is a non-empty batch of sequences."""
+    if x.ndim < 2 or x.shape[0] == 0:
+        raise ValueError(
+            f"x has shape {x.shape}; it must be a non-empty batch of sequences, "
+            "(batch, timesteps) tokens or (batch, timesteps, features) values."
+        )
