@@ -155,3 +155,18 @@ def test_reruns_leave_keras_state_alone():
     at.run()
     at.run()
     assert keras.backend.get_uid("rnnlab_rerun_probe") == before + 1  # clear_session would restart it at 1
+
+
+def test_absurd_sizes_get_one_line_and_the_app_keeps_going():
+    at = open_app({"task": "adding", "seq_len": "2000", "samples": "200000"})
+    at.button(key="bt_train").click().run()
+    finish_runs(at)
+    assert not at.exception
+    assert len(at.error) == 1 and "GB; use fewer sequences or shorter ones" in at.error[0].value
+    at.sidebar.number_input(key="cfg_samples").set_value(64)
+    at.sidebar.number_input(key="cfg_seq_len").set_value(8)
+    at.sidebar.number_input(key="cfg_epochs").set_value(1)
+    at.run()
+    at.button(key="bt_train").click().run()  # the learner fixes the size and trains again in the same session
+    at = finish_runs(at)
+    assert [job.record.status for job in at.session_state["runs"].values()] == ["failed", "finished"]
