@@ -31,35 +31,16 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import keras  # noqa: E402
 
 from rnnlab.config import RunConfig  # noqa: E402
 from rnnlab.models import build_model  # noqa: E402
 from rnnlab.tasks import make_dataset  # noqa: E402
-from rnnlab.training import Trainer, TrainerCallback  # noqa: E402
+from rnnlab.training import Trainer, TrainerCallback, throughput  # noqa: E402
+from timing import EpochTimer  # noqa: E402
 
 CONFIG = RunConfig(task="adding", cell="lstm", units=64, seq_len=100, samples=4000, eval_samples=500,
                    batch_size=64, epochs=4)
-REPEATS = 2
 TARGETS = {"trainer, no probes": 0.9, "trainer, gradient norms": 0.8, "trainer, gradient norms + gates": 0.8}
-
-
-class FitClock(keras.callbacks.Callback):
-    """Epoch timings for bare `model.fit`, measured the way the trainer measures its own."""
-
-    def __init__(self):
-        super().__init__()
-        self.batch_seconds, self.epoch_ends = [], []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.last_batch = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.batch_seconds.append(self.last_batch - self.started)
-        self.epoch_ends.append(time.perf_counter())
 
 
 class EpochEnds(TrainerCallback):
@@ -74,17 +55,16 @@ class EpochEnds(TrainerCallback):
 
 def throughputs(samples, batch_seconds, epoch_ends):
     """(training-batch, whole-epoch) sequences per second over epochs 2..N."""
-    later = batch_seconds[1:]
     whole = epoch_ends[-1] - epoch_ends[0]
-    return samples * len(later) / sum(later), samples * (len(epoch_ends) - 1) / whole
+    return throughput(samples, batch_seconds), samples * (len(epoch_ends) - 1) / whole
 
 
 def bare_fit(dataset):
     model = build_model(CONFIG, dataset)
-    clock = FitClock()
+    clock = EpochTimer()
     model.fit(dataset.x_train, dataset.y_train, batch_size=CONFIG.batch_size, epochs=CONFIG.epochs,
               validation_data=(dataset.x_val, dataset.y_val), shuffle=True, verbose=0, callbacks=[clock])
-    return throughputs(len(dataset.x_train), clock.batch_seconds, clock.epoch_ends)
+    return throughputs(len(dataset.x_train), clock.seconds, clock.ends)
 
 
 def trainer(dataset, **probes):
@@ -97,7 +77,7 @@ def trainer(dataset, **probes):
     return batch, whole
 
 
-def main():
+def main(repeats: int):
     dataset = make_dataset(CONFIG)
     variants = {
         "bare model.fit": lambda: bare_fit(dataset),
@@ -107,13 +87,13 @@ def main():
     }
     best = {name: (0.0, 0.0) for name in variants}
     started = time.perf_counter()
-    for _ in range(REPEATS):
+    for _ in range(repeats):  # every variant once per round, so a slow stretch of the machine hits all
         for name, run in variants.items():
             batch, whole = run()
             best[name] = (max(best[name][0], batch), max(best[name][1], whole))
 
     print(f"LSTM({CONFIG.units}), adding T={CONFIG.seq_len}, {CONFIG.samples} sequences, batch {CONFIG.batch_size}, "
-          f"{CONFIG.epochs} epochs; sequences/s over epochs 2..{CONFIG.epochs}, best of {REPEATS} "
+          f"{CONFIG.epochs} epochs; sequences/s over epochs 2..{CONFIG.epochs}, best of {repeats} "
           f"({time.perf_counter() - started:.0f} s in all)\n")
     bare_batch, bare_whole = best["bare model.fit"]
     print(f"| {'variant':<32} | training batches | × bare | whole epochs | × bare | target |")
@@ -127,4 +107,8 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=4, help="rounds; each variant's best round is reported")
+    main(parser.parse_args().repeats)

@@ -39,32 +39,11 @@ from rnnlab import sentiment  # noqa: E402
 from rnnlab.config import defaults_for_task  # noqa: E402
 from rnnlab.jobs import TrainingJob  # noqa: E402
 from rnnlab.models import build_model  # noqa: E402
-from rnnlab.training import Trainer  # noqa: E402
+from rnnlab.training import Trainer, throughput  # noqa: E402
+from timing import EpochTimer  # noqa: E402
 
 SAMPLE_CSV = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "imdb_reviews_sample.csv")
 POLL_SECONDS = 1.0  # pages/session.py's polling interval; imported from there it would pull in streamlit
-
-
-class EpochTimer(keras.callbacks.Callback):
-    """Seconds of each epoch's training batches (validation excluded), as the Trainer's record counts them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.seconds: list[float] = []
-
-    def on_epoch_begin(self, epoch, logs=None) -> None:
-        self.started = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None) -> None:
-        self.last_batch = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None) -> None:
-        self.seconds.append(self.last_batch - self.started)
-
-
-def throughput(reviews: int, epoch_seconds: list[float]) -> float:
-    timed = epoch_seconds[1:] or epoch_seconds
-    return reviews * len(timed) / sum(timed)
 
 
 def run_bare(config, dataset) -> tuple[float, float]:

@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 import keras  # noqa: E402
 
 from rnnlab import imdb  # noqa: E402
+from timing import EpochTimer  # noqa: E402
 from rnnlab.config import RunConfig  # noqa: E402
 
 SAMPLE_CSV = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "imdb_reviews_sample.csv")
@@ -42,19 +43,6 @@ def build_model(vocab_size: int, seq_len: int) -> keras.Model:
     ])
     model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="binary_crossentropy", metrics=["accuracy"])
     return model
-
-
-class EpochTimer(keras.callbacks.Callback):
-    """Wall time of each epoch's training part (validation excluded), to turn into reviews per second."""
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.last_batch = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds = getattr(self, "seconds", []) + [self.last_batch - self.started]
 
 
 def train(dataset, epochs: int, batch_size: int) -> None:

@@ -22,32 +22,15 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import keras  # noqa: E402
 
 from rnnlab.config import RunConfig  # noqa: E402
 from rnnlab.jobs import TrainingJob  # noqa: E402
 from rnnlab.models import build_model  # noqa: E402
 from rnnlab.tasks import make_dataset  # noqa: E402
-from rnnlab.training import Trainer  # noqa: E402
+from rnnlab.training import Trainer, throughput  # noqa: E402
+from timing import EpochTimer  # noqa: E402
 
 POLL_SECONDS = 1.0  # pages/session.py
-
-
-class EpochTimer(keras.callbacks.Callback):
-    """Times each epoch's training batches, as the trainer does (validation excluded)."""
-
-    def __init__(self):
-        super().__init__()
-        self.seconds = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.started = time.perf_counter()
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.last = time.perf_counter()
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.seconds.append(self.last - self.started)
 
 
 def bare_fit(config: RunConfig, data) -> float:
@@ -55,14 +38,14 @@ def bare_fit(config: RunConfig, data) -> float:
     timer = EpochTimer()
     model.fit(data.x_train, data.y_train, batch_size=config.batch_size, epochs=config.epochs,
               validation_data=(data.x_val, data.y_val), callbacks=[timer], verbose=0)
-    return len(data.x_train) * (config.epochs - 1) / sum(timer.seconds[1:])
+    return throughput(len(data.x_train), timer.seconds)
 
 
 def trainer_fit(config: RunConfig, data, **options) -> float:
     return Trainer(config, data, **options).run().samples_per_second
 
 
-def throughput(repeats: int = 2) -> None:
+def compare_throughput(repeats: int = 2) -> None:
     config = RunConfig(task="adding", seq_len=100, samples=4096, eval_samples=512, cell="lstm", units=64,
                        batch_size=64, epochs=4)
     data = make_dataset(config)
@@ -94,5 +77,5 @@ def first_point() -> None:
 
 
 if __name__ == "__main__":
-    throughput()
+    compare_throughput()
     first_point()

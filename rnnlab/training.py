@@ -98,7 +98,7 @@ class Trainer:
             raise
         finally:
             record.wall_seconds = time.perf_counter() - started
-            record.samples_per_second = _throughput(len(self.dataset.x_train) if self.dataset else 0,
+            record.samples_per_second = throughput(len(self.dataset.x_train) if self.dataset else 0,
                                                     record.epoch_seconds)
             for callback in self.callbacks:
                 callback.on_train_end(record)
@@ -209,7 +209,7 @@ def _training_batches(dataset: Dataset, config: RunConfig) -> tf.data.Dataset:
     return batches.batch(config.batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def _throughput(samples: int, epoch_seconds: list[float]) -> float:
+def throughput(samples: int, epoch_seconds: list[float]) -> float:
     """Training sequences per second over epochs 2..N: the first epoch also pays for graph tracing."""
     timed = epoch_seconds[1:] or epoch_seconds
     total = sum(timed)
