@@ -458,12 +458,17 @@ def runs():
     return jobs
 
 
-def page(runs=None, config=None):
+def page(runs=None, config=None, open_run=None):
+    """The page with these runs in the session, opened on `open_run` (a job) if one is given."""
     at = AppTest.from_file(PAGE, default_timeout=60)
     if runs is not None:
         at.session_state["runs"] = {job.run_id: job for job in runs.values()}
     at.session_state["config"] = config or RunConfig(task="sine", cell="lstm", **TINY)
-    return at.run()
+    at.run()
+    if open_run is not None:
+        at.selectbox(key="cell_source").set_value(open_run.run_id)
+        at.run()
+    return at
 
 
 def test_without_runs_the_page_looks_inside_an_untrained_model():
@@ -487,9 +492,7 @@ def test_without_runs_the_page_looks_inside_an_untrained_model():
 
 def test_a_trained_run_replays_its_gates_epoch_by_epoch(runs):
     job = runs["lstm"]
-    at = page(runs)
-    at.selectbox(key="cell_source").set_value(job.run_id)
-    at.run()
+    at = page(runs, open_run=job)
     assert not at.exception and not at.error and not at.warning
     record = job.record
     assert at.slider(key="cell_epoch").max == 2 and at.slider(key="cell_epoch").value == 2
@@ -510,9 +513,7 @@ def test_a_trained_run_replays_its_gates_epoch_by_epoch(runs):
 
 def test_a_typed_sequence_is_traced_and_bad_typing_gets_one_line(runs):
     job = runs["lstm"]
-    at = page(runs)
-    at.selectbox(key="cell_source").set_value(job.run_id)
-    at.run()
+    at = page(runs, open_run=job)
     at.radio(key="cell_example").set_value("typed")
     at.run()
     assert at.text_area(key="cell_text_recall").value == parsing.example_text(job.dataset, job.dataset.x_val[0])
@@ -534,9 +535,7 @@ def test_a_typed_sequence_is_traced_and_bad_typing_gets_one_line(runs):
 
 def test_a_stacked_bidirectional_run_steps_backward_through_the_upper_layer(runs):
     job = runs["gru"]
-    at = page(runs)
-    at.selectbox(key="cell_source").set_value(job.run_id)
-    at.run()
+    at = page(runs, open_run=job)
     at.selectbox(key="cell_layer").set_value("gru_2")
     at.run()
     at.radio(key="cell_direction").set_value("backward")
@@ -556,9 +555,7 @@ def test_a_stacked_bidirectional_run_steps_backward_through_the_upper_layer(runs
 
 
 def test_a_failed_run_gets_one_line_and_no_traceback(runs):
-    at = page(runs)
-    at.selectbox(key="cell_source").set_value(runs["failed"].run_id)
-    at.run()
+    at = page(runs, open_run=runs["failed"])
     assert not at.exception and len(at.error) == 1
     assert "has no model to look inside" in at.error[0].value and "reviews.csv" in at.error[0].value
     assert not at.get("plotly_chart")
@@ -569,9 +566,7 @@ def test_a_run_whose_weights_are_not_numbers_gets_one_line(runs):
     weights = job.model.get_weights()
     try:
         job.model.set_weights([np.full_like(w, np.nan) for w in weights])  # what a diverged run leaves behind
-        at = page(runs)
-        at.selectbox(key="cell_source").set_value(job.run_id)
-        at.run()
+        at = page(runs, open_run=job)
     finally:
         job.model.set_weights(weights)
     assert not at.exception and len(at.warning) == 1 and "diverged" in at.warning[0].value
