@@ -97,7 +97,6 @@ with train_column:
                 "done.")
         st.stop()
 
-    @st.fragment(run_every=session.POLL_SECONDS if job.running else None)
     def live_panel() -> None:
         record = job.record.snapshot()
         st.markdown(f"**{record.name}**")
@@ -108,19 +107,14 @@ with train_column:
         if record.is_classification:
             st.plotly_chart(charts.accuracy_figure([record]), width="stretch",
                             key=f"bt_accuracy_{record.run_id}")
-        # When training ends, redraw the whole page once so the answers below appear and polling stops.
-        if job.done and st.session_state.get("bt_settled") != job.run_id:
-            st.session_state["bt_settled"] = job.run_id
-            st.rerun()
 
-    live_panel()
+    progress.live([job], "bt_settled", live_panel)  # then the answers below appear
 
     if job.done and job.model is not None and job.record.epochs_done:
         st.subheader("What the network answers")
-        cache = st.session_state.setdefault("bt_predictions", {})
-        if job.run_id not in cache:
-            cache[job.run_id] = job.model.predict(job.dataset.x_val[:200], verbose=0)
-        st.plotly_chart(charts.predictions_figure(job.dataset, cache[job.run_id]), width="stretch",
+        predictions = session.cached("bt_predictions", job.run_id,
+                                     lambda: job.model.predict(job.dataset.x_val[:200], verbose=0))
+        st.plotly_chart(charts.predictions_figure(job.dataset, predictions), width="stretch",
                         key=f"bt_predictions_{job.run_id}")
         st.caption("Validation sequences: the network never trained on them. Compare runs, inspect the gates, or "
                    "follow the gradients through time from the pages on the left.")

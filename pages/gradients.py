@@ -10,7 +10,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from pages import session, widgets
+from pages import progress, session, widgets
 from rnnlab import gradient_charts as gc
 from rnnlab.config import TASK_DEFAULTS, RunConfig, defaults_for_task, field_info, from_link
 
@@ -51,10 +51,9 @@ def run_name(job) -> str:
 def progress_ui() -> None:
     """Progress of the runs started from this page, polled while any trains; gone once the page has redrawn them."""
     watched = [session.runs()[run_id] for run_id in st.session_state.get("grad_watch", []) if run_id in session.runs()]
-    if not watched or st.session_state.get("grad_settled") == watched[-1].run_id:
+    if not watched or st.session_state.get("grad_settled") == [job.run_id for job in watched]:
         return
 
-    @st.fragment(run_every=session.POLL_SECONDS if any(job.running for job in watched) else None)
     def panel() -> None:
         with st.container(border=True):
             for job in watched:
@@ -71,14 +70,12 @@ def progress_ui() -> None:
                     st.progress(min(done, 1.0), text=f"{record.name}: {record.status}")
             if any(job.running for job in watched) and st.button("Stop", key="grad_stop"):
                 session.stop_all()
-        # When the last run ends, redraw the whole page once so the new runs appear in the charts.
-        if all(job.done for job in watched):
-            st.session_state["grad_settled"] = watched[-1].run_id
-            st.session_state.pop("grad_run", None)  # show the newest run
-            st.session_state.pop("grad_race_chosen", None)  # and race the new runs
-            st.rerun()
 
-    panel()
+    def show_the_new_runs() -> None:
+        st.session_state.pop("grad_run", None)  # the one-run tab opens on the newest run
+        st.session_state.pop("grad_race_chosen", None)  # and the race on the runs just trained
+
+    progress.live(watched, "grad_settled", panel, on_settled=show_the_new_runs)
 
 
 # --- The race -----------------------------------------------------------------------------------------------------

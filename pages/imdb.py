@@ -35,17 +35,6 @@ def keep(key: str) -> None:
     st.session_state.setdefault("imdb_kept", {})[key] = st.session_state[key]
 
 
-def cached(store: str, key, compute, limit: int = 4, spinner: str = "Working…"):
-    """`compute()` once per key, kept in this session only: each result belongs to one learner's data or run."""
-    cache = st.session_state.setdefault(store, {})
-    if key not in cache:
-        with st.spinner(spinner):
-            cache[key] = compute()
-        while len(cache) > limit:
-            cache.pop(next(iter(cache)))  # the oldest entry: data sets and tables are large
-    return cache[key]
-
-
 def attempt(compute):
     """`compute()`, or the one-sentence message of the ValueError (ImdbDataError) it raised."""
     try:
@@ -101,7 +90,7 @@ def reviews_ui(config):
         st.info("Give a file to read the reviews from, or choose Keras's IMDB.")
         return config, None
 
-    available = cached("imdb_counts", (source, path, sentiment.file_stamp(path)),
+    available = session.cached("imdb_counts", (source, path, sentiment.file_stamp(path)),
                        lambda: attempt(lambda: sentiment.available_reviews(source, path)), limit=8,
                        spinner="Counting the reviews…")
     if isinstance(available, str):
@@ -120,7 +109,7 @@ def reviews_ui(config):
     key = sentiment.data_key(config, source)
     # Loading is cached per data settings in this session (Keras's file takes seconds to read), and so is a
     # failure, so an offline learner is not made to wait for the download again at every click.
-    dataset = cached("imdb_datasets", key, lambda: attempt(lambda: sentiment.load_reviews(config, source)),
+    dataset = session.cached("imdb_datasets", key, lambda: attempt(lambda: sentiment.load_reviews(config, source)),
                      limit=3, spinner="Reading the reviews…")
     if isinstance(dataset, str):
         st.error(dataset)
@@ -172,7 +161,7 @@ def shown_job():
 def results_ui(job) -> None:
     record, dataset = job.record, job.dataset
     st.subheader("How it does on the test reviews")
-    probabilities = cached("imdb_predictions", job.run_id,
+    probabilities = session.cached("imdb_predictions", job.run_id,
                            lambda: sentiment.predict_probabilities(job.model, dataset.x_test),
                            spinner="Reading the test reviews…")
     matrix = sentiment.confusion_matrix(dataset.y_test, probabilities)
@@ -186,7 +175,7 @@ def results_ui(job) -> None:
     left.plotly_chart(sentiment_charts.confusion_figure(matrix, dataset.class_names), width="stretch",
                       key=f"imdb_confusion_{job.run_id}")
     with right:
-        table = cached("imdb_tables", job.run_id, lambda: sentiment.review_table(dataset, probabilities))
+        table = session.cached("imdb_tables", job.run_id, lambda: sentiment.review_table(dataset, probabilities))
         mistakes_only = st.toggle("Only the mistakes", key=kept("imdb_mistakes_only", False))
         keep("imdb_mistakes_only")
         shown = table[~table["correct"]] if mistakes_only else table
@@ -211,7 +200,7 @@ def own_review_ui(job) -> None:
     st.subheader("Your own review")
     text = st.text_area("Type a review", key=kept("imdb_own_review", DEFAULT_REVIEW), height=90)
     keep("imdb_own_review")
-    word_trace = cached("imdb_traces", (job.run_id, text),
+    word_trace = session.cached("imdb_traces", (job.run_id, text),
                         lambda: attempt(lambda: sentiment.word_trace(job.model, job.dataset, text)), limit=8)
     if isinstance(word_trace, str):
         st.info(word_trace)
@@ -270,7 +259,6 @@ if job is None:
     st.stop()
 
 
-@st.fragment(run_every=session.POLL_SECONDS if job.running else None)
 def live_panel() -> None:
     record = job.record.snapshot()
     st.markdown(f"**{record.name}** · {len(job.dataset.x_train):,} training reviews" if job.dataset is not None
@@ -279,13 +267,9 @@ def live_panel() -> None:
     columns = st.columns(2)
     columns[0].plotly_chart(charts.loss_figure([record]), width="stretch", key=f"imdb_loss_{record.run_id}")
     columns[1].plotly_chart(charts.accuracy_figure([record]), width="stretch", key=f"imdb_accuracy_{record.run_id}")
-    # When training ends, redraw the whole page once so the results below appear and polling stops.
-    if job.done and st.session_state.get("imdb_settled") != job.run_id:
-        st.session_state["imdb_settled"] = job.run_id
-        st.rerun()
 
 
-live_panel()
+progress.live([job], "imdb_settled", live_panel)  # then the results below appear
 if job.done and job.model is not None and job.record.epochs_done:
     results_ui(job)
     own_review_ui(job)

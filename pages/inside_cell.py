@@ -114,13 +114,8 @@ def example_ui(dataset):
 
 def replay(cache_key: str, example_key: tuple, model, x) -> steps.Replay:
     """`steps.replay` of this example, kept in the session so moving a slider does not trace it again."""
-    cache = st.session_state.setdefault("cell_replays", {})
-    key = (cache_key, example_key)
-    if key not in cache:
-        if len(cache) >= CACHE_SIZE:
-            cache.pop(next(iter(cache)))
-        cache[key] = steps.replay(model, x)
-    return cache[key]
+    return session.cached("cell_replays", (cache_key, example_key), lambda: steps.replay(model, x),
+                          limit=CACHE_SIZE)
 
 
 def token_names(dataset, tokens) -> list[str] | None:

@@ -1,8 +1,32 @@
 """How a run's progress reads on every page that trains: a progress bar while it runs, one line when it ends."""
 
+from typing import Callable
+
 import streamlit as st
 
+from pages import session
+from rnnlab.jobs import TrainingJob
 from rnnlab.records import RunRecord
+
+
+def live(jobs: list[TrainingJob], settled_key: str, draw: Callable[[], None],
+         on_settled: Callable[[], None] | None = None) -> None:
+    """Call `draw()` now, and again every poll while any of `jobs` trains or waits to; once all have ended, call
+    `on_settled()` and redraw the whole page once, so what needs the finished runs appears and polling stops.
+
+    `settled_key` (a session-state key with the page's prefix) remembers which runs that final redraw was for.
+    """
+    @st.fragment(run_every=session.POLL_SECONDS if any(job.running for job in jobs) else None)
+    def panel() -> None:
+        draw()
+        ids = [job.run_id for job in jobs]
+        if all(job.done for job in jobs) and st.session_state.get(settled_key) != ids:
+            st.session_state[settled_key] = ids
+            if on_settled is not None:
+                on_settled()
+            st.rerun()
+
+    panel()
 
 
 def draw_progress(record: RunRecord, items: str = "training sequences") -> None:

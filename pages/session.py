@@ -8,6 +8,7 @@ Training happens on the job's own thread, so it carries on across clicks and pag
 from __future__ import annotations
 
 import os
+from typing import Any, Callable
 
 import streamlit as st
 
@@ -82,6 +83,24 @@ def finished_runs(task: str | None = None) -> list[TrainingJob]:
     """Runs that have ended (finished, stopped or diverged) with a model, optionally of one task only."""
     return [job for job in runs().values()
             if job.done and job.model is not None and (task is None or job.config.task == task)]
+
+
+def cached(store: str, key, compute: Callable[[], Any], limit: int = 8, spinner: str | None = None) -> Any:
+    """`compute()` once per key, kept in this learner's session under `store`, the newest `limit` results only.
+
+    For what belongs to one learner's runs or data (predictions, traces, loaded reviews): `st.cache_data` would
+    share it between sessions, and an unbounded dict would keep results of deleted runs for the session's life.
+    """
+    cache = st.session_state.setdefault(store, {})
+    if key not in cache:
+        if spinner:
+            with st.spinner(spinner):
+                cache[key] = compute()
+        else:
+            cache[key] = compute()
+        while len(cache) > limit:
+            cache.pop(next(iter(cache)))  # the oldest entry
+    return cache[key]
 
 
 def current_config() -> RunConfig:
