@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from rnnlab.config import CELL_TITLES, RunConfig
+from rnnlab.introspect import layers as introspect_layers
 from rnnlab.tasks import Dataset
 
 _CELL_CLASSES = {"simplernn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
@@ -92,7 +93,8 @@ def _apply_initial_scales(model: keras.Model, config: RunConfig) -> None:
     if config.cell != "lstm" or config.forget_bias == 1.0:
         return
     for layer in recurrent_layers(model):
-        for cell in _cells_of(layer):
+        for _, direction in introspect_layers.directions(layer):
+            cell = direction.cell
             bias = cell.bias.numpy()  # (4 * units,) in gate order input, forget, candidate, output
             bias[config.units:2 * config.units] = config.forget_bias
             cell.bias.assign(bias)
@@ -100,14 +102,7 @@ def _apply_initial_scales(model: keras.Model, config: RunConfig) -> None:
 
 def recurrent_layers(model: keras.Model) -> list[keras.layers.Layer]:
     """The model's recurrent layers (Bidirectional wrappers count as one), in order."""
-    kinds = (keras.layers.SimpleRNN, keras.layers.LSTM, keras.layers.GRU, keras.layers.Bidirectional)
-    return [layer for layer in model.layers if isinstance(layer, kinds)]
-
-
-def _cells_of(layer: keras.layers.Layer) -> list[keras.layers.Layer]:
-    if isinstance(layer, keras.layers.Bidirectional):
-        return [layer.forward_layer.cell, layer.backward_layer.cell]
-    return [layer.cell]
+    return [layer for layer in model.layers if introspect_layers.is_recurrent(layer)]
 
 
 def make_optimizer(config: RunConfig) -> keras.optimizers.Optimizer:

@@ -42,7 +42,6 @@ class RunRecord:
     batch_progress: list[float] = field(default_factory=list)  # position of each batch point, in epochs
     batch_loss: list[float] = field(default_factory=list)  # Keras's running mean of the loss within the epoch
     steps_per_epoch: int = 0
-    steps_done: int = 0
     epoch_seconds: list[float] = field(default_factory=list)  # wall time of each epoch's training batches
     wall_seconds: float = 0.0  # whole run, including graph tracing and validation
     samples_per_second: float = math.nan  # training sequences per second over epochs 2..N
@@ -66,6 +65,11 @@ class RunRecord:
     @property
     def epochs_done(self) -> int:
         return len(self.history.get("loss", []))
+
+    @property
+    def steps_done(self) -> int:
+        """Batches trained so far: the trainer records one loss point per batch."""
+        return len(self.batch_loss)
 
     @property
     def total_steps(self) -> int:
@@ -120,6 +124,7 @@ class RunRecord:
         values = {spec.name: getattr(self, spec.name) for spec in dataclasses.fields(self)}
         values["config"] = self.config.to_dict()
         values["epochs_done"] = self.epochs_done
+        values["steps_done"] = self.steps_done
         if not include_probes:
             for name in ("grad_norms_at_init", "grad_norms", "gates_at_init", "gates"):
                 values.pop(name)

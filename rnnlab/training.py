@@ -165,7 +165,6 @@ class _ProgressBridge(keras.callbacks.Callback):
         with record.locked():
             record.batch_progress.append(self.epoch + self.batches_this_epoch / record.steps_per_epoch)
             record.batch_loss.append(loss)
-            record.steps_done += 1
             record.wall_seconds = now - self.started
         if not math.isfinite(loss):
             record.status = "diverged"
