@@ -39,14 +39,15 @@ def draw_metrics(record) -> None:
     columns = st.columns(4)
     columns[0].metric("Epochs done", f"{record.epochs_done} / {record.config.epochs}")
     train_loss, val_loss = record.final("loss"), record.final("val_loss")
-    columns[1].metric("Training loss", "—" if train_loss is None else f"{train_loss:.4g}")
-    columns[2].metric("Validation loss", "—" if val_loss is None else f"{val_loss:.4g}",
+    # Three significant digits: what a learner compares, and what fits a quarter of the column.
+    columns[1].metric("Training loss", "—" if train_loss is None else f"{train_loss:.3g}")
+    columns[2].metric("Validation loss", "—" if val_loss is None else f"{val_loss:.3g}",
                       help="Loss on sequences the network never trains on.")
     if record.is_classification:
         accuracy = record.final("val_accuracy")
         columns[3].metric("Validation accuracy", "—" if accuracy is None else f"{accuracy:.1%}")
     else:
-        columns[3].metric("Baseline loss", f"{record.baseline_loss:.4g}",
+        columns[3].metric("Baseline loss", f"{record.baseline_loss:.3g}",
                           help="The validation loss of a network that learned nothing and always answers the "
                                "average target (the dotted line). Below it, the network has learned something.")
 

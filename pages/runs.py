@@ -24,12 +24,15 @@ table = pd.DataFrame([{
     "training loss": record.final("loss"),
     "validation loss": record.final("val_loss"),
     "learned-nothing loss": record.baseline_loss,
+    "test loss": record.test_loss,
     "test accuracy": record.test_accuracy,
     "seconds": round(record.wall_seconds, 1),
     "sequences / s": round(record.samples_per_second) if record.samples_per_second == record.samples_per_second
     else None,
     "id": record.run_id,
 } for record in records])
+if table["test accuracy"].isna().all():  # regression runs only: accuracy has no meaning here
+    table = table.drop(columns="test accuracy")
 st.dataframe(table, hide_index=True, width="stretch",
              column_config={"test accuracy": st.column_config.NumberColumn(format="percent")})
 
@@ -42,8 +45,7 @@ chosen = st.multiselect("Runs to overlay", [record.run_id for record in same_tas
                         format_func=lambda run_id: f"{by_id[run_id].name} ({run_id})", key="runs_chosen")
 metrics = ["val_loss", "loss"] + (["val_accuracy", "accuracy"] if same_task[0].is_classification else [])
 controls = st.columns([2, 1])
-metric = controls[0].radio("Curve", metrics, horizontal=True, key="runs_metric",
-                           format_func=lambda key: key.replace("val_", "validation ").replace("_", " "))
+metric = controls[0].radio("Curve", metrics, horizontal=True, key="runs_metric", format_func=charts.HISTORY_NAMES.get)
 log_scale = controls[1].toggle("Log-scale axis", key="runs_log", disabled=not metric.endswith("loss"))
 if chosen:
     st.plotly_chart(charts.compare_figure([by_id[run_id] for run_id in chosen], metric, log_y=log_scale),

@@ -11,7 +11,7 @@ import dataclasses
 import streamlit as st
 
 from pages import session
-from rnnlab.config import CELL_TITLES, RunConfig, TASK_DEFAULTS, field_info
+from rnnlab.config import CHOICE_TITLES, RunConfig, TASK_DEFAULTS, field_info
 from rnnlab.tasks import TASKS
 
 SYNTHETIC_TASKS = tuple(TASKS)
@@ -52,6 +52,7 @@ def config_ui(stored: RunConfig, *, prefix: str = "cfg", tasks: tuple[str, ...] 
 
     def choice(name: str, options, container=st, **extra) -> None:
         info = field_info(name)
+        extra.setdefault("format_func", lambda value: CHOICE_TITLES.get(value, value))
         container.selectbox(info["label"], options, key=key(name), help=info["help"], **extra)
 
     def apply_task_defaults() -> None:
@@ -75,7 +76,7 @@ def config_ui(stored: RunConfig, *, prefix: str = "cfg", tasks: tuple[str, ...] 
         st.subheader("Network")
         info = field_info("cell")
         st.radio(info["label"], info["choices"], key=key("cell"), horizontal=True, help=info["help"],
-                 format_func=CELL_TITLES.get)
+                 format_func=CHOICE_TITLES.get)
         number("units")
         info = field_info("layers")
         st.slider(info["label"], int(info["low"]), int(info["high"]), key=key("layers"), help=info["help"])

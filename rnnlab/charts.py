@@ -14,6 +14,10 @@ import plotly.graph_objects as go
 from rnnlab.records import RunRecord
 from rnnlab.tasks import LOSS_LABELS, Dataset, task_kind
 
+# Keras's history keys as a learner reads them.
+HISTORY_NAMES = {"loss": "training loss", "val_loss": "validation loss", "accuracy": "training accuracy",
+                 "val_accuracy": "validation accuracy"}
+
 CELL_COLORS = {"simplernn": "#e8710a", "lstm": "#1a73e8", "gru": "#188038"}
 # Further runs of the same cell get these shades, so several LSTMs in one comparison stay apart.
 EXTRA_COLORS = ["#9334e6", "#d01884", "#12b5cb", "#5f6368", "#b06000", "#174ea6", "#0d652d", "#a50e0e"]
@@ -111,11 +115,11 @@ def compare_figure(records: list[RunRecord], key: str = "val_loss", log_y: bool 
     if key.endswith("loss"):
         _add_baseline(figure, records)
         kinds = {task_kind(record.config.task) for record in records}
-        y_title = f"{key.replace('_', ' ')}: {LOSS_LABELS[kinds.pop()]}" if len(kinds) == 1 else key
+        y_title = f"{HISTORY_NAMES[key]}: {LOSS_LABELS[kinds.pop()]}" if len(kinds) == 1 else HISTORY_NAMES[key]
     else:
         figure.update_yaxes(tickformat=".0%")
-        y_title = key.replace("_", " ")
-    return _layout(figure, f"{key.replace('_', ' ').capitalize()} by run", "epoch", y_title, log_y)
+        y_title = HISTORY_NAMES[key]
+    return _layout(figure, f"{HISTORY_NAMES[key].capitalize()} by run", "epoch", y_title, log_y)
 
 
 def predictions_figure(dataset: Dataset, predictions: np.ndarray, count: int = 4) -> go.Figure:

@@ -22,6 +22,9 @@ CELL_TITLES = {"simplernn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 ACTIVATIONS = ("tanh", "relu")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 RECURRENT_INITIALIZERS = ("orthogonal", "glorot_uniform", "identity")
+# How choices read on screen (the values stay what Keras calls them).
+CHOICE_TITLES = {**CELL_TITLES, "adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD", "orthogonal": "Orthogonal",
+                 "glorot_uniform": "Glorot uniform", "identity": "Identity"}
 
 
 def _field(default: Any, label: str, help: str, *, low: float | None = None, high: float | None = None,

@@ -61,7 +61,7 @@ def test_every_knob_reaches_the_run_that_trains():
     assert any("Finished 2 epochs" in element.value for element in at.success)
     assert "What the network answers" in [header.value for header in at.subheader]
     assert metric(at, "Epochs done") == "2 / 2"
-    assert metric(at, "Validation loss") == f"{job.record.history['val_loss'][-1]:.4g}"
+    assert metric(at, "Validation loss") == f"{job.record.history['val_loss'][-1]:.3g}"
 
 
 def test_the_address_bar_follows_the_settings():
@@ -100,6 +100,11 @@ def test_compare_runs_overlays_downloads_and_deletes():
     assert len(at.multiselect(key="runs_chosen").value) == 2
     records = [job.record for job in at.session_state["runs"].values()]
     assert list(table["validation loss"]) == pytest.approx([record.history["val_loss"][-1] for record in records])
+    assert list(table["test loss"]) == pytest.approx([record.test_loss for record in records])
+    assert "test accuracy" not in table.columns  # regression runs only: no accuracy to show
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert figure["layout"]["title"]["text"] == "Validation loss by run"
+    assert figure["layout"]["yaxis"]["title"]["text"] == "validation loss: mean squared error"
     at.button(key="runs_delete").click().run()
     assert len(at.session_state["runs"]) == 1 and len(at.dataframe[0].value) == 1
 
