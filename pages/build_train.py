@@ -114,7 +114,7 @@ with train_column:
     if job.done and job.model is not None and job.record.epochs_done:
         st.subheader("What the network answers")
         predictions = session.cached("bt_predictions", job.run_id,
-                                     lambda: job.model.predict(job.dataset.x_val[:200], verbose=0))
+                                     lambda: job.model.predict(job.dataset.x_val[:1000], verbose=0))
         st.plotly_chart(charts.predictions_figure(job.dataset, predictions), width="stretch",
                         key=f"bt_predictions_{job.run_id}")
         st.caption("Validation sequences: the network never trained on them. Compare runs, inspect the gates, or "

@@ -161,7 +161,8 @@ def _scatter_figure(dataset: Dataset, predictions: np.ndarray) -> go.Figure:
         go.Scatter(x=[low, high], y=[low, high], mode="lines", name="perfect answer",
                    line=dict(color="#5f6368", dash="dot")),
     ])
-    return _layout(figure, "Network's answer against the true answer", "true target", "network's answer")
+    return _layout(figure, f"Network's answer against the true answer, {len(truth):,} validation sequences",
+                   "true target", "network's answer")
 
 
 def _class_figure(dataset: Dataset, predictions: np.ndarray) -> go.Figure:
@@ -179,5 +180,5 @@ def _class_figure(dataset: Dataset, predictions: np.ndarray) -> go.Figure:
                                   texttemplate="%{text}", hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
                                   colorbar=dict(title="sequences")))
     figure.update_yaxes(autorange="reversed")
-    return _layout(figure, "Validation sequences: true class against predicted class", "predicted class",
-                   "true class")
+    return _layout(figure, f"{len(truth):,} validation sequences: true class against predicted class",
+                   "predicted class", "true class")
