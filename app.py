@@ -7,6 +7,9 @@ name (`/imdb`, `/runs`), which pages/__init__.py relies on for deep links.
 
 import streamlit as st
 
+from pages import streamlit_fixes
+
+streamlit_fixes.keep_keras_state()  # before any page runs: a clear error if this Streamlit lacks the hook
 st.set_page_config(page_title="RNN Lab", page_icon=":material/cycle:", layout="wide")
 
 pages = {

@@ -27,7 +27,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bench_training import bare_fit  # noqa: E402
 from rnnlab.config import RunConfig  # noqa: E402
-from rnnlab.tasks import make_dataset  # noqa: E402
+from rnnlab.data import make_dataset  # noqa: E402
 
 PRESET = RunConfig(task="adding", seq_len=100, samples=4096, eval_samples=512, cell="lstm", units=64, epochs=4)
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",

@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from rnnlab.config import RunConfig  # noqa: E402
 from rnnlab.models import build_model  # noqa: E402
-from rnnlab.tasks import make_dataset  # noqa: E402
+from rnnlab.data import make_dataset  # noqa: E402
 from rnnlab.training import Trainer, TrainerCallback, throughput  # noqa: E402
 from timing import EpochTimer  # noqa: E402
 

@@ -33,7 +33,6 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-import keras  # noqa: E402
 
 from rnnlab import sentiment  # noqa: E402
 from rnnlab.config import defaults_for_task  # noqa: E402

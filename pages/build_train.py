@@ -3,11 +3,11 @@
 import streamlit as st
 
 from pages import progress, session, widgets
-from rnnlab import charts
 from rnnlab.config import RunConfig
+from rnnlab.data import get_task
 from rnnlab.export import keras_script
-from rnnlab.models import build_model, layer_table, parameter_formula
-from rnnlab.tasks import TASKS, make_dataset
+from rnnlab.models import describe_layers, summary_text, untrained_model, validation_answers
+from rnnlab.plots import runs as run_plots
 
 st.title("Build & Train")
 st.caption("Pick a task and a network in the sidebar, press **Train**, and watch it learn. Every number on this "
@@ -23,16 +23,14 @@ st.query_params.from_dict(config.to_query())  # the address bar is always a link
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def describe(values: dict) -> list[dict]:
-    """The layer table with each layer's parameter formula, for a configuration (built once, then cached)."""
-    small = RunConfig.from_dict(values).replace(samples=16, eval_samples=16)  # only the shapes matter here
-    data = make_dataset(small)
-    formulas = {row["layer"]: row for row in parameter_formula(small, data)}
-    rows = []
-    for row in layer_table(build_model(small, data)):
-        formula = formulas.get(row["layer"], {})
-        rows.append({**row, "formula": formula.get("formula", "no weights"), "numbers": formula.get("numbers", "")})
-    return rows
+def layers_of(values: dict) -> list[dict]:
+    """The layer table with each layer's parameter formula (built once per configuration; only shapes matter)."""
+    return describe_layers(RunConfig.from_dict(values))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def summary_of(values: dict) -> str:
+    return summary_text(untrained_model(RunConfig.from_dict(values))[0])
 
 
 def draw_metrics(record) -> None:
@@ -62,18 +60,20 @@ def shown_job():
 model_column, train_column = st.columns([2, 3], gap="large")
 
 with model_column:
-    task = TASKS[config.task]
+    task = get_task(config.task)
     st.markdown(f"**{task.title}.** {task.description}")
-    rows = describe(config.to_dict())
+    rows = layers_of(config.to_dict())
     st.metric("Trainable parameters", f"{sum(row['parameters'] for row in rows):,}")
-    st.dataframe(rows, hide_index=True, width="stretch",
-                 column_order=["layer", "kind", "output shape", "parameters"])
+    # A static table: every cell shows in full at any column width (a data grid cut off the output shapes).
+    st.table([{name: row[name] for name in ("layer", "kind", "output shape", "parameters")} for row in rows])
     with st.expander("Where the parameters come from"):
         st.markdown("Each recurrent layer has an input matrix W_x (i × u), a recurrent matrix W_h (u × u) and a "
                     "bias b (u) per gate: **i** inputs per step, **u** units. The count does not depend on the "
                     "sequence length: the same weights are used at every time step.")
-        st.dataframe(rows, hide_index=True, width="stretch",
-                     column_order=["layer", "formula", "numbers", "parameters"])
+        st.table([{name: row[name] for name in ("layer", "formula", "numbers", "parameters")} for row in rows])
+    with st.expander("model.summary()"):
+        st.caption("What Keras prints for this network; the layer table above is the same, layer by layer.")
+        st.code(summary_of(config.to_dict()), language=None)
     with st.expander("This network as Keras code"):
         script = keras_script(config)
         st.code(script, language="python")
@@ -97,16 +97,20 @@ with train_column:
         st.info("Press **Train** to train this network. The loss curve appears as soon as the first batches are "
                 "done.")
         st.stop()
+    if job.config != config:
+        # The sidebar has moved on since this run started: say whose curve this is, so no number is misread.
+        st.info(f"Below is your last run, **{session.names()[job.run_id]}**, trained with other settings than the "
+                "sidebar's. Press **Train** to train the sidebar's network.")
 
     def live_panel() -> None:
         record = job.record.snapshot()
-        st.markdown(f"**{record.name}**")
-        progress.draw_progress(record)
+        st.markdown(f"**{session.names().get(record.run_id, record.name)}**")
+        progress.draw_progress(record, get_task(record.config.task).items)
         draw_metrics(record)
-        st.plotly_chart(charts.loss_figure([record], log_y=log_scale), width="stretch",
+        st.plotly_chart(run_plots.loss_figure([record], log_y=log_scale), width="stretch",
                         key=f"bt_loss_{record.run_id}")
         if record.is_classification:
-            st.plotly_chart(charts.accuracy_figure([record]), width="stretch",
+            st.plotly_chart(run_plots.accuracy_figure([record]), width="stretch",
                             key=f"bt_accuracy_{record.run_id}")
 
     progress.live([job], "bt_settled", live_panel)  # then the answers below appear
@@ -114,8 +118,8 @@ with train_column:
     if job.done and job.model is not None and job.record.epochs_done:
         st.subheader("What the network answers")
         predictions = session.cached("bt_predictions", job.run_id,
-                                     lambda: job.model.predict(job.dataset.x_val[:1000], verbose=0))
-        st.plotly_chart(charts.predictions_figure(job.dataset, predictions), width="stretch",
+                                     lambda: validation_answers(job.model, job.dataset))
+        st.plotly_chart(run_plots.predictions_figure(job.dataset, predictions), width="stretch",
                         key=f"bt_predictions_{job.run_id}")
         st.caption("Validation sequences: the network never trained on them. Compare runs, inspect the gates, or "
                    "follow the gradients through time from the pages on the left.")

@@ -1,8 +1,8 @@
 """Gradients through time: how much of the loss's gradient reaches each time step, before and after training.
 
 Three tabs: one run's curve, heatmap and the numbers behind them; a race of SimpleRNN, LSTM and GRU on one task;
-and the knobs that decide the outcome, with presets. Layout and widgets only: figures and every sentence computed
-from the numbers come from `rnnlab.gradient_charts`.
+and the knobs that decide the outcome, with presets. Layout and widgets only: figures come from
+`rnnlab.plots.gradients`, and every sentence computed from the numbers from `rnnlab.explain`.
 """
 
 import math
@@ -11,8 +11,13 @@ import pandas as pd
 import streamlit as st
 
 from pages import progress, session, widgets
-from rnnlab import gradient_charts as gc
+from rnnlab import explain
 from rnnlab.config import TASK_DEFAULTS, RunConfig, defaults_for_task, field_info, from_link
+from rnnlab.introspect import forget_gate_by_epoch, forget_gate_units, spectral_radii
+from rnnlab.introspect.gradients import curves
+from rnnlab.models import untrained_model
+from rnnlab.plots import cell as cell_plots
+from rnnlab.plots import gradients as gradient_plots
 
 RACE_CELLS = ("simplernn", "lstm", "gru")
 RACE_TASKS = {"adding": "Adding problem", "recall": "Recall the first token"}
@@ -40,12 +45,13 @@ def watch(jobs) -> None:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def initial_radii(values: dict) -> dict:
-    """A SimpleRNN run's starting spectral radii (rebuilt from its seed once, then cached: only numbers are kept)."""
-    return gc.initial_spectral_radii(RunConfig.from_dict(values))
+    """A SimpleRNN run's starting spectral radii: the model rebuilt from the run's seed has the weights it started
+    from (built once, then cached: only numbers are kept)."""
+    return spectral_radii(untrained_model(RunConfig.from_dict(values))[0])
 
 
 def run_name(job) -> str:
-    return f"{job.record.name} ({job.run_id})"
+    return session.names().get(job.run_id, job.record.name)
 
 
 def progress_ui() -> None:
@@ -127,14 +133,16 @@ def race_ui() -> None:
             when = st.radio("Gradient curves", ["after", "before"], horizontal=True, key="grad_race_when",
                             format_func=lambda value: f"{value} training")
             left, right = st.columns(2)
-            left.plotly_chart(gc.race_norm_figure(records, when), width="stretch", key="grad_race_norms")
-            right.plotly_chart(gc.race_loss_figure(records), width="stretch", key="grad_race_loss")
-            rows = gc.race_rows(records)
-            st.dataframe(pd.DataFrame(rows).drop(columns=["_share", "_before", "_after"]), hide_index=True,
-                         width="stretch")
+            left.plotly_chart(gradient_plots.race_norm_figure(records, when), width="stretch",
+                              key="grad_race_norms")
+            right.plotly_chart(gradient_plots.race_loss_figure(records), width="stretch", key="grad_race_loss")
+            rows = explain.race_rows(records)
+            # A static table: every column shows in full (a data grid cut off the last one in a narrow window).
+            st.table(pd.DataFrame(rows).drop(columns=["_share", "_before", "_after"]).style.format(
+                {"validation loss": "{:.3g}", "learned-nothing loss": "{:.3g}", "seconds": "{:.1f}"}, na_rep="—"))
             st.caption("Curves and ratios are the bottom layer's forward direction: the layer whose gradient must "
                        "reach the inputs themselves. The ratio is ‖∂L/∂h_t‖ at step 1 over the same at step T.")
-            for paragraph in gc.explain_race(records):
+            for paragraph in explain.explain_race(records):
                 st.markdown(paragraph)
 
 
@@ -192,7 +200,7 @@ def one_run_ui() -> None:
         st.error(record.message)
     elif record.status == "stopped":
         st.info(f"This run was stopped after {record.epochs_done} full epochs.")
-    recorded = gc.norms_by_epoch(record)
+    recorded = record.grad_norm_history()
     if not recorded:
         st.info("This run recorded no gradient norms. Runs started from Build & Train or this page record them.")
         st.stop()
@@ -200,36 +208,37 @@ def one_run_ui() -> None:
     last = len(recorded) - 1
     if last:
         epoch = st.select_slider("Compare before training with", list(range(1, last + 1)), value=last,
-                                 format_func=gc.epoch_label, key=f"grad_epoch_{run_id}")
+                                 format_func=explain.epoch_label, key=f"grad_epoch_{run_id}")
     else:
         epoch = 0
         st.caption("No epoch finished, so only the curve before training exists.")
 
     chart, words = st.columns([3, 2], gap="large")
-    chart.plotly_chart(gc.norm_curve_figure(record, epoch), width="stretch", key=f"grad_curve_{run_id}")
+    chart.plotly_chart(gradient_plots.norm_curve_figure(record, epoch), width="stretch",
+                       key=f"grad_curve_{run_id}")
     with words:
         st.markdown("**What the curve says**")
-        for paragraph in gc.explain_run(record, epoch):
+        for paragraph in explain.explain_run(record, epoch):
             st.markdown(paragraph)
-        lines = gc.curves(recorded[0])
+        lines = curves(recorded[0])
         if len(lines) > 1:
             directions = len({direction for _, direction, _ in lines})
-            st.markdown("**Every layer and direction**, " + gc.epoch_label(epoch) + ":")
+            st.markdown("**Every layer and direction**, " + explain.epoch_label(epoch) + ":")
             st.markdown("\n".join(
-                f"- {gc.curve_label(layer, direction, directions)}: "
-                f"{gc.describe_ratio(recorded[epoch][layer][direction], direction)}"
+                f"- {explain.curve_label(layer, direction, directions)}: "
+                f"{explain.describe_ratio(recorded[epoch][layer][direction], direction)}"
                 for layer, direction, _ in lines))
         if any(direction == "backward" for _, direction, _ in lines):
             st.caption("A backward direction reads the sequence from the end, so its gradient enters at step 1 and "
                        "travels towards step T.")
 
     st.subheader("Epoch by epoch")
-    names = [(layer, direction) for layer, direction, _ in gc.curves(recorded[0])]
+    names = [(layer, direction) for layer, direction, _ in curves(recorded[0])]
     layer, direction = names[0]
     if len(names) > 1:
         layer, direction = st.selectbox("Layer and direction", names, key=f"grad_heat_{run_id}",
                                         format_func=lambda pair: f"{pair[0]} ({pair[1]})")
-    st.plotly_chart(gc.norm_heatmap(record, layer, direction), width="stretch",
+    st.plotly_chart(gradient_plots.norm_heatmap(record, layer, direction), width="stretch",
                     key=f"grad_heatmap_{run_id}_{layer}_{direction}")
     st.caption("Each row is one moment of training, each column one time step; the colour is the power of ten of "
                "‖∂L/∂h_t‖. A dark left edge means little gradient reaches the first steps.")
@@ -246,7 +255,7 @@ def one_run_ui() -> None:
 
 def radius_ui(job, record) -> None:
     """A SimpleRNN's spectral radius per layer and direction: where the run started and where it ended."""
-    trained = gc.spectral_radii(job.model)
+    trained = spectral_radii(job.model)
     initial = initial_radii(record.config.to_dict())
     for layer_name, by_direction in trained.items():
         for direction_name, radius in by_direction.items():
@@ -259,22 +268,26 @@ def radius_ui(job, record) -> None:
                               delta_color="off",
                               help="Largest |eigenvalue| of the recurrent matrix; the delta is the change since "
                                    "initialisation.")
-            columns[1].markdown(f"At the end of the run it is {gc.describe_radius(radius)}. It started at {start:.3f}.")
+            columns[1].markdown(f"At the end of the run it is {explain.describe_radius(radius)}. It started at "
+                                f"{start:.3f}.")
 
 
 def forget_gate_ui(record, epoch: int) -> None:
     """An LSTM's mean forget gate per epoch, and how many units keep their memory at the chosen epoch."""
-    series = gc.forget_gate_series(record)
+    history = record.gate_history()
+    series = forget_gate_by_epoch(history)
     if not series:
         return
-    st.plotly_chart(gc.forget_gate_figure(record), width="stretch", key=f"grad_forget_{record.run_id}")
-    shown = min(epoch, len(record.gates))  # gates are recorded like the norms: before training, then per epoch
-    units = gc.forget_gate_units(([record.gates_at_init] + record.gates)[shown])
+    lines = sum(len(by_direction) for by_direction in series.values())
+    st.plotly_chart(cell_plots.forget_gate_figure(series, colors=gradient_plots.line_colors(record, lines)),
+                    width="stretch", key=f"grad_forget_{record.run_id}")
+    shown = min(epoch, len(history) - 1)  # gates are recorded like the norms: before training, then per epoch
+    units = forget_gate_units(history[shown])
     for layer_name, by_direction in series.items():
         for direction_name, values in by_direction.items():
             above, total, highest = units[layer_name][direction_name]
-            st.markdown(f"- {layer_name} ({direction_name}), {gc.epoch_label(shown)}: mean forget gate "
-                        f"{gc.describe_forget_gate(values[shown], record.config.seq_len)}. "
+            st.markdown(f"- {layer_name} ({direction_name}), {explain.epoch_label(shown)}: mean forget gate "
+                        f"{explain.describe_forget_gate(values[shown], record.config.seq_len)}. "
                         f"{above} of {total} units average above 0.9 (the highest {highest:.3f}).")
     st.caption("Means over every unit and step of one validation sequence: single units can sit much closer to 1 "
                "(or 0) than the mean.")

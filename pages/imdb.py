@@ -1,20 +1,25 @@
 """IMDB sentiment: train a recurrent network on real movie reviews, then watch it read a review of your own.
 
-Layout and widgets only: the reviews, sizes, predictions and word-by-word traces come from `rnnlab.sentiment`
-and `rnnlab.imdb`, and training runs as a background job from `pages.session`, exactly as on Build & Train.
-This page keeps its own configuration (`imdb_config`) apart from Build & Train's.
+Layout and widgets only: the reviews and the sizes that fit them come from `rnnlab.data.imdb`, predictions and
+word-by-word traces from `rnnlab.sentiment`, and training runs as a background job from `pages.session`, exactly
+as on Build & Train. This page keeps its own configuration (`imdb_config`) apart from Build & Train's.
+
+Files: a learner uploads a CSV; paths on the server are read only inside the folder the person running the server
+names with RNNLAB_DATA_DIR (`rnnlab.data.files`), and the npz that RNNLAB_IMDB_PATH names.
 """
 
 import os
-import tempfile
 
 import streamlit as st
 
 from pages import progress, session, widgets
-from rnnlab import charts, sentiment, sentiment_charts
+from rnnlab import sentiment
 from rnnlab.config import defaults_for_task
-from rnnlab.imdb import ENV_VAR
+from rnnlab.data import DataError, DownloadUnavailable, files, imdb
+from rnnlab.data.imdb import ENV_VAR
 from rnnlab.models import parameter_formula
+from rnnlab.plots import runs as run_plots
+from rnnlab.plots import sentiment as sentiment_plots
 from rnnlab.training import estimate_epoch_seconds
 
 DEFAULT_REVIEW = "This movie was not bad at all."
@@ -35,43 +40,52 @@ def keep(key: str) -> None:
     st.session_state.setdefault("imdb_kept", {})[key] = st.session_state[key]
 
 
-def attempt(compute):
-    """`compute()`, or the one-sentence message of the ValueError (ImdbDataError) it raised."""
-    try:
-        return compute()
-    except ValueError as error:
-        return str(error)
-
-
 def forget_upload() -> None:
     if st.session_state.get("imdb_upload") is None:  # the learner removed the file, not just left the page
         st.session_state.setdefault("imdb_kept", {}).pop("upload", None)
 
 
+def server_path_ui(label: str, key: str, default: str = "") -> str:
+    """A path on the server, if the server allows any: inside RNNLAB_DATA_DIR only ("" when none is given)."""
+    folder = files.data_dir()
+    if folder is None:
+        return ""
+    typed = st.text_input(f"{label} (inside the server's data folder)", key=kept(key, default),
+                          help=f"The person running this server made {folder} readable; paths are relative to it.")
+    keep(key)
+    if not typed.strip():
+        return ""
+    try:
+        return files.server_path(typed)
+    except DataError as error:
+        st.error(str(error))
+        return ""
+
+
 def data_path(source: str) -> str:
     """Draw the inputs for a local source and return the file to read ("" for Keras's data or none given)."""
     if source == "npz":
-        path = st.text_input("Path of imdb.npz on this server",
-                             key=kept("imdb_npz_path", os.environ.get(ENV_VAR, "")),
-                             help=f"Laid out as Keras caches it; an imdb_word_index.json beside it gives the words. "
-                                  f"The environment variable {ENV_VAR} fills this in.")
-        keep("imdb_npz_path")
-        return path.strip()
+        path = server_path_ui("Path of imdb.npz", "imdb_npz_path")
+        if path:
+            return path
+        if os.environ.get(ENV_VAR, "").strip():
+            st.caption("Using the imdb.npz this server was started with.")
+            return os.environ[ENV_VAR].strip()
+        if files.data_dir() is None:
+            st.info(f"This server has no imdb.npz (its administrator can set {ENV_VAR} or a data folder, "
+                    f"{files.DATA_DIR_VAR}); upload a CSV of reviews instead.")
+        return ""
     if source != "csv":
         return ""
     upload = st.file_uploader("Upload a CSV of reviews (a review column and a sentiment column)",
                               type=["csv", "gz", "bz2", "zip", "xz"], key="imdb_upload", on_change=forget_upload)
-    typed = st.text_input("…or the path of a CSV on this server", key=kept("imdb_csv_path", ""))
-    keep("imdb_csv_path")
+    typed = server_path_ui("…or the path of a CSV", "imdb_csv_path")
     memory = st.session_state.setdefault("imdb_kept", {})
     if upload is not None:
-        # Saved under this session's own folder, so the run record can name the file the model trained on.
-        if "imdb_upload_dir" not in st.session_state:
-            st.session_state["imdb_upload_dir"] = tempfile.mkdtemp(prefix="rnnlab-imdb-upload-")
-        folder = st.session_state["imdb_upload_dir"]
-        memory["upload"] = (upload.name, sentiment.save_upload(upload.getvalue(), upload.name, folder))
-    if typed.strip():
-        return typed.strip()
+        # Kept in RNN Lab's uploads folder, so the run record can name the file the model trained on.
+        memory["upload"] = (upload.name, files.save_upload(upload.getvalue(), upload.name, files.uploads_dir()))
+    if typed:
+        return typed
     if "upload" in memory:
         st.caption(f"Using the uploaded file **{memory['upload'][0]}**.")
         return memory["upload"][1]
@@ -80,42 +94,47 @@ def data_path(source: str) -> str:
 
 def reviews_ui(config):
     """The data source chooser; returns the configuration (sized to fit the data) and its Dataset, or None."""
-    source = st.radio("Where the reviews come from", list(sentiment.SOURCES), format_func=sentiment.SOURCES.get,
+    source = st.radio("Where the reviews come from", list(imdb.SOURCES), format_func=imdb.SOURCES.get,
                       horizontal=True, key=kept("imdb_source", "npz" if os.environ.get(ENV_VAR) else "keras"))
     keep("imdb_source")
     path = data_path(source)
-    config = sentiment.source_config(config, source, path)
+    config = imdb.source_config(config, source, path)
     st.session_state["imdb_config"] = config
     if source != "keras" and not path:
         st.info("Give a file to read the reviews from, or choose Keras's IMDB.")
         return config, None
-
-    available = session.cached("imdb_counts", (source, path, sentiment.file_stamp(path)),
-                       lambda: attempt(lambda: sentiment.available_reviews(source, path)), limit=8,
-                       spinner="Counting the reviews…")
-    if isinstance(available, str):
-        st.error(available)
+    if source == "keras" and not imdb.keras_cached() and not st.session_state.get("imdb_download_asked"):
+        # Nothing is fetched until the learner asks: offline, an automatic download is only a failure to read.
+        st.info(f"Keras's IMDB reviews are not on this server yet (they would be cached at "
+                f"{imdb.keras_cache_path()}). Download them, or choose a local file or a CSV above.")
+        if st.button("Download Keras's IMDB", key="imdb_download"):
+            st.session_state["imdb_download_asked"] = True
+            st.rerun()
         return config, None
-    if available is not None:
-        fitted = attempt(lambda: sentiment.fit_sizes(config, *available))
-        if isinstance(fitted, str):
-            st.error(fitted)
-            return config, None
-        if fitted[0] != config:  # too many reviews asked for: store the sizes that fit and redraw the sidebar
-            st.session_state["imdb_config"], st.session_state["imdb_fit_note"] = fitted
-            widgets.reload_widgets("imdb")
-            st.rerun()
 
-    key = sentiment.data_key(config, source)
-    # Loading is cached per data settings in this session (Keras's file takes seconds to read), and so is a
-    # failure, so an offline learner is not made to wait for the download again at every click.
-    dataset = session.cached("imdb_datasets", key, lambda: attempt(lambda: sentiment.load_reviews(config, source)),
-                     limit=3, spinner="Reading the reviews…")
-    if isinstance(dataset, str):
-        st.error(dataset)
-        if source == "keras" and st.button("Try the download again", key="imdb_retry"):
-            st.session_state["imdb_datasets"].pop(key, None)
+    try:
+        available = session.cached("imdb_counts", (source, path, files.file_stamp(path)),
+                                   lambda: imdb.available_reviews(source, path), limit=8,
+                                   spinner="Counting the reviews…", remember=(DataError,))
+        if available is not None:
+            fitted, note = imdb.fit_sizes(config, *available)
+            if fitted != config:  # too many reviews asked for: store the sizes that fit and redraw the sidebar
+                st.session_state["imdb_config"], st.session_state["imdb_fit_note"] = fitted, note
+                widgets.reload_widgets("imdb")
+                st.rerun()
+        key = imdb.data_key(config, source)
+        # Loading is cached per data settings in this session (Keras's file takes seconds to read), and so is a
+        # failure, so an offline learner is not made to wait for the download again at every click.
+        dataset = session.cached("imdb_datasets", key, lambda: imdb.load_reviews(config, source), limit=3,
+                                 spinner="Reading the reviews…", remember=(DataError,))
+    except DownloadUnavailable as error:
+        st.error(error.sentence("app"))
+        if st.button("Try the download again", key="imdb_retry"):
+            session.forget("imdb_datasets", imdb.data_key(config, source))
             st.rerun()
+        return config, None
+    except DataError as error:
+        st.error(str(error))
         return config, None
     note = st.session_state.pop("imdb_fit_note", None)
     if note:
@@ -162,8 +181,8 @@ def results_ui(job) -> None:
     record, dataset = job.record, job.dataset
     st.subheader("How it does on the test reviews")
     probabilities = session.cached("imdb_predictions", job.run_id,
-                           lambda: sentiment.predict_probabilities(job.model, dataset.x_test),
-                           spinner="Reading the test reviews…")
+                                   lambda: sentiment.predict_probabilities(job.model, dataset.x_test),
+                                   spinner="Reading the test reviews…")
     matrix = sentiment.confusion_matrix(dataset.y_test, probabilities)
     columns = st.columns(3)
     accuracy = record.test_accuracy if record.test_accuracy is not None else matrix.trace() / matrix.sum()
@@ -172,17 +191,23 @@ def results_ui(job) -> None:
     columns[1].metric("Test reviews", f"{matrix.sum():,}")
     columns[2].metric("Mistakes", f"{matrix.sum() - matrix.trace():,}")
     left, right = st.columns([2, 3], gap="large")
-    left.plotly_chart(sentiment_charts.confusion_figure(matrix, dataset.class_names), width="stretch",
-                      key=f"imdb_confusion_{job.run_id}")
+    left.plotly_chart(run_plots.confusion_figure(matrix, dataset.class_names, "test reviews", height=360),
+                      width="stretch", key=f"imdb_confusion_{job.run_id}")
     with right:
         table = session.cached("imdb_tables", job.run_id, lambda: sentiment.review_table(dataset, probabilities))
         mistakes_only = st.toggle("Only the mistakes", key=kept("imdb_mistakes_only", False))
         keep("imdb_mistakes_only")
         shown = table[~table["correct"]] if mistakes_only else table
-        st.dataframe(shown, hide_index=True, width="stretch", height=320, column_config={
-            "review": st.column_config.TextColumn("review, as the model reads it", width="large"),
-            "P(positive)": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
-        })
+        # The review takes what the other columns leave; P(positive), the verdict and the truth stay in view.
+        st.dataframe(shown, hide_index=True, width="stretch", height=320,
+                     column_order=["P(positive)", "verdict", "truth", "correct", "review"], column_config={
+                         "review": st.column_config.TextColumn("review, as the model reads it", width="large"),
+                         "P(positive)": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f",
+                                                                        width="small"),
+                         "verdict": st.column_config.TextColumn(width="small"),
+                         "truth": st.column_config.TextColumn(width="small"),
+                         "correct": st.column_config.CheckboxColumn(width="small"),
+                     })
         st.caption(f"{len(shown):,} of {len(table):,} test reviews. Each shows its last {dataset.seq_len} words, the "
                    "part the model reads; words outside the vocabulary show as [UNK].")
 
@@ -200,17 +225,23 @@ def own_review_ui(job) -> None:
     st.subheader("Your own review")
     text = st.text_area("Type a review", key=kept("imdb_own_review", DEFAULT_REVIEW), height=90)
     keep("imdb_own_review")
-    word_trace = session.cached("imdb_traces", (job.run_id, text),
-                        lambda: attempt(lambda: sentiment.word_trace(job.model, job.dataset, text)), limit=8)
-    if isinstance(word_trace, str):
-        st.info(word_trace)
+    try:
+        word_trace = session.cached("imdb_traces", (job.run_id, text),
+                                    lambda: sentiment.word_trace(job.model, job.dataset, text), limit=8,
+                                    remember=(DataError,))
+    except DataError as error:
+        st.info(str(error))
         return
-    verdict = "positive" if word_trace.probability > sentiment.THRESHOLD else "negative"
     columns = st.columns(3)
-    columns[0].metric("The model says", verdict, help="P(positive) above 0.5 reads as positive.")
+    columns[0].metric("The model says", word_trace.verdict, help="P(positive) above 0.5 reads as positive.")
     columns[1].metric("P(positive)", f"{word_trace.probability:.3f}")
+    columns[2].metric("Words it knows", f"{word_trace.known_words} of {len(word_trace.words)}",
+                      help="Words outside its vocabulary all read as the same [UNK] token.")
+    if word_trace.known_words == 0:
+        st.warning("The model knows none of these words: it read only [UNK] tokens, so its verdict says nothing "
+                   "about this review. Use words from the reviews it trained on.")
     st.caption("As the model reads it: " + " ".join(word_trace.words))
-    st.plotly_chart(sentiment_charts.opinion_figure(word_trace.words, word_trace.probabilities), width="stretch",
+    st.plotly_chart(sentiment_plots.opinion_figure(word_trace.words, word_trace.probabilities), width="stretch",
                     key=f"imdb_opinion_{job.run_id}")
     columns = st.columns(3)
     with columns[0]:
@@ -223,7 +254,7 @@ def own_review_ui(job) -> None:
     with columns[2]:
         gates = list(word_trace.gates[layer][direction])
         gate = select("Gate", gates, "imdb_gate", sentiment.first_gate(job.config.cell, gates))
-    st.plotly_chart(sentiment_charts.gate_heatmap(word_trace.words, word_trace.gates[layer][direction][gate], gate,
+    st.plotly_chart(sentiment_plots.gate_heatmap(word_trace.words, word_trace.gates[layer][direction][gate], gate,
                                                   layer, direction), width="stretch", key=f"imdb_gates_{job.run_id}")
     st.caption("This shows what this model does, not what a sentiment model should do. Trained on a few thousand "
                "reviews, a network often never learns that \"not\" turns \"bad\" around: on 1,500 sample reviews, "
@@ -255,18 +286,22 @@ if active is not None and active.config.task != "imdb":
 
 job = shown_job()
 if job is None:
-    st.info("Press **Train** to train this network on the reviews. The loss curve appears after the first batches.")
+    if dataset is not None:  # "Press Train" only where Train can be pressed
+        st.info("Press **Train** to train this network on the reviews. The loss curve appears after the first "
+                "batches.")
     st.stop()
 
 
 def live_panel() -> None:
     record = job.record.snapshot()
-    st.markdown(f"**{record.name}** · {len(job.dataset.x_train):,} training reviews" if job.dataset is not None
-                else f"**{record.name}**")
+    name = session.names().get(record.run_id, record.name)
+    st.markdown(f"**{name}** · {len(job.dataset.x_train):,} training reviews" if job.dataset is not None
+                else f"**{name}**")
     progress.draw_progress(record, "reviews")
     columns = st.columns(2)
-    columns[0].plotly_chart(charts.loss_figure([record]), width="stretch", key=f"imdb_loss_{record.run_id}")
-    columns[1].plotly_chart(charts.accuracy_figure([record]), width="stretch", key=f"imdb_accuracy_{record.run_id}")
+    columns[0].plotly_chart(run_plots.loss_figure([record]), width="stretch", key=f"imdb_loss_{record.run_id}")
+    columns[1].plotly_chart(run_plots.accuracy_figure([record]), width="stretch",
+                            key=f"imdb_accuracy_{record.run_id}")
 
 
 progress.live([job], "imdb_settled", live_panel)  # then the results below appear

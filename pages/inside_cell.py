@@ -9,10 +9,11 @@ import numpy as np
 import streamlit as st
 
 from pages import session
-from rnnlab import cell_charts, parsing
-from rnnlab.introspect import recurrent_layer_names, steps
-from rnnlab.models import build_model
-from rnnlab.tasks import make_dataset
+from rnnlab.data import get_task
+from rnnlab.explain import epoch_label
+from rnnlab.introspect import forget_gate_by_epoch, recurrent_layer_names, steps
+from rnnlab.models import untrained_model
+from rnnlab.plots import cell as cell_charts
 
 FRESH = "fresh"  # the source option for an untrained model built from the current settings
 CACHE_SIZE = 12  # traced examples kept per session; each is a few arrays of (T, units)
@@ -48,7 +49,8 @@ def source_ui() -> str:
         st.session_state["cell_source"] = finished[-1] if finished else FRESH
 
     labels = {FRESH: f"Untrained: {session.current_config().label()} (the current settings)"}
-    labels.update({run_id: f"{job.record.name} ({run_id}) · {job.record.status}" for run_id, job in runs.items()})
+    names = session.names()
+    labels.update({run_id: f"{names[run_id]} · {job.record.status}" for run_id, job in runs.items()})
     return st.selectbox("Network", options, format_func=labels.get, key="cell_source",
                         help="A run from this session, or a model built from the settings on Build & Train and "
                              "not trained: its gates are what training starts from.")
@@ -57,12 +59,9 @@ def source_ui() -> str:
 def fresh_model():
     """The untrained model of the current settings, built once per settings (weights come from the seed)."""
     config = session.current_config()
-    # Validation sequences come from their own seeded stream, so fewer training sequences leave them unchanged.
-    small = config.replace(samples=16)
     stored = st.session_state.get("cell_fresh")
-    if stored is None or stored[0] != small:
-        dataset = make_dataset(small)
-        st.session_state["cell_fresh"] = (small, build_model(small, dataset), dataset)
+    if stored is None or stored[0] != config:
+        st.session_state["cell_fresh"] = (config, *untrained_model(config))
     return st.session_state["cell_fresh"][1:]
 
 
@@ -88,7 +87,8 @@ def network_ui(source: str):
 
 def example_ui(dataset):
     """(x (1, T, ...), target or None, cache key) for a validation sequence or one the learner types."""
-    kinds = ["validation"] if dataset.is_tokens else ["validation", "typed"]
+    task = get_task(dataset.task)
+    kinds = ["validation", "typed"] if task.can_type else ["validation"]
     keep_valid("cell_example", kinds)
     kind = st.radio("Example", kinds, horizontal=True, key="cell_example",
                     format_func={"validation": "A validation sequence", "typed": "Type your own"}.get)
@@ -101,15 +101,16 @@ def example_ui(dataset):
         return dataset.x_val[index - 1:index], dataset.y_val[index - 1], ("validation", index)
     key = f"cell_text_{dataset.task}"
     if key not in st.session_state:
-        st.session_state[key] = parsing.example_text(dataset, dataset.x_val[0])
-    text = st.text_area("Your sequence", key=key, help=parsing.typing_help(dataset), height=90)
-    st.caption(parsing.typing_help(dataset))
+        st.session_state[key] = task.example_text(dataset, dataset.x_val[0])
+    text = st.text_area("Your sequence", key=key, help=task.typing_help(dataset), height=90)
+    st.caption(task.typing_help(dataset))
     try:
-        x = parsing.parse_sequence(text, dataset)
+        x = task.parse(text, dataset)
     except ValueError as error:
         st.error(str(error))
         st.stop()
-    return x, None, ("typed", text.strip())
+    # The adding problem's sum and recall's first token are in the typed sequence itself: show them beside the answer.
+    return x, task.true_answer(x[0]), ("typed", text.strip())
 
 
 def replay(cache_key: str, example_key: tuple, model, x) -> steps.Replay:
@@ -118,16 +119,9 @@ def replay(cache_key: str, example_key: tuple, model, x) -> steps.Replay:
                           limit=CACHE_SIZE)
 
 
-def token_names(dataset, tokens) -> list[str] | None:
-    if dataset.vocabulary is None:
-        return None
-    return [dataset.vocabulary[int(token)] if int(token) < len(dataset.vocabulary) else f"#{int(token)}"
-            for token in tokens]
-
-
 def chart_input(dataset, x_row):
     """What the heatmaps draw on top: the sequence itself, with words for token inputs."""
-    return x_row, token_names(dataset, x_row) if dataset.is_tokens else None
+    return x_row, get_task(dataset.task).step_labels(dataset, x_row)
 
 
 KIND_NOTES = {
@@ -171,7 +165,7 @@ if not all(np.isfinite(values).all() for values in direction_gates.values()):
 kind = steps.layer_kind(model, layer)
 timesteps, units = direction_gates["hidden"].shape[1:]
 
-answer = f"On this sequence the network answers {parsing.answer_text(dataset, seen.output[0], target)}."
+answer = f"On this sequence the network answers {get_task(dataset.task).answer_text(dataset, seen.output[0], target)}."
 if record is None:
     answer += " It has not trained, so this is a guess."
 if x.shape[1] != dataset.seq_len:
@@ -271,8 +265,8 @@ if record is None:
     st.info("This model has not trained. Train a run on **Build & Train** and pick it above to replay its gates "
             "epoch by epoch.")
     st.stop()
-snapshots = [record.gates_at_init, *record.gates]
-if record.gates_at_init is None or layer not in record.gates_at_init:
+snapshots = record.gate_history()
+if not snapshots or layer not in snapshots[0]:
     st.info("This run did not record its gates during training.")
     st.stop()
 epochs = len(record.gates)
@@ -290,15 +284,15 @@ chart, notes = st.columns([4, 1])
 x_row, words = chart_input(dataset, dataset.x_val[0])
 chart.plotly_chart(cell_charts.gates_figure(
     probe, x_row, kind=kind, feature_names=dataset.feature_names, token_names=words,
-    title=f"{layer}, {direction}, validation sequence 1, "
-          f"{'before training' if epoch == 0 else f'after epoch {epoch}'}"), width="stretch", key="cell_training")
+    title=f"{layer}, {direction}, validation sequence 1, {epoch_label(epoch)}"), width="stretch",
+    key="cell_training")
 with notes:
     st.markdown("The same sequence, validation sequence 1, as the network saw it before training (epoch 0) and "
                 "after each epoch. Move the slider to watch the gates change as the network learns.")
 if kind == "LSTM":
-    series = steps.forget_gate_by_epoch(snapshots, layer)
+    series = forget_gate_by_epoch(snapshots)[layer]
     chart, notes = st.columns([4, 1])
-    chart.plotly_chart(cell_charts.forget_gate_figure(series, epoch), width="stretch", key="cell_forget")
+    chart.plotly_chart(cell_charts.forget_gate_figure({layer: series}, epoch), width="stretch", key="cell_forget")
     values = series[direction]
     change = values[-1] - values[0]
     notes.markdown(f"On validation sequence 1 the {direction} mean forget gate went from **{values[0]:.3f}** before "

@@ -5,6 +5,7 @@ from typing import Callable
 import streamlit as st
 
 from pages import session
+from rnnlab import explain
 from rnnlab.jobs import TrainingJob
 from rnnlab.records import RunRecord
 
@@ -29,25 +30,32 @@ def live(jobs: list[TrainingJob], settled_key: str, draw: Callable[[], None],
     panel()
 
 
-def draw_progress(record: RunRecord, items: str = "training sequences") -> None:
-    """The epoch, the batch and the time left while `record` trains; its outcome in one line once it has ended.
+def draw_progress(record: RunRecord, items: str = "sequences") -> None:
+    """The epoch, the batch within it and the time left while `record` trains; once it has ended, a verdict that
+    judges it against the loss of a network that learned nothing (`rnnlab.explain.run_verdict`).
 
-    `items` names what the run trains on ("training sequences", "reviews"), for the speed it reports.
+    `items` names what the run trains on ("sequences", "reviews"), for the speed it reports.
     """
     if record.status == "pending":  # queued behind another run of this session
         st.progress(0.0, text="Waiting for the run before it to finish")
     elif record.status == "running":
-        done = record.steps_done / record.total_steps if record.total_steps else 0.0
-        left = record.seconds_left()
-        text = f"Epoch {min(record.epochs_done + 1, record.config.epochs)} of {record.config.epochs}"
-        if record.total_steps:
-            text += f" · batch {record.steps_done:,} of {record.total_steps:,}"
-        text += f" · about {left:.0f} s left" if left is not None else " · preparing the data and the graph"
-        st.progress(min(done, 1.0), text=text)
-    elif record.status == "finished":
-        st.success(f"Finished {record.epochs_done} epochs in {record.wall_seconds:.1f} s "
-                   f"({record.samples_per_second:,.0f} {items} per second after the first epoch).")
-    elif record.status == "stopped":
-        st.info(f"Stopped after {record.epochs_done} full epochs ({record.steps_done:,} batches).")
+        st.progress(min(record.steps_done / record.total_steps, 1.0) if record.total_steps else 0.0,
+                    text=progress_text(record))
     else:
-        st.error(record.message)
+        verdict = explain.run_verdict(record, items)
+        {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}[verdict.level](
+            verdict.sentence)
+
+
+def progress_text(record: RunRecord) -> str:
+    """'Epoch 2 of 10 · batch 30 of 32 · about 12 s left': batches counted within the epoch being trained."""
+    epochs, per_epoch = record.config.epochs, record.steps_per_epoch
+    epoch = min(record.epochs_done + 1, epochs)
+    text = f"Epoch {epoch} of {epochs}"
+    if per_epoch:
+        within = min(max(record.steps_done - record.epochs_done * per_epoch, 0), per_epoch)
+        text += f" · batch {within:,} of {per_epoch:,}"
+        if within == per_epoch:
+            text += " · validating"
+    left = record.seconds_left()
+    return text + (f" · about {left:.0f} s left" if left is not None else " · preparing the data and the graph")

@@ -1,14 +1,25 @@
 """Compare runs: every run of this session in one table, chosen runs overlaid on one chart, downloads and deletes."""
 
+import math
+
 import pandas as pd
 import streamlit as st
 
 from pages import session
-from rnnlab import charts
+from rnnlab.data.files import display_settings
+from rnnlab.plots import runs as run_plots
 
 st.title("Compare runs")
 st.caption("Every run you train stays here until you close the tab. Overlay several to race SimpleRNN, LSTM and "
            "GRU on one task, then download a run as JSON or its history as CSV.")
+
+deleted = session.last_deleted()
+if deleted is not None:
+    note, undo = st.columns([4, 1])
+    note.info(f"Deleted **{deleted.record.name}**.")
+    if undo.button("Undo", key="runs_undo", width="stretch"):
+        session.undo_delete()
+        st.rerun()
 
 jobs = list(session.runs().values())
 if not jobs:
@@ -16,25 +27,41 @@ if not jobs:
     st.stop()
 
 records = [job.record.snapshot() for job in jobs]
+names = session.names()
+
+
+def number(value) -> float | None:
+    """A table cell: the value, or empty (never the word "None") when there is none or it is not a number."""
+    return value if value is not None and math.isfinite(value) else None
+
+
 table = pd.DataFrame([{
-    "run": record.name,
+    "run": names[record.run_id],
     "status": record.status,
     "epochs": record.epochs_done,
     "parameters": record.params,
-    "training loss": record.final("loss"),
-    "validation loss": record.final("val_loss"),
-    "learned-nothing loss": record.baseline_loss,
-    "test loss": record.test_loss,
-    "test accuracy": record.test_accuracy,
+    "training loss": number(record.final("loss")),
+    "validation loss": number(record.final("val_loss")),
+    "learned-nothing loss": number(record.baseline_loss),
+    "test loss": number(record.test_loss),
+    "test accuracy": number(record.test_accuracy),
     "seconds": round(record.wall_seconds, 1),
-    "sequences / s": round(record.samples_per_second) if record.samples_per_second == record.samples_per_second
-    else None,
-    "id": record.run_id,
+    "sequences / s": number(round(record.samples_per_second) if math.isfinite(record.samples_per_second)
+                            else None),
 } for record in records])
 if table["test accuracy"].isna().all():  # regression runs only: accuracy has no meaning here
     table = table.drop(columns="test accuracy")
-st.dataframe(table, hide_index=True, width="stretch",
-             column_config={"test accuracy": st.column_config.NumberColumn(format="percent")})
+losses = st.column_config.NumberColumn(format="%.4g", width="small")
+st.dataframe(table, hide_index=True, width="stretch", column_config={
+    "run": st.column_config.TextColumn(width="large"),
+    "status": st.column_config.TextColumn(width="small"),
+    "epochs": st.column_config.NumberColumn(width="small"),
+    "parameters": st.column_config.NumberColumn(format="localized", width="small"),
+    "training loss": losses, "validation loss": losses, "learned-nothing loss": losses, "test loss": losses,
+    "test accuracy": st.column_config.NumberColumn(format="percent", width="small"),
+    "seconds": st.column_config.NumberColumn(format="%.1f", width="small"),
+    "sequences / s": st.column_config.NumberColumn(format="localized", width="small"),
+})
 
 by_id = {record.run_id: record for record in records}
 tasks = sorted({record.config.task for record in records})
@@ -42,18 +69,23 @@ task = st.radio("Task", tasks, horizontal=True, key="runs_task") if len(tasks) >
 same_task = [record for record in records if record.config.task == task]
 chosen = st.multiselect("Runs to overlay", [record.run_id for record in same_task],
                         default=[record.run_id for record in same_task][-4:],
-                        format_func=lambda run_id: f"{by_id[run_id].name} ({run_id})", key="runs_chosen")
+                        format_func=lambda run_id: names[run_id], key="runs_chosen")
 metrics = ["val_loss", "loss"] + (["val_accuracy", "accuracy"] if same_task[0].is_classification else [])
 controls = st.columns([2, 1])
-metric = controls[0].radio("Curve", metrics, horizontal=True, key="runs_metric", format_func=charts.HISTORY_NAMES.get)
+metric = controls[0].radio("Curve", metrics, horizontal=True, key="runs_metric",
+                           format_func=run_plots.HISTORY_NAMES.get)
 log_scale = controls[1].toggle("Log-scale axis", key="runs_log", disabled=not metric.endswith("loss"))
 if chosen:
-    st.plotly_chart(charts.compare_figure([by_id[run_id] for run_id in chosen], metric, log_y=log_scale),
-                    width="stretch", key="runs_compare")
+    overlaid = [by_id[run_id] for run_id in chosen]
+    st.plotly_chart(run_plots.compare_figure(overlaid, metric, log_y=log_scale), width="stretch",
+                    key="runs_compare")
+    for record in run_plots.not_drawn(overlaid, metric):
+        st.caption(f"**{names[record.run_id]}** is not drawn: it has no finite {run_plots.HISTORY_NAMES[metric]} "
+                   f"({record.message or record.status}).")
 
 st.subheader("One run")
 selected = st.selectbox("Run", [record.run_id for record in records], index=len(records) - 1,
-                        format_func=lambda run_id: f"{by_id[run_id].name} ({run_id})", key="runs_selected")
+                        format_func=lambda run_id: names[run_id], key="runs_selected")
 record = by_id[selected]
 if record.message:
     st.warning(record.message)
@@ -63,8 +95,9 @@ columns[0].download_button("Run as JSON", record.to_json(indent=1), file_name=f"
 columns[1].download_button("History as CSV", record.history_frame().to_csv(index=False),
                            file_name=f"history_{record.run_id}.csv", mime="text/csv", key="runs_csv",
                            width="stretch")
-if columns[2].button("Delete this run", key="runs_delete", width="stretch"):
+if columns[2].button("Delete this run", key="runs_delete", width="stretch",
+                     help="You can undo this until you delete another run."):
     session.delete_run(selected)
     st.rerun()
 with st.expander("Its settings"):
-    st.json(record.config.to_dict())
+    st.json(display_settings(record.config))

@@ -8,12 +8,14 @@ Training happens on the job's own thread, so it carries on across clicks and pag
 from __future__ import annotations
 
 import os
+import urllib.parse
 from typing import Any, Callable
 
 import streamlit as st
 
-from rnnlab.config import RunConfig, from_link
+from rnnlab.config import RunConfig, read_link
 from rnnlab.jobs import TrainingJob
+from rnnlab.records import distinct_names
 
 # Every run keeps its model and data in memory; past this many the learner is asked to delete some.
 MAX_RUNS = 24
@@ -74,9 +76,30 @@ def stop_all() -> None:
 
 
 def delete_run(run_id: str) -> None:
+    """Remove a run from the session, keeping it aside so `undo_delete` can bring it back (the last one only)."""
     job = runs().pop(run_id, None)
     if job is not None:
         job.stop()
+        st.session_state["deleted_run"] = job
+
+
+def undo_delete() -> TrainingJob | None:
+    """Put the last deleted run back where it was in the order of runs; None if there is none to restore."""
+    job = st.session_state.pop("deleted_run", None)
+    if job is not None:
+        ordered = sorted([*runs().values(), job], key=lambda each: each.record.created)
+        runs().clear()
+        runs().update({each.run_id: each for each in ordered})
+    return job
+
+
+def last_deleted() -> TrainingJob | None:
+    return st.session_state.get("deleted_run")
+
+
+def names() -> dict[str, str]:
+    """A name per run of this session that tells it apart from the others (`rnnlab.records.distinct_names`)."""
+    return distinct_names([job.record for job in runs().values()])
 
 
 def finished_runs(task: str | None = None) -> list[TrainingJob]:
@@ -85,37 +108,77 @@ def finished_runs(task: str | None = None) -> list[TrainingJob]:
             if job.done and job.model is not None and (task is None or job.config.task == task)]
 
 
-def cached(store: str, key, compute: Callable[[], Any], limit: int = 8, spinner: str | None = None) -> Any:
+class _Failed:
+    """A remembered failure: `cached` raises the same exception again instead of computing again."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
+def cached(store: str, key, compute: Callable[[], Any], limit: int = 8, spinner: str | None = None,
+           remember: tuple[type[Exception], ...] = ()) -> Any:
     """`compute()` once per key, kept in this learner's session under `store`, the newest `limit` results only.
 
     For what belongs to one learner's runs or data (predictions, traces, loaded reviews): `st.cache_data` would
     share it between sessions, and an unbounded dict would keep results of deleted runs for the session's life.
+    An exception of a `remember` type is kept too and raised again on the next call with the same key, so a
+    learner offline is not made to wait for a failing download at every click; the page catches it and shows its
+    sentence. `forget(store, key)` clears one entry, for "try again".
     """
     cache = st.session_state.setdefault(store, {})
     if key not in cache:
-        if spinner:
-            with st.spinner(spinner):
+        try:
+            if spinner:
+                with st.spinner(spinner):
+                    cache[key] = compute()
+            else:
                 cache[key] = compute()
-        else:
-            cache[key] = compute()
+        except remember as error:
+            cache[key] = _Failed(error)
         while len(cache) > limit:
             cache.pop(next(iter(cache)))  # the oldest entry
-    return cache[key]
+    value = cache[key]
+    if isinstance(value, _Failed):
+        raise value.error
+    return value
+
+
+def forget(store: str, key) -> None:
+    st.session_state.get(store, {}).pop(key, None)
 
 
 def current_config() -> RunConfig:
     """The configuration the learner is editing; on a session's first page it comes from the URL, if any.
 
     A teacher can hand out a link such as `?task=adding&cell=simplernn&seq_len=50`; settings the link does not
-    give take the task's own defaults. A link with a bad value gets a one-line warning and the defaults.
+    give take the task's own defaults. A bad value costs only itself: the link's other settings are used, and a
+    warning names every bad one.
     """
     if "config" not in st.session_state:
-        try:
-            st.session_state["config"] = from_link(st.query_params.to_dict())
-        except ValueError as error:
-            st.session_state["config"] = RunConfig()
-            st.session_state["config_warning"] = f"The link's settings were not used: {error}"
+        config, errors = read_link(st.query_params.to_dict())
+        st.session_state["config"] = config
+        if errors:
+            st.session_state["config_warning"] = ("Some of the link's settings were not used, and their defaults "
+                                                  "stand in: " + " ".join(errors))
     return st.session_state["config"]
+
+
+def link_to(page: str, query: dict[str, str], here: str) -> str:
+    """A full link a learner can share: this app's address, `page` ("" for Build & Train, "runs", ...), `query`.
+
+    `here` is the URL path of the page asking ("lessons"), which the browser's address ends with. Where the address
+    is unknown (tests without a browser) the link is relative.
+    """
+    url = st.context.url
+    query_text = urllib.parse.urlencode(query)
+    if not url:
+        return f"/{page}?{query_text}"
+    parts = urllib.parse.urlsplit(url)
+    path = parts.path.rstrip("/")
+    if here and path.endswith("/" + here):  # drop the asking page's own name from the address
+        path = path[: -len(here) - 1]
+    path = f"{path}/{page}" if page else f"{path}/"
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, query_text, ""))
 
 
 def set_config(config: RunConfig) -> None:

@@ -12,9 +12,10 @@ import streamlit as st
 
 from pages import session
 from rnnlab.config import CHOICE_TITLES, RunConfig, TASK_DEFAULTS, field_info
-from rnnlab.tasks import TASKS
+from rnnlab.data import get_task
+from rnnlab.data.synthetic import SYNTHETIC_TASKS as _SYNTHETIC
 
-SYNTHETIC_TASKS = tuple(TASKS)
+SYNTHETIC_TASKS = tuple(_SYNTHETIC)
 _FLOAT_FORMATS = {"learning_rate": "%.5f", "clipnorm": "%.2f", "recurrent_gain": "%.2f", "forget_bias": "%.2f"}
 _FLOAT_STEPS = {"learning_rate": 0.0005, "clipnorm": 0.5, "recurrent_gain": 0.1, "forget_bias": 0.5}
 
@@ -39,14 +40,16 @@ def config_ui(stored: RunConfig, *, prefix: str = "cfg", tasks: tuple[str, ...] 
     for name, value in stored.to_dict().items():
         if reload or key(name) not in st.session_state:
             st.session_state[key(name)] = value
+    task = lambda: get_task(st.session_state[key("task")])  # noqa: E731 - the task picked now
 
     def number(name: str, container=st) -> None:
         info = field_info(name)
+        label = task().field_label(name, info["label"])  # "Training reviews" for IMDB, not "Training sequences"
         if info["type"] is int:
-            container.number_input(info["label"], min_value=int(info["low"]), max_value=int(info["high"]), step=1,
+            container.number_input(label, min_value=int(info["low"]), max_value=int(info["high"]), step=1,
                                    key=key(name), help=info["help"])
         else:
-            container.number_input(info["label"], min_value=float(info["low"]), max_value=float(info["high"]),
+            container.number_input(label, min_value=float(info["low"]), max_value=float(info["high"]),
                                    step=_FLOAT_STEPS.get(name, 0.1), format=_FLOAT_FORMATS.get(name, "%.2f"),
                                    key=key(name), help=info["help"])
 
@@ -62,8 +65,8 @@ def config_ui(stored: RunConfig, *, prefix: str = "cfg", tasks: tuple[str, ...] 
     with st.sidebar:
         st.subheader("Data")
         if len(tasks) > 1:
-            choice("task", tasks, format_func=lambda task: TASKS[task].title, on_change=apply_task_defaults)
-            st.caption(TASKS[st.session_state[key("task")]].description)
+            choice("task", tasks, format_func=lambda name: get_task(name).title, on_change=apply_task_defaults)
+            st.caption(task().description)
         else:
             st.session_state[key("task")] = tasks[0]
         number("seq_len")

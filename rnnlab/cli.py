@@ -101,9 +101,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _train(config: RunConfig, arguments: argparse.Namespace) -> int:
     with _quiet_native_stderr():
         from rnnlab import training
-        from rnnlab.tasks import make_dataset
+        from rnnlab.data import DownloadUnavailable, get_task
+    task = get_task(config.task)
     try:
-        dataset = make_dataset(config)
+        # A file smaller than the defaults ask for trains on what it holds, as the app does, and says so.
+        config, note = task.fit(config)
+        if note:
+            print(f"rnnlab: {note}", flush=True)
+        dataset = task.make(config)
+    except DownloadUnavailable as error:
+        _fail(error.sentence("cli"), code=1)
     except ValueError as error:
         _fail(str(error), code=1)
     print(f"{config.label()}: {len(dataset.x_train):,} training sequences, {dataset.source}", flush=True)

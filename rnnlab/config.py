@@ -28,9 +28,13 @@ CHOICE_TITLES = {**CELL_TITLES, "adam": "Adam", "rmsprop": "RMSprop", "sgd": "SG
 
 
 def _field(default: Any, label: str, help: str, *, low: float | None = None, high: float | None = None,
-           choices: tuple[str, ...] | None = None, flag: str | None = None) -> Any:
-    """A dataclass field that also records how people see it: a label, a help sentence and its limits."""
-    metadata = {"label": label, "help": help, "low": low, "high": high, "choices": choices, "flag": flag}
+           choices: tuple[str, ...] | None = None, flag: str | None = None, short: str | None = None,
+           path: bool = False) -> Any:
+    """A dataclass field that also records how people see it: a label, a help sentence, its limits, `short`, a
+    phrase that names its value where two runs must be told apart ("forget bias {}"), and whether it names a file
+    (`path`: shown by the file's own name, never where a server keeps it)."""
+    metadata = {"label": label, "help": help, "low": low, "high": high, "choices": choices, "flag": flag,
+                "short": short, "path": path}
     return field(default=default, metadata=metadata)
 
 
@@ -45,10 +49,10 @@ class RunConfig:
                           "Time steps in each input sequence; for IMDB, the words kept per review.",
                           low=2, high=2000)
     samples: int = _field(2000, "Training sequences", "How many sequences (or reviews) the network trains on.",
-                          low=16, high=200_000)
+                          low=16, high=200_000, short="{:,} training")
     eval_samples: int = _field(500, "Validation and test sequences",
                                "Size of the held-out validation set, and of the separate test set.",
-                               low=16, high=50_000)
+                               low=16, high=50_000, short="{:,} held out")
     # The network.
     cell: str = _field("lstm", "Cell", "The recurrent cell: SimpleRNN, LSTM or GRU.", choices=CELLS)
     units: int = _field(32, "Units per layer", "Size of the hidden state h_t in each recurrent layer.",
@@ -57,36 +61,39 @@ class RunConfig:
     bidirectional: bool = _field(False, "Bidirectional",
                                  "Also read each sequence backwards and join both directions' states.")
     activation: str = _field("tanh", "Activation", "The squashing function for the hidden state (and candidate).",
-                             choices=ACTIVATIONS)
+                             choices=ACTIVATIONS, short="{}")
     dropout: float = _field(0.0, "Dropout", "Share of each recurrent layer's outputs zeroed during training.",
-                            low=0.0, high=0.9)
+                            low=0.0, high=0.9, short="dropout {:g}")
     recurrent_initializer: str = _field(
         "orthogonal", "Recurrent initializer",
         "How the recurrent weight matrix W_hh starts: orthogonal (Keras's default), Glorot uniform, or identity.",
-        choices=RECURRENT_INITIALIZERS)
+        choices=RECURRENT_INITIALIZERS, short="{} init")
     recurrent_gain: float = _field(1.0, "Recurrent initial scale",
                                    "Multiplies the initial recurrent matrix; above 1 invites exploding gradients.",
-                                   low=0.01, high=10.0)
+                                   low=0.01, high=10.0, short="init ×{:g}")
     forget_bias: float = _field(1.0, "LSTM forget-gate bias",
                                 "Starting bias of the LSTM forget gate (Keras uses 1); large values keep memory.",
-                                low=-10.0, high=10.0)
+                                low=-10.0, high=10.0, short="forget bias {:g}")
     # The optimisation.
-    optimizer: str = _field("adam", "Optimizer", "The update rule.", choices=OPTIMIZERS)
-    learning_rate: float = _field(3e-3, "Learning rate", "Step size of the optimizer.", low=1e-6, high=1.0)
+    optimizer: str = _field("adam", "Optimizer", "The update rule.", choices=OPTIMIZERS, short="{}")
+    learning_rate: float = _field(3e-3, "Learning rate", "Step size of the optimizer.", low=1e-6, high=1.0,
+                                  short="lr {:g}")
     clipnorm: float = _field(0.0, "Gradient clipping (norm)",
                              "Rescale each gradient whose norm exceeds this; 0 turns clipping off.",
-                             low=0.0, high=100.0)
-    batch_size: int = _field(64, "Batch size", "Sequences per gradient step.", low=1, high=4096)
-    epochs: int = _field(10, "Epochs", "Passes over the training sequences.", low=1, high=1000)
+                             low=0.0, high=100.0, short="clip {:g}")
+    batch_size: int = _field(64, "Batch size", "Sequences per gradient step.", low=1, high=4096, short="batch {}")
+    epochs: int = _field(10, "Epochs", "Passes over the training sequences.", low=1, high=1000, short="{} epochs")
     seed: int = _field(0, "Seed", "Same configuration and seed give the same data, weights and curve.",
-                       low=0, high=2**31 - 1)
+                       low=0, high=2**31 - 1, short="seed {}")
     # IMDB only.
     vocab_size: int = _field(2000, "Vocabulary size", "IMDB: keep the most frequent words; the rest become 'unknown'.",
-                             low=100, high=100_000, flag="vocab")
+                             low=100, high=100_000, flag="vocab", short="vocabulary {:,}")
     embedding_dim: int = _field(32, "Embedding size", "IMDB: length of the vector learned for each word.",
-                                low=1, high=512)
-    imdb_path: str = _field("", "Local imdb.npz", "IMDB: a Keras-layout imdb.npz to read instead of downloading.")
-    imdb_csv: str = _field("", "Reviews CSV", "IMDB: a CSV of raw reviews (review and sentiment columns).")
+                                low=1, high=512, short="embedding {}")
+    imdb_path: str = _field("", "Local imdb.npz", "IMDB: a Keras-layout imdb.npz to read instead of downloading.",
+                            path=True)
+    imdb_csv: str = _field("", "Reviews CSV", "IMDB: a CSV of raw reviews (review and sentiment columns).",
+                           path=True)
 
     def __post_init__(self) -> None:
         for spec in dataclasses.fields(self):
@@ -99,10 +106,21 @@ class RunConfig:
         return CELL_TITLES[self.cell]
 
     def label(self) -> str:
-        """A short human name for the run, used in legends: 'LSTM 32×2 bi · adding T=50'."""
+        """A short human name for the run, used in legends: 'LSTM 32×2 bi · adding T=50'. Runs that differ only in
+        other settings share it; `rnnlab.records.distinct_names` tells those apart with `phrase`."""
         shape = f"{self.units}×{self.layers}" if self.layers > 1 else f"{self.units}"
         bidirectional = " bi" if self.bidirectional else ""
         return f"{self.cell_title} {shape}{bidirectional} · {self.task} T={self.seq_len}"
+
+    def phrase(self, name: str) -> str | None:
+        """A few words naming this run's value of setting `name` ("forget bias 5", "RMSprop"), or None for settings
+        that the label already names or that never tell runs apart (file paths)."""
+        spec = next(spec for spec in dataclasses.fields(self) if spec.name == name)
+        short = spec.metadata["short"]
+        if short is None or (name == "forget_bias" and self.cell != "lstm"):  # only an LSTM has a forget gate
+            return None
+        value = getattr(self, name)
+        return short.format(CHOICE_TITLES.get(value, value) if isinstance(value, str) else value)
 
     def replace(self, **changes: Any) -> "RunConfig":
         """A copy with some fields changed (validated like any other)."""
@@ -166,6 +184,33 @@ def from_link(query: Mapping[str, str] | str) -> RunConfig:
     if isinstance(query, str):
         query = dict(urllib.parse.parse_qsl(query.lstrip("?")))
     return RunConfig.from_query(query, base=defaults_for_task(query.get("task", RunConfig().task)))
+
+
+def read_link(query: Mapping[str, str] | str) -> tuple[RunConfig, list[str]]:
+    """Like `from_link`, but a bad value costs only itself: the configuration keeps every valid setting of the link
+    (on its task's defaults) and the list names each bad one in a sentence.
+
+        read_link("cell=transformer&seq_len=abc&units=8")
+        # (RunConfig(units=8, ...), ["Cell must be one of simplernn, lstm, gru; 'transformer' is not.",
+        #                            "Sequence length (time steps) must be a whole number, not 'abc'."])
+    """
+    if isinstance(query, str):
+        query = dict(urllib.parse.parse_qsl(query.lstrip("?")))
+    errors = []
+    task = query.get("task", RunConfig().task)
+    if task not in TASK_DEFAULTS:
+        errors.append(f"Task must be one of {', '.join(TASK_NAMES)}; {task!r} is not.")
+        task = RunConfig().task
+    config = defaults_for_task(task)
+    names = {spec.name for spec in dataclasses.fields(RunConfig)} - {"task"}
+    for name, value in query.items():
+        if name not in names:
+            continue  # other pages' parameters (the learner's token, a lesson's name)
+        try:
+            config = dataclasses.replace(config, **{name: _coerce(RunConfig, name, value)})
+        except ValueError as error:
+            errors.append(str(error))
+    return config, errors
 
 
 def field_info(name: str) -> Mapping[str, Any]:

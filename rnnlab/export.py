@@ -1,7 +1,7 @@
 """Write a configuration out as a standalone Keras script: the path from the dashboard to real code.
 
-The script needs only Keras and NumPy. It carries the task's data generator (the very function RNN Lab uses,
-copied in by `inspect`), builds the same layers with the same seed, and trains with `model.fit`.
+The script needs only Keras and NumPy. It carries the task's data (each task writes its own: a synthetic task copies
+in the very generator RNN Lab uses), builds the same layers with the same seed, and trains with `model.fit`.
 
     print(keras_script(RunConfig(cell="gru", layers=2)))
     python -m rnnlab export --cell gru --layers 2 > model.py
@@ -9,12 +9,11 @@ copied in by `inspect`), builds the same layers with the same seed, and trains w
 
 from __future__ import annotations
 
-import inspect
 import textwrap
 
 from rnnlab.config import CELL_TITLES, RunConfig
+from rnnlab.data import get_task
 from rnnlab.models import recurrent_layer_name
-from rnnlab.tasks import RECALL_TOKENS, TASKS, count_scale, task_kind
 
 _INITIALIZERS = {
     "orthogonal": "keras.initializers.Orthogonal(gain={gain})",
@@ -46,36 +45,13 @@ def _header(config: RunConfig) -> str:
 
 
 def _data(config: RunConfig) -> str:
-    if config.task == "imdb":
-        return textwrap.dedent(f'''\
-            # IMDB reviews as word ids (downloads once to ~/.keras/datasets/), padded to SEQ_LEN words.
-            VOCAB_SIZE = {config.vocab_size}
-            (x_all, y_all), (x_test, y_test) = keras.datasets.imdb.load_data(num_words=VOCAB_SIZE)
-            rng = np.random.default_rng(SEED)
-            order = rng.permutation(len(x_all))
-            train, val = order[:{config.samples}], order[{config.samples}:{config.samples + config.eval_samples}]
-            pad = lambda reviews: keras.utils.pad_sequences(reviews, maxlen=SEQ_LEN)
-            x_train, y_train = pad(x_all[train]), y_all[train].astype("float32")
-            x_val, y_val = pad(x_all[val]), y_all[val].astype("float32")''')
-    task = TASKS[config.task]
-    source = inspect.getsource(task.generate)
-    # What a generator uses besides NumPy goes into the script before it.
-    constants = {"recall": f"RECALL_TOKENS = {RECALL_TOKENS!r}\n\n\n",
-                 "count": inspect.getsource(count_scale) + "\n\n"}.get(config.task, "")
-    return (f"# Data: {task.title}. {task.description}\n{constants}{source}\n\n"
-            f"x_train, y_train = {task.generate.__name__}({config.samples}, SEQ_LEN, "
-            f"np.random.default_rng([SEED, 0]))\n"
-            f"x_val, y_val = {task.generate.__name__}({config.eval_samples}, SEQ_LEN, "
-            f"np.random.default_rng([SEED, 1]))")
+    return get_task(config.task).keras_data_code(config)
 
 
 def _model(config: RunConfig) -> str:
-    kind = task_kind(config.task)
-    if config.task == "imdb":
-        lines = ['keras.Input(shape=(SEQ_LEN,), dtype="int32")',
-                 f"keras.layers.Embedding(VOCAB_SIZE, {config.embedding_dim})"]
-    else:
-        lines = [f"keras.Input(shape=(SEQ_LEN, {len(TASKS[config.task].feature_names)}))"]
+    task = get_task(config.task)
+    kind = task.kind
+    lines = task.keras_input_code(config)
     initializer = _INITIALIZERS[config.recurrent_initializer].format(gain=f"{config.recurrent_gain:g}")
     for index in range(config.layers):
         sequences = index < config.layers - 1
@@ -89,8 +65,7 @@ def _model(config: RunConfig) -> str:
             lines.append(f"keras.layers.Dropout({config.dropout:g})")
     lines.append({"regression": "keras.layers.Dense(1)",
                   "binary": 'keras.layers.Dense(1, activation="sigmoid")',
-                  "multiclass": f'keras.layers.Dense({len(TASKS[config.task].class_names) if kind == "multiclass" else 1}, '
-                                'activation="softmax")'}[kind])
+                  "multiclass": f'keras.layers.Dense({len(task.class_names)}, activation="softmax")'}[kind])
     body = "".join(f"    {line},\n" for line in lines)
     script = f"keras.utils.set_random_seed(SEED)  # the same seed gives the same starting weights\n" \
              f"model = keras.Sequential([\n{body}])"

@@ -20,7 +20,7 @@ import keras
 
 from rnnlab.config import RunConfig
 from rnnlab.records import RunRecord
-from rnnlab.tasks import Dataset
+from rnnlab.data import Dataset
 from rnnlab.training import Trainer
 
 

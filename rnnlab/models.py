@@ -7,6 +7,9 @@ and a `Dense` head that fits the task. Nothing here is custom, so a model saved 
     model = build_model(config, dataset)
     layer_table(model)                       # rows of name, kind, output shape, parameters
     parameter_formula(config, dataset)       # the closed-form count, layer by layer
+    model, dataset = untrained_model(config) # the network before training, and the data it reads
+    describe_layers(config)                  # the layer table with each layer's formula
+    summary_text(model)                      # what model.summary() prints
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import numpy as np
 
 from rnnlab.config import CELL_TITLES, RunConfig
 from rnnlab.introspect import layers as introspect_layers
-from rnnlab.tasks import Dataset
+from rnnlab.data import Dataset, make_dataset
 
 _CELL_CLASSES = {"simplernn": keras.layers.SimpleRNN, "lstm": keras.layers.LSTM, "gru": keras.layers.GRU}
 
@@ -160,7 +163,7 @@ def parameter_formula(config: RunConfig, dataset: Dataset) -> list[dict]:
                      "formula": f"{CELL_TITLES[config.cell]}: {formula}",
                      "numbers": numbers, "parameters": count})
         inputs = units * directions
-    outputs = 1 if dataset.kind != "multiclass" else dataset.n_classes
+    outputs = dataset.outputs
     rows.append({"layer": "output", "formula": "Dense: (inputs + 1) × outputs",
                  "numbers": f"({inputs} + 1) × {outputs}", "parameters": (inputs + 1) * outputs})
     return rows
@@ -168,3 +171,39 @@ def parameter_formula(config: RunConfig, dataset: Dataset) -> list[dict]:
 
 def count_parameters(model: keras.Model) -> int:
     return int(sum(np.prod(weight.shape) for weight in model.trainable_weights))
+
+
+def untrained_model(config: RunConfig, dataset: Dataset | None = None) -> tuple[keras.Model, Dataset]:
+    """The network `config` describes before any training (weights drawn from its seed, as a run starts), and the
+    data it reads. Without `dataset`, the data is made with the fewest training sequences: only the shapes and the
+    validation set matter here, and the validation set comes from its own seeded stream."""
+    if dataset is None:
+        dataset = make_dataset(config.replace(samples=SHAPE_ONLY_SAMPLES))
+    return build_model(config, dataset), dataset
+
+
+# RunConfig's smallest training set: enough to build a model whose shapes match the configuration.
+SHAPE_ONLY_SAMPLES = 16
+
+
+def describe_layers(config: RunConfig, dataset: Dataset | None = None) -> list[dict]:
+    """The layer table of `config`'s network, each row with its parameter formula and the numbers put in."""
+    model, dataset = untrained_model(config, dataset)
+    formulas = {row["layer"]: row for row in parameter_formula(config, dataset)}
+    rows = []
+    for row in layer_table(model):
+        formula = formulas.get(row["layer"], {})
+        rows.append({**row, "formula": formula.get("formula", "no weights"), "numbers": formula.get("numbers", "")})
+    return rows
+
+
+def validation_answers(model: keras.Model, dataset: Dataset, limit: int = 1000) -> np.ndarray:
+    """What `model` answers on the first `limit` validation sequences: `(sequences, outputs)`."""
+    return np.asarray(model.predict(dataset.x_val[:limit], batch_size=256, verbose=0))
+
+
+def summary_text(model: keras.Model) -> str:
+    """What `model.summary()` prints, as plain text (the box-drawing table Keras writes to the console)."""
+    lines: list[str] = []
+    model.summary(print_fn=lambda line, *args, **kwargs: lines.append(line), line_length=90)
+    return "\n".join(lines)

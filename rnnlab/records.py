@@ -80,8 +80,23 @@ class RunRecord:
         return self.status in ("finished", "stopped", "diverged", "failed")
 
     @property
+    def kind(self) -> str:
+        """The task's kind ('regression', 'binary', 'multiclass', 'next_token'): known before the first epoch ends."""
+        from rnnlab.data import task_kind  # the data registry imports Keras's text tools lazily; records need not
+
+        return task_kind(self.config.task)
+
+    @property
     def is_classification(self) -> bool:
-        return "accuracy" in self.history
+        return self.kind in ("binary", "multiclass")
+
+    def gate_history(self) -> list[dict]:
+        """The recorded gate traces: index 0 before training, index k after epoch k; [] if none were recorded."""
+        return [] if self.gates_at_init is None else [self.gates_at_init, *self.gates]
+
+    def grad_norm_history(self) -> list[dict]:
+        """The recorded gradient norms: index 0 before training, index k after epoch k; [] if none were recorded."""
+        return [] if self.grad_norms_at_init is None else [self.grad_norms_at_init, *self.grad_norms]
 
     def seconds_left(self) -> float | None:
         """Estimated time to finish, from the pace of the batches so far (None until there is a pace)."""
@@ -158,6 +173,37 @@ class RunRecord:
         if not isinstance(values, dict) or "config" not in values:
             raise ValueError("This is not a run record: it has no 'config'.")
         return cls.from_dict(values)
+
+
+def distinct_names(records: list["RunRecord"]) -> dict[str, str]:
+    """A name per run (by run id) that tells it apart from every other run in `records`.
+
+    Runs whose names are the same (two LSTMs on one task differing only in the forget bias) get the settings in
+    which they differ appended, "LSTM 32 · adding T=50 · forget bias 5"; runs with identical settings get their
+    order, "#1", "#2", oldest first. Other runs keep their names.
+    """
+    groups: dict[str, list[RunRecord]] = {}
+    for record in records:
+        groups.setdefault(record.name, []).append(record)
+    names = {}
+    for name, group in groups.items():
+        if len(group) == 1:
+            names[group[0].run_id] = name
+            continue
+        differing = [spec.name for spec in dataclasses.fields(RunConfig)
+                     if len({record.config.phrase(spec.name) for record in group}) > 1]
+        labelled = {}
+        for record in group:
+            phrases = [record.config.phrase(setting) for setting in differing]
+            labelled[record.run_id] = " · ".join([name, *[phrase for phrase in phrases if phrase]])
+        counts: dict[str, int] = {}
+        for record in sorted(group, key=lambda record: record.created):
+            label = labelled[record.run_id]
+            if list(labelled.values()).count(label) > 1:
+                counts[label] = counts.get(label, 0) + 1
+                label = f"{label} #{counts[label]}"
+            names[record.run_id] = label
+    return names
 
 
 def _arrays(value: Any) -> Any:

@@ -28,7 +28,7 @@ import tensorflow as tf
 from rnnlab.config import RunConfig
 from rnnlab.models import build_model, layer_table
 from rnnlab.records import RunRecord
-from rnnlab.tasks import Dataset, make_dataset
+from rnnlab.data import Dataset, make_dataset
 
 # Sequences in the gradient probe batch: enough for a stable norm, few enough to cost little each epoch.
 GRADIENT_PROBE_SIZE = 32

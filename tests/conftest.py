@@ -19,7 +19,7 @@ def tiny_config() -> RunConfig:
 def keras_home(tmp_path, monkeypatch):
     """An empty Keras cache, for Keras's downloader and for `imdb.keras_cache_path`, and no local-file setting."""
     import keras
-    from rnnlab import imdb
+    from rnnlab.data import imdb
 
     home = tmp_path / "keras_home"
     home.mkdir()

@@ -8,7 +8,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnnlab.config import RunConfig
+from rnnlab.explain import run_verdict
 from rnnlab.jobs import TrainingJob
+from rnnlab.records import RunRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -58,7 +60,10 @@ def test_every_knob_reaches_the_run_that_trains():
     assert [row["kind"] for row in job.record.layers][:2] == ["Bidirectional(GRU)", "Dropout"]
     assert job.model.layers[0].forward_layer.activation.__name__ == "relu"
     # After training: the finished banner, the loss chart, and the network's answers on validation data.
-    assert any("Finished 2 epochs" in element.value for element in at.success)
+    # The line under the chart is the run's verdict against the learned-nothing loss, in its colour.
+    verdict = run_verdict(job.record, "sequences")
+    shown = {"success": at.success, "info": at.info, "warning": at.warning, "error": at.error}[verdict.level]
+    assert verdict.sentence.startswith("Finished 2 epochs") and verdict.sentence in [e.value for e in shown]
     assert "What the network answers" in [header.value for header in at.subheader]
     assert metric(at, "Epochs done") == "2 / 2"
     assert metric(at, "Validation loss") == f"{job.record.history['val_loss'][-1]:.3g}"
@@ -175,3 +180,70 @@ def test_absurd_sizes_get_one_line_and_the_app_keeps_going():
     at.button(key="bt_train").click().run()  # the learner fixes the size and trains again in the same session
     at = finish_runs(at)
     assert [job.record.status for job in at.session_state["runs"].values()] == ["failed", "finished"]
+
+
+def test_the_streamlit_fix_fails_loudly_if_the_hook_it_replaces_is_gone(monkeypatch):
+    from streamlit.runtime.scriptrunner import script_runner
+
+    from pages import streamlit_fixes
+
+    monkeypatch.delattr(script_runner, streamlit_fixes.HOOK)
+    with pytest.raises(RuntimeError, match="RNN Lab cannot start: Streamlit .* has no .*_clean_problem_modules"):
+        streamlit_fixes.keep_keras_state()
+
+
+def test_after_the_settings_change_the_shown_run_says_whose_it_is():
+    at = open_app({**{k: str(v) for k, v in TINY.items()}, "task": "adding", "cell": "gru"})
+    at.button(key="bt_train").click().run()
+    at = finish_runs(at)
+    assert not any("other settings than the sidebar" in info.value for info in at.info)
+    at.sidebar.radio(key="cfg_cell").set_value("simplernn").run()  # as a Try-it preset or a knob would
+    banner = next(info.value for info in at.info if "other settings than the sidebar" in info.value)
+    assert "**GRU 4 · adding T=8**" in banner
+    assert metric(at, "Trainable parameters") == f"{4 * (4 + 2 + 1) + 5:,}"  # the sidebar's SimpleRNN, not the GRU
+
+
+def test_compare_runs_names_identical_runs_apart_and_undoes_a_delete():
+    at = open_app({k: str(v) for k, v in TINY.items()})
+    for _ in range(2):
+        at.button(key="bt_train").click().run()
+        finish_runs(at)
+    at.sidebar.number_input(key="cfg_forget_bias").set_value(3.0).run()
+    at.button(key="bt_train").click().run()
+    finish_runs(at)
+    at.switch_page("pages/runs.py").run()
+    names = list(at.dataframe[0].value["run"])
+    assert names == ["LSTM 4 · sine T=8 · forget bias 1 #1", "LSTM 4 · sine T=8 · forget bias 1 #2",
+                     "LSTM 4 · sine T=8 · forget bias 3"]
+    at.button(key="runs_delete").click().run()
+    assert len(at.dataframe[0].value) == 2 and "Deleted" in at.info[0].value
+    at.button(key="runs_undo").click().run()
+    assert list(at.dataframe[0].value["run"]) == names  # back, in its place
+
+
+def test_a_lessons_share_link_is_a_whole_link_to_build_and_train():
+    at = open_app()
+    at.switch_page("pages/lessons.py").run()
+    links = [caption.value for caption in at.caption if caption.value.startswith("Share as a link")]
+    # Without a browser the address is unknown, so the link is relative to the app; the browser test checks the
+    # full address.
+    assert links[0] == "Share as a link: /?task=adding&cell=simplernn&units=8&seq_len=10"
+
+
+def test_the_progress_line_counts_batches_within_the_epoch():
+    from pages.progress import progress_text
+
+    record = RunRecord(RunConfig(epochs=10), status="running", steps_per_epoch=32, wall_seconds=6.0,
+                       history={"loss": [0.5]}, batch_loss=[0.4] * 62, batch_progress=[0.1] * 62)
+    assert progress_text(record) == "Epoch 2 of 10 · batch 30 of 32 · about 31 s left"  # not "batch 62 of 320"
+    record.batch_loss = [0.4] * 64  # the epoch's batches are done; Keras validates before the epoch ends
+    assert progress_text(record).startswith("Epoch 2 of 10 · batch 32 of 32 · validating")
+    assert progress_text(RunRecord(RunConfig(), status="running")) == \
+        "Epoch 1 of 10 · preparing the data and the graph"
+
+
+def test_the_imdb_sidebar_names_reviews_and_words():
+    at = AppTest.from_file(str(ROOT / "pages" / "imdb.py"), default_timeout=90).run()
+    labels = {box.key: box.label for box in at.sidebar.number_input}
+    assert labels["imdb_seq_len"] == "Words kept per review" and labels["imdb_samples"] == "Training reviews"
+    assert labels["imdb_eval_samples"] == "Validation and test reviews"

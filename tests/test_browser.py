@@ -184,3 +184,52 @@ def test_imdb_trains_on_an_uploaded_csv_and_reads_the_learners_review(server, br
     page.get_by_label("Type a review").press("Control+Enter")
     page.get_by_text("As the model reads it: the film was [UNK] great fun overall").wait_for(timeout=60_000)
     page.close()
+
+
+def test_every_lesson_renders_without_a_katex_error_raw_maths_or_a_broken_table(server, browser):
+    from rnnlab.lessons import all_lessons
+
+    lessons = all_lessons()
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server}/lessons")
+    for lesson in lessons:
+        page.get_by_test_id("stRadioGroup").get_by_text(lesson.title, exact=True).click()
+        page.get_by_role("heading", name=lesson.title).wait_for(timeout=60_000)
+        page.wait_for_timeout(500)  # KaTeX typesets after the Markdown arrives
+        main = page.locator("[data-testid='stMain']")
+        text = main.inner_text()
+        assert page.locator(".katex-error").count() == 0, f"{lesson.name}: KaTeX could not typeset a formula"
+        assert "$$" not in text and "\\frac" not in text and "\\operatorname" not in text, \
+            f"{lesson.name}: raw LaTeX on the page"
+        assert "| ---" not in text and "|---" not in text, f"{lesson.name}: a Markdown table did not render"
+        tables = sum(1 for block in lesson.blocks if block.kind == "markdown" and "| ---" in block.text)
+        assert main.locator("table").count() >= tables, f"{lesson.name}: fewer tables than the lesson has"
+        math = sum(1 for block in lesson.blocks if block.kind == "math")
+        assert main.locator(".katex-display").count() >= math, f"{lesson.name}: a display formula is missing"
+        # A preset's share link is a whole link a learner can paste, to this server's Build & Train.
+        for preset in lesson.presets()[:1]:
+            link = page.get_by_text("Share as a link:").first.inner_text()
+            assert link == f"Share as a link: {server}/?{preset.query}"
+    page.close()
+
+
+def test_tables_show_every_cell_and_no_none(server, browser):
+    page = browser.new_page(viewport={"width": 1100, "height": 900})  # a narrow window, as on a projector
+    open_ready(page, f"{server}/?epochs=1&samples=128&units=4&layers=2&bidirectional=true")
+    layer_table = page.locator("[data-testid='stTable']").first
+    layer_table.wait_for(timeout=30_000)
+    for cell in ("(batch, 30, 8)", "Bidirectional(LSTM)"):
+        assert layer_table.get_by_text(cell, exact=True).first.is_visible()
+    overflow = layer_table.evaluate("element => element.scrollWidth - element.clientWidth")
+    assert overflow <= 1, f"the layer table is {overflow} px wider than its column"
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Finished 1 epoch").wait_for(timeout=120_000)
+    page.get_by_role("link", name="Compare runs").click()
+    page.get_by_text("Runs to overlay").wait_for(timeout=60_000)
+    grid = page.locator("[data-testid='stDataFrame']").first
+    grid.wait_for(timeout=30_000)
+    page.wait_for_timeout(500)
+    # The data grid draws on a canvas; its accessible table holds the cells as text.
+    cells = grid.locator("[role='gridcell']").all_inner_texts()
+    assert cells and not any(cell.strip() == "None" for cell in cells), cells
+    page.close()

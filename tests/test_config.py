@@ -81,3 +81,17 @@ def test_a_link_takes_its_tasks_defaults_then_its_own_settings():
     assert from_link({"seq_len": "12", "page": "ignored"}) == RunConfig(seq_len=12)
     with pytest.raises(ValueError, match="Stacked layers must be between 1 and 4"):
         from_link("?layers=9")
+
+
+def test_a_link_keeps_its_valid_values_and_names_every_bad_one():
+    from rnnlab.config import read_link
+
+    config, errors = read_link("?cell=transformer&seq_len=abc&units=8&task=adding&learner=xyz")
+    assert config.units == 8 and config.task == "adding" and config.samples == TASK_DEFAULTS["adding"]["samples"]
+    assert config.cell == "lstm" and config.seq_len == TASK_DEFAULTS["adding"]["seq_len"]  # the defaults stand in
+    assert errors == ["Cell must be one of simplernn, lstm, gru; 'transformer' is not.",
+                      "Sequence length (time steps) must be a whole number, not 'abc'."]
+    config, errors = read_link({"task": "chess", "units": "4"})
+    assert config.task == "sine" and config.units == 4 and errors == [
+        "Task must be one of sine, count, adding, recall, imdb; 'chess' is not."]
+    assert read_link("task=recall&units=16") == (from_link("task=recall&units=16"), [])

@@ -9,7 +9,7 @@ import pytest
 from rnnlab.config import RunConfig
 from rnnlab.export import keras_script
 from rnnlab.models import build_model
-from rnnlab.tasks import make_dataset
+from rnnlab.data import make_dataset
 
 
 def run_script(config: RunConfig) -> dict:

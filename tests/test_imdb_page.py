@@ -1,4 +1,5 @@
-"""Tests for the IMDB sentiment page (`pages/imdb.py`, through AppTest), for `rnnlab.sentiment` and its charts, and
+"""Tests for the IMDB sentiment page (`pages/imdb.py`, through AppTest), for `rnnlab.sentiment`, the sizes that fit
+a file (`rnnlab.data.imdb`), uploads and server paths (`rnnlab.data.files`), the sentiment charts, and
 for the command line's IMDB paths (in subprocesses: a CSV and an npz end to end, and an offline machine with nothing
 cached, which must fail in one line with exit code 1).
 
@@ -28,8 +29,11 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rnnlab import imdb, sentiment, sentiment_charts
+from rnnlab import sentiment
 from rnnlab.config import RunConfig, defaults_for_task
+from rnnlab.data import files, imdb
+from rnnlab.plots import sentiment as sentiment_charts
+from rnnlab.plots.runs import confusion_figure
 from rnnlab.introspect import trace
 from rnnlab.models import build_model
 
@@ -99,6 +103,13 @@ def csv_path(tmp_path) -> Path:
 
 
 @pytest.fixture
+def data_dir(tmp_path, monkeypatch) -> Path:
+    """The server's data folder: the only place whose files the page reads by path."""
+    monkeypatch.setenv(files.DATA_DIR_VAR, str(tmp_path))
+    return tmp_path
+
+
+@pytest.fixture
 def offline(keras_home, monkeypatch):
     """An empty Keras cache and no network: Keras's real get_file runs and fails where it would connect."""
     home = keras_home
@@ -155,13 +166,18 @@ def new_app(**state) -> AppTest:
 def test_offline_keras_source_gives_one_message_and_the_page_keeps_working(offline):
     home, attempts = offline
     at = new_app().run()
+    # Nothing cached: the page says so and offers the download, the local file or a CSV; it fetches nothing yet.
+    assert not at.exception and not at.error and attempts == []
+    assert any(str(home / "datasets" / "imdb.npz") in info.value for info in at.info)
+    assert not any("Press **Train**" in info.value for info in at.info)  # Train cannot be pressed here
+    assert at.button(key="imdb_train").disabled
+    at.button(key="imdb_download").click().run()
     assert not at.exception
     assert len(at.error) == 1
     message = at.error[0].value
-    assert str(home / "datasets" / "imdb.npz") in message
-    for alternative in ("--imdb-path", imdb.ENV_VAR, "--imdb-csv"):
-        assert alternative in message
-    assert at.button(key="imdb_train").disabled
+    assert "\n" not in message and str(home / "datasets" / "imdb.npz") in message
+    # A web learner is pointed at the page's own options, not at command-line flags.
+    assert "A local imdb.npz" in message and "A CSV of raw reviews" in message and "--imdb" not in message
     assert at.sidebar.number_input(key="imdb_vocab_size").value == 10000  # the knobs are still there
     assert len(attempts) == 1
     at.sidebar.number_input(key="imdb_units").set_value(16).run()  # a click does not download again
@@ -170,7 +186,7 @@ def test_offline_keras_source_gives_one_message_and_the_page_keeps_working(offli
     assert not at.exception and len(attempts) == 2
 
 
-def test_csv_too_small_for_the_defaults_is_shrunk_to_fit(csv_path, monkeypatch):
+def test_csv_too_small_for_the_defaults_is_shrunk_to_fit(csv_path, data_dir, monkeypatch):
     monkeypatch.delenv(imdb.ENV_VAR, raising=False)
     at = new_app(imdb_source="csv", imdb_csv_path=str(csv_path)).run()
     assert not at.exception and not at.error
@@ -179,7 +195,8 @@ def test_csv_too_small_for_the_defaults_is_shrunk_to_fit(csv_path, monkeypatch):
     assert at.sidebar.number_input(key="imdb_samples").value == 72  # 120 - 2 × 24
     assert at.sidebar.number_input(key="imdb_eval_samples").value == 24  # a fifth of 120
     source = next(caption.value for caption in at.caption if caption.value.startswith("From CSV"))
-    assert str(csv_path) in source and "72 training, 24 validation and 24 test reviews" in source
+    assert "72 training, 24 validation and 24 test reviews" in source
+    assert "CSV reviews.csv" in source and str(data_dir) not in source  # named inside the data folder
     assert at.session_state["imdb_config"].imdb_csv == str(csv_path)
     at.session_state["imdb_config"] = at.session_state["imdb_config"].replace(**TINY)
     at.session_state["imdb__reload"] = True  # as widgets.reload_widgets does
@@ -193,15 +210,16 @@ def test_csv_too_small_for_the_defaults_is_shrunk_to_fit(csv_path, monkeypatch):
     "text_body,stars\nA fine film,5\n",  # no review column
     "review,sentiment\nGood,positive\nBad,meh\nFine,so-so\n",  # labels that are not two classes
 ])
-def test_malformed_csv_shows_its_message(tmp_path, contents, monkeypatch):
+def test_malformed_csv_shows_its_message(tmp_path, data_dir, contents, monkeypatch):
     monkeypatch.delenv(imdb.ENV_VAR, raising=False)
     path = tmp_path / "bad.csv"
     path.write_text(contents)
     with pytest.raises(imdb.ImdbDataError) as expected:
         imdb.read_reviews_csv(str(path))
-    at = new_app(imdb_source="csv", imdb_csv_path=str(path)).run()
+    at = new_app(imdb_source="csv", imdb_csv_path="bad.csv").run()  # relative to the data folder
     assert not at.exception
     assert [error.value for error in at.error] == [str(expected.value)]
+    assert "bad.csv" in at.error[0].value and str(data_dir) not in at.error[0].value
     assert at.button(key="imdb_train").disabled
 
 
@@ -210,7 +228,9 @@ def test_npz_from_the_environment_variable_loads_and_fits(tmp_path, monkeypatch)
     monkeypatch.setenv(imdb.ENV_VAR, str(path))
     at = new_app().run()
     assert not at.exception and not at.error
-    assert at.radio(key="imdb_source").value == "npz" and at.text_input(key="imdb_npz_path").value == str(path)
+    assert at.radio(key="imdb_source").value == "npz"
+    assert any(caption.value == "Using the imdb.npz this server was started with." for caption in at.caption)
+    assert not at.text_input  # no data folder: no box to type server paths into
     source = next(caption.value for caption in at.caption if caption.value.startswith("From local file"))
     # 50 training and 20 test reviews: validation takes 16 (the smallest set) of the 50, training the other 34.
     assert str(path) in source and "34 training, 16 validation and 16 test reviews" in source
@@ -226,6 +246,7 @@ def trained(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv(imdb.ENV_VAR, raising=False)
         folder = tmp_path_factory.mktemp("trained")
+        patch.setenv(files.DATA_DIR_VAR, str(folder))
         reviews = make_reviews()
         path = write_csv(folder / "reviews.csv", reviews)
         config = RunConfig(**TINY, samples=72, eval_samples=24, imdb_csv=str(path))
@@ -289,7 +310,7 @@ def test_own_review_shows_the_prediction_and_the_per_word_trace(trained):
     tokens = imdb.encode_review(text, job.dataset)
     words = imdb.review_words(text, job.dataset)
     assert words == ["the", "plot", "was", "great", "[UNK]", "awful", "[UNK]"]  # "not" never occurs in training
-    expected = imdb.prefix_probabilities(job.model, tokens)
+    expected = sentiment.prefix_probabilities(job.model, tokens)
     opinion = chart(at, f"imdb_opinion_{job.run_id}")
     np.testing.assert_allclose(values(opinion["data"][0]["y"]), expected, atol=1e-6)
     assert opinion["layout"]["xaxis"]["ticktext"] == words
@@ -302,6 +323,14 @@ def test_own_review_shows_the_prediction_and_the_per_word_trace(trained):
     shown = values(chart(at, f"imdb_gates_{job.run_id}")["data"][0]["z"])  # (units, words)
     np.testing.assert_allclose(shown, gates.T, atol=1e-6)
 
+    assert metrics(at)["Words it knows"] == "5 of 7"  # "not" and "zebra" read as [UNK]
+    assert not any("knows none of these words" in warning.value for warning in at.warning)
+
+    at.text_area(key="imdb_own_review").input("Zebra qwerty xylophone").run()  # nothing it has ever seen
+    assert not at.exception
+    assert metrics(at)["Words it knows"] == "0 of 3"
+    assert any("The model knows none of these words" in warning.value for warning in at.warning)
+
     at.text_area(key="imdb_own_review").input("...").run()  # no words: one line, not a traceback
     assert not at.exception
     assert any("no words" in info.value for info in at.info)
@@ -312,80 +341,118 @@ def test_own_review_shows_the_prediction_and_the_per_word_trace(trained):
 
 def test_fit_sizes_shrinks_only_what_does_not_fit():
     config = defaults_for_task("imdb")  # 20,000 training, 2,500 validation and test
-    fitted, note = sentiment.fit_sizes(config, 2500)  # the 2,500-review sample CSV
+    fitted, note = imdb.fit_sizes(config, 2500)  # the 2,500-review sample CSV
     assert (fitted.samples, fitted.eval_samples) == (1500, 500)
     assert "2,500 reviews" in note and "1,500" in note and "500" in note
-    assert sentiment.fit_sizes(config, 25000, 25000) == (config, None)  # Keras's IMDB holds them all
+    assert imdb.fit_sizes(config, 25000, 25000) == (config, None)  # Keras's IMDB holds them all
     small = config.replace(samples=1000, eval_samples=100)
-    assert sentiment.fit_sizes(small, 2500) == (small, None)
-    fitted, _ = sentiment.fit_sizes(config.replace(eval_samples=100), 2500)
+    assert imdb.fit_sizes(small, 2500) == (small, None)
+    fitted, _ = imdb.fit_sizes(config.replace(eval_samples=100), 2500)
     assert (fitted.samples, fitted.eval_samples) == (2300, 100)  # held-out sets that fit are kept
-    fitted, note = sentiment.fit_sizes(config, N_TRAIN, N_TEST)
+    fitted, note = imdb.fit_sizes(config, N_TRAIN, N_TEST)
     assert (fitted.samples, fitted.eval_samples) == (34, 16) and "imdb.npz" in note
-    fitted, _ = sentiment.fit_sizes(config, 25000, 300)  # few test reviews: held-out sets shrink to them
+    fitted, _ = imdb.fit_sizes(config, 25000, 300)  # few test reviews: held-out sets shrink to them
     assert (fitted.samples, fitted.eval_samples) == (20000, 300)
     with pytest.raises(imdb.ImdbDataError, match="at least 48"):
-        sentiment.fit_sizes(config, 40)
+        imdb.fit_sizes(config, 40)
     with pytest.raises(imdb.ImdbDataError, match="at least 32"):
-        sentiment.fit_sizes(config, 30, 30)
+        imdb.fit_sizes(config, 30, 30)
 
 
 @pytest.mark.parametrize("pool", [48, 61, 120, 2500])
 def test_fitted_sizes_are_what_the_loader_accepts(tmp_path, pool):
     path = write_csv(tmp_path / "reviews.csv", make_reviews(pool))
-    assert sentiment.available_reviews("csv", str(path)) == (pool, None)
-    config = sentiment.source_config(defaults_for_task("imdb").replace(seq_len=12), "csv", str(path))
-    fitted, _ = sentiment.fit_sizes(config, pool)
+    assert imdb.available_reviews("csv", str(path)) == (pool, None)
+    config = imdb.source_config(defaults_for_task("imdb").replace(seq_len=12), "csv", str(path))
+    fitted, _ = imdb.fit_sizes(config, pool)
     assert fitted.samples + 2 * fitted.eval_samples <= pool
-    dataset = sentiment.load_reviews(fitted, "csv")
+    dataset = imdb.load_reviews(fitted, "csv")
     assert len(dataset.x_train) == fitted.samples and len(dataset.x_test) == fitted.eval_samples
 
 
 def test_sources_counts_and_data_keys(tmp_path, monkeypatch):
     path = make_npz(tmp_path / "npz")
-    assert sentiment.available_reviews("npz", str(path)) == (N_TRAIN, N_TEST)
-    assert sentiment.available_reviews("npz", str(tmp_path / "missing.npz")) is None  # loading will say why
-    assert sentiment.available_reviews("keras") == (25000, 25000)
+    assert imdb.available_reviews("npz", str(path)) == (N_TRAIN, N_TEST)
+    assert imdb.available_reviews("npz", str(tmp_path / "missing.npz")) is None  # loading will say why
+    assert imdb.available_reviews("keras") == (25000, 25000)
     with pytest.raises(imdb.ImdbDataError, match="no reviews CSV"):
-        sentiment.available_reviews("csv", str(tmp_path / "missing.csv"))
+        imdb.available_reviews("csv", str(tmp_path / "missing.csv"))
 
     config = RunConfig(task="imdb", imdb_path="old.npz", imdb_csv="old.csv")
-    assert (sentiment.source_config(config, "keras").imdb_path, sentiment.source_config(config, "keras").imdb_csv) \
+    assert (imdb.source_config(config, "keras").imdb_path, imdb.source_config(config, "keras").imdb_csv) \
         == ("", "")
-    npz_config = sentiment.source_config(config, "npz", f" {path} ")
+    npz_config = imdb.source_config(config, "npz", f" {path} ")
     assert (npz_config.imdb_path, npz_config.imdb_csv) == (str(path), "")
     with pytest.raises(ValueError, match="Unknown data source"):
-        sentiment.source_config(config, "web")
+        imdb.source_config(config, "web")
 
     # A learner who picks Keras's data gets it even when RNNLAB_IMDB_PATH names a local file.
     monkeypatch.setenv(imdb.ENV_VAR, str(path))
     monkeypatch.setattr(keras.src.datasets.imdb, "get_file", lambda fname, **kwargs: str(path.parent / fname))
     small = RunConfig(task="imdb", seq_len=12, samples=30, eval_samples=16, vocab_size=100)
-    assert sentiment.load_reviews(small, "keras").source.startswith("Keras IMDB cache")
-    assert sentiment.load_reviews(sentiment.source_config(small, "npz", str(path)), "npz").source.startswith(
+    assert imdb.load_reviews(small, "keras").source.startswith("Keras IMDB cache")
+    assert imdb.load_reviews(imdb.source_config(small, "npz", str(path)), "npz").source.startswith(
         "local file")
 
-    key = sentiment.data_key(npz_config, "npz")
-    assert sentiment.data_key(npz_config.replace(units=64), "npz") == key  # the network does not change the data
-    assert sentiment.data_key(npz_config.replace(vocab_size=500), "npz") != key
+    key = imdb.data_key(npz_config, "npz")
+    assert imdb.data_key(npz_config.replace(units=64), "npz") == key  # the network does not change the data
+    assert imdb.data_key(npz_config.replace(vocab_size=500), "npz") != key
     path.write_bytes(path.read_bytes() + b"\0")  # the file changed: cached data must be read again
-    assert sentiment.data_key(npz_config, "npz") != key
+    assert imdb.data_key(npz_config, "npz") != key
 
 
 def test_save_upload_keeps_the_name_and_never_duplicates(tmp_path):
     data = write_csv(tmp_path / "r.csv").read_bytes()
     folder = tmp_path / "uploads"
-    first = sentiment.save_upload(data, "../My reviews (1).csv", str(folder))
-    again = sentiment.save_upload(data, "../My reviews (1).csv", str(folder))
+    first = files.save_upload(data, "../My reviews (1).csv", str(folder))
+    again = files.save_upload(data, "../My reviews (1).csv", str(folder))
     assert first == again and Path(first).parent == folder and Path(first).name.endswith("My_reviews_1_.csv")
     assert Path(first).read_bytes() == data and len(list(folder.iterdir())) == 1
-    assert sentiment.save_upload(data + b"x", "other.csv", str(folder)) != first
+    assert files.save_upload(data + b"x", "other.csv", str(folder)) != first
     config = RunConfig(task="imdb", seq_len=12, samples=60, eval_samples=24, vocab_size=100, imdb_csv=first)
-    assert sentiment.load_reviews(config, "csv").source.startswith(f"CSV {first}")
+    assert imdb.load_reviews(config, "csv").source.startswith(f"CSV {first}")
+
+
+def test_uploads_are_named_by_the_learners_file_never_the_servers_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv(files.HOME_VAR, str(tmp_path / "home"))
+    saved = files.save_upload(b"review,sentiment\n", "my reviews.csv", files.uploads_dir())
+    assert saved.startswith(str(tmp_path / "home" / "uploads")) and files.is_upload(saved)
+    assert files.display_name(saved) == "my_reviews.csv"
+    config = RunConfig(task="imdb", imdb_csv=saved)
+    assert files.display_settings(config)["imdb_csv"] == "my_reviews.csv"
+    with pytest.raises(imdb.ImdbDataError) as error:
+        imdb.read_reviews_csv(saved)
+    assert "my_reviews.csv" in str(error.value) and str(tmp_path) not in str(error.value)
+
+
+def test_server_paths_are_read_only_inside_the_data_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv(files.DATA_DIR_VAR, raising=False)
+    with pytest.raises(files.DataError, match="reads no files by path .*RNNLAB_DATA_DIR.*upload the file instead"):
+        files.server_path("/etc/hostname")
+    folder = tmp_path / "data"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "sub" / "reviews.csv").write_text("review,sentiment\n")
+    (folder / "escape").symlink_to("/etc")
+    monkeypatch.setenv(files.DATA_DIR_VAR, str(folder))
+    assert files.server_path("sub/reviews.csv") == str(folder / "sub" / "reviews.csv")
+    assert files.server_path(str(folder / "sub" / "reviews.csv")) == str(folder / "sub" / "reviews.csv")
+    for outside in ("/etc/hostname", "../../etc/hostname", "escape/hostname"):
+        with pytest.raises(files.DataError, match="Only files inside the server's data folder"):
+            files.server_path(outside)
+
+
+def test_the_page_refuses_a_server_path_outside_the_data_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv(imdb.ENV_VAR, raising=False)
+    monkeypatch.setenv(files.DATA_DIR_VAR, str(tmp_path))
+    at = new_app(imdb_source="csv", imdb_csv_path="/etc/hostname").run()
+    assert not at.exception
+    assert [error.value for error in at.error] == [
+        f"Only files inside the server's data folder can be read; give a path inside {tmp_path.resolve()}."]
+    assert not any("columns found" in error.value for error in at.error)  # the file was never opened
 
 
 def test_confusion_matrix_and_review_table_against_counts(csv_path):
-    dataset = sentiment.load_reviews(RunConfig(task="imdb", seq_len=12, samples=60, eval_samples=24, vocab_size=100,
+    dataset = imdb.load_reviews(RunConfig(task="imdb", seq_len=12, samples=60, eval_samples=24, vocab_size=100,
                                                imdb_csv=str(csv_path)), "csv")
     probabilities = np.random.default_rng(3).uniform(size=len(dataset.y_test)).astype(np.float32)
     probabilities[:2] = 0.5  # exactly undecided counts as negative, as Keras's accuracy counts it
@@ -413,7 +480,7 @@ def test_confusion_matrix_and_review_table_against_counts(csv_path):
 def test_word_trace_against_hand_built_prefixes_and_the_layer_itself(csv_path, cell, bidirectional):
     config = RunConfig(task="imdb", seq_len=12, samples=60, eval_samples=24, vocab_size=100, embedding_dim=4,
                        units=3, cell=cell, bidirectional=bidirectional, imdb_csv=str(csv_path), seed=2)
-    dataset = sentiment.load_reviews(config, "csv")
+    dataset = imdb.load_reviews(config, "csv")
     model = build_model(config, dataset)  # untrained: the numbers only have to be this model's
     text = "The film was wonderful and qwerty"
     result = sentiment.word_trace(model, dataset, text)
@@ -453,7 +520,7 @@ def test_charts_draw_exactly_the_numbers_given():
         sentiment_charts.gate_heatmap(words[:2], gate_values, "forget", "lstm_1")
     with pytest.raises(ValueError, match="one per word"):
         sentiment_charts.opinion_figure(words[:2], probabilities)
-    confusion = sentiment_charts.confusion_figure(np.array([[5, 1], [2, 4]]))
+    confusion = confusion_figure(np.array([[5, 1], [2, 4]]), imdb.CLASS_NAMES, "test reviews")
     assert np.asarray(confusion.data[0].z).tolist() == [[5, 1], [2, 4]]
     assert "83%" in confusion.data[0].text[0][0]  # 5 of the 6 negative reviews
 
@@ -505,3 +572,17 @@ def test_cli_offline_without_data_fails_in_one_line(tmp_path):
     for alternative in ("--imdb-path", imdb.ENV_VAR, "--imdb-csv"):
         assert alternative in lines[0]
     assert not (home / "datasets" / "imdb.npz").exists()
+
+
+def test_cli_fits_default_sizes_to_a_smaller_file_and_says_so(tmp_path):
+    # The defaults ask for 20,000 training and 2,500 held-out reviews; this npz has 50 and 20, as in the app.
+    path = make_npz(tmp_path / "npz")
+    out = tmp_path / "run.json"
+    result = run_cli("--imdb-path", str(path), *TINY_FLAGS, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    note = next(line for line in result.stdout.splitlines() if "too few" in line)
+    assert note == ("rnnlab: This imdb.npz has 50 training and 20 test reviews, too few for the 20,000 training + "
+                    "2,500 validation and test asked for: training on 34 reviews, with 16 for validation and 16 for "
+                    "the test.")
+    record = json.loads(out.read_text())
+    assert (record["config"]["samples"], record["config"]["eval_samples"]) == (34, 16)

@@ -18,14 +18,13 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rnnlab import cell_charts, parsing
+from rnnlab.plots import cell as cell_charts
 from rnnlab.config import RunConfig
-from rnnlab.introspect import mean_forget_gate, trace
-from rnnlab.introspect.steps import (cell_step, forget_gate_by_epoch, layer_directions, recurrent_layer, replay,
-                                     saturation)
+from rnnlab.introspect import forget_gate_by_epoch, mean_forget_gate, trace
+from rnnlab.introspect.steps import cell_step, layer_directions, recurrent_layer, replay, saturation
 from rnnlab.jobs import TrainingJob
 from rnnlab.models import build_model
-from rnnlab.tasks import Dataset, make_dataset
+from rnnlab.data import get_task, make_dataset
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "inside_cell.py")
 TIMESTEPS, UNITS = 5, 3
@@ -226,7 +225,7 @@ def test_replay_gives_the_models_answer_and_works_at_any_length():
     model, dataset = randomised_model(config)
     seen = replay(model, dataset.x_val[:2])
     np.testing.assert_allclose(seen.output, model.predict(dataset.x_val[:2], verbose=0), atol=1e-5)
-    longer = parsing.parse_sequence("A B C D A B C D A", dataset)  # 9 steps; the model's Input says 5
+    longer = get_task("recall").parse("A B C D A B C D A", dataset)  # 9 steps; the model's Input says 5
     seen = replay(model, longer)
     assert seen.inputs["lstm_2"].shape == (1, 9, UNITS) and seen.gates["lstm_2"]["forward"]["hidden"].shape[1] == 9
     assert seen.output.shape == (1, 4) and seen.output.sum() == pytest.approx(1.0, abs=1e-5)
@@ -259,90 +258,13 @@ def test_forget_gate_by_epoch_is_the_mean_forget_gate_of_each_snapshot():
                                                 eval_samples=16, units=UNITS, bidirectional=True))
     first = trace(model, dataset.x_val[:1])
     second = trace(model, dataset.x_val[1:2])
-    series = forget_gate_by_epoch([first, None, second], "lstm_1")
+    series = forget_gate_by_epoch([first, None, second])["lstm_1"]
     assert series["forward"][0] == mean_forget_gate(first["lstm_1"])["forward"]
     assert math.isnan(series["backward"][1])
     assert series["backward"][2] == mean_forget_gate(second["lstm_1"])["backward"]
 
 
-# ---------- rnnlab.parsing ----------
-
-
-@pytest.fixture(scope="module")
-def datasets():
-    return {task: make_dataset(RunConfig(task=task, seq_len=8, samples=16, eval_samples=16))
-            for task in ("sine", "count", "adding", "recall")}
-
-
-def test_sine_reads_numbers_separated_by_commas_or_spaces(datasets):
-    x = parsing.parse_sequence(" 0, 0.5  -1;2\n−0.25 ", datasets["sine"])
-    assert x.dtype == np.float32 and x.shape == (1, 5, 1)
-    np.testing.assert_array_equal(x[0, :, 0], [0, 0.5, -1, 2, -0.25])
-
-
-def test_count_takes_whole_numbers_and_scales_them_like_the_task(datasets):
-    dataset = datasets["count"]
-    scale = parsing.count_scale(dataset)
-    assert scale == 9 + 5 * 8 and str(int(scale)) in parsing.typing_help(dataset)
-    # The task's own data is whole numbers divided by this scale, so typed 7 means what the network saw for 7.
-    raw = dataset.x_val * scale
-    np.testing.assert_allclose(raw, np.round(raw), atol=1e-4)
-    x = parsing.parse_sequence("1, 3, 5, 7", dataset)
-    np.testing.assert_allclose(x[0, :, 0], np.array([1, 3, 5, 7]) / scale, rtol=1e-6)
-    assert "**12.00**" in parsing.answer_text(dataset, np.array([12 / scale]), target=np.array([13 / scale]))
-
-
-def test_adding_reads_pairs_or_two_lines(datasets):
-    dataset = datasets["adding"]
-    pairs = parsing.parse_sequence("0.3:0 0.9:1, 0.2 0.5:1", dataset)
-    np.testing.assert_allclose(pairs[0], [[0.3, 0], [0.9, 1], [0.2, 0], [0.5, 1]], rtol=1e-6)
-    lines = parsing.parse_sequence("0.3 0.9 0.2 0.5\n0 1 0 1", dataset)
-    np.testing.assert_array_equal(lines, pairs)
-
-
-def test_recall_reads_letters_with_or_without_spaces(datasets):
-    dataset = datasets["recall"]
-    x = parsing.parse_sequence("A b C D a", dataset)
-    assert x.shape == (1, 5, 4) and x[0].argmax(axis=-1).tolist() == [0, 1, 2, 3, 0] and x.sum() == 5
-    np.testing.assert_array_equal(parsing.parse_sequence("ABCDA", dataset), x)
-
-
-@pytest.mark.parametrize("task", ["sine", "count", "adding", "recall"])
-def test_example_text_reads_back_as_the_validation_sequence(datasets, task):
-    dataset = datasets[task]
-    x = parsing.parse_sequence(parsing.example_text(dataset, dataset.x_val[0]), dataset)
-    np.testing.assert_allclose(x[0], dataset.x_val[0], atol=0.006)  # sine and adding are written to 2 decimals
-
-
-@pytest.mark.parametrize("task, text, words", [
-    ("sine", "", "empty"),
-    ("sine", "0.5", "1 step; type at least 2"),
-    ("sine", "0.1, x, 0.3", "'x' is not a number"),
-    ("sine", "0.1 nan", "not a finite number"),
-    ("sine", " ".join(["0.1"] * 2001), "2,001 steps; type at most 2,000"),
-    ("count", "1, 2.5, 4", "whole numbers"),
-    ("adding", "0.3:2 0.1:0", "marker must be 0 or 1"),
-    ("adding", "0.3 0.1 0.2\n0 1", "3 values but the second has 2 markers"),
-    ("adding", ":1 0.2:0", "no value before the colon"),
-    ("recall", "A B E", "'E' is not a token"),
-])
-def test_bad_input_gets_one_sentence_saying_what_to_type(datasets, task, text, words):
-    with pytest.raises(ValueError, match=words) as error:
-        parsing.parse_sequence(text, datasets[task])
-    assert "\n" not in str(error.value) and str(error.value).rstrip().endswith(".")
-
-
-def test_the_longest_sequence_is_accepted_and_tokens_are_refused(datasets):
-    assert parsing.parse_sequence(" ".join(["0.1"] * 2000), datasets["sine"]).shape == (1, 2000, 1)
-    tokens = Dataset(task="imdb", title="", description="", kind="binary", x_train=np.zeros((2, 4), np.int32),
-                     y_train=np.zeros(2), x_val=np.zeros((2, 4), np.int32), y_val=np.zeros(2),
-                     x_test=np.zeros((2, 4), np.int32), y_test=np.zeros(2), baseline_loss=0.7,
-                     baseline_description="")
-    with pytest.raises(ValueError, match="only for the synthetic tasks"):
-        parsing.parse_sequence("a b c", tokens)
-
-
-# ---------- rnnlab.cell_charts ----------
+# ---------- rnnlab.plots.cell ----------
 
 
 @pytest.fixture(scope="module")
@@ -388,7 +310,11 @@ def test_token_input_and_the_other_figures_have_labelled_axes(lstm_probe):
     gates = seen.gates["lstm_1"]["forward"]
     tokens = cell_charts.gates_figure({"hidden": gates["hidden"]}, np.array([5, 9, 2, 7, 1]), kind="LSTM",
                                       token_names=["a", "b", "c", "d", "e"])
-    assert tokens.layout.yaxis.title.text == "token id" and list(tokens.data[0].text) == ["a", "b", "c", "d", "e"]
+    # Words, not token ids: an id's size means nothing, so the input panel writes the words themselves and the time
+    # axis under the heatmaps names them too.
+    assert list(tokens.data[0].text) == ["a", "b", "c", "d", "e"] and tokens.data[0].mode == "text"
+    assert list(tokens.data[0].y) == [0] * 5 and tokens.layout.yaxis.visible is False
+    assert list(tokens.layout.xaxis2.ticktext) == ["a", "b", "c", "d", "e"]
 
     units = cell_charts.units_figure(gates, [0, 2], ["forget", "cell"], kind="LSTM")
     assert [trace.name for trace in units.data] == ["unit 1", "unit 3", "unit 1", "unit 3"]
@@ -400,7 +326,7 @@ def test_token_input_and_the_other_figures_have_labelled_axes(lstm_probe):
     assert list(bars.data[2].x) == [row["above"] for row in rows]
     assert bars.layout.xaxis.title.text.startswith("share") and bars.layout.yaxis.title.text == "gate"
 
-    forget = cell_charts.forget_gate_figure({"forward": [0.6, 0.7, 0.8]}, epoch=1)
+    forget = cell_charts.forget_gate_figure({"lstm_1": {"forward": [0.6, 0.7, 0.8]}}, epoch=1)
     assert list(forget.data[0].y) == [0.6, 0.7, 0.8] and list(forget.data[0].x) == [0, 1, 2]
     assert forget.layout.xaxis.title.text.startswith("epoch") and "forget" in forget.layout.yaxis.title.text
 
@@ -453,7 +379,8 @@ def runs():
     jobs = {}
     for name, config in configs.items():
         jobs[name] = TrainingJob(config, record_gates=True).start()
-        jobs[name].join()
+        jobs[name].join(120)
+        assert jobs[name].done, f"the tiny {name} run did not end within 120 s"
     assert jobs["lstm"].record.status == "finished" and jobs["failed"].record.status == "failed"
     return jobs
 
@@ -511,16 +438,31 @@ def test_a_trained_run_replays_its_gates_epoch_by_epoch(runs):
                                record.gates[-1]["lstm_1"]["forward"]["hidden"][0].T, atol=1e-6)
 
 
+def test_a_typed_adding_sequence_shows_the_true_answer_beside_the_networks(runs):
+    job = runs["gru"]
+    at = page(runs, open_run=job)
+    at.radio(key="cell_example").set_value("typed")
+    at.run()
+    at.text_area(key="cell_text_adding").input("0.3:0 0.9:1 0.2:0 0.5:1 0.1:0 0.4:0")
+    at.run()
+    assert not at.exception and not at.error
+    output = job.model.predict(get_task("adding").parse("0.3:0 0.9:1 0.2:0 0.5:1 0.1:0 0.4:0", job.dataset),
+                               verbose=0)[0, 0]
+    answer = next(element.value for element in at.markdown if element.value.startswith("On this sequence"))
+    assert f"**{output:.3f}**" in answer and "the true answer is **1.400**" in answer  # 0.9 + 0.5
+
+
 def test_a_typed_sequence_is_traced_and_bad_typing_gets_one_line(runs):
     job = runs["lstm"]
     at = page(runs, open_run=job)
     at.radio(key="cell_example").set_value("typed")
     at.run()
-    assert at.text_area(key="cell_text_recall").value == parsing.example_text(job.dataset, job.dataset.x_val[0])
+    recall = get_task("recall")
+    assert at.text_area(key="cell_text_recall").value == recall.example_text(job.dataset, job.dataset.x_val[0])
     at.text_area(key="cell_text_recall").input("C A B D D A B C A")
     at.run()
     assert not at.exception and not at.error
-    x = parsing.parse_sequence("C A B D D A B C A", job.dataset)
+    x = get_task("recall").parse("C A B D D A B C A", job.dataset)
     traced = trace(job.model, x)["lstm_1"]["forward"]
     figure = chart(at, "cell_heatmap")
     np.testing.assert_allclose(heatmap_z(figure, "cell"), traced["cell"][0].T, atol=1e-6)

@@ -6,7 +6,7 @@ import pytest
 
 from rnnlab.config import RunConfig
 from rnnlab.models import build_model, layer_table, parameter_formula, recurrent_layers
-from rnnlab.tasks import make_dataset
+from rnnlab.data import make_dataset
 
 
 def closed_form(cell: str, units: int, inputs: int) -> int:

@@ -1,6 +1,5 @@
 """The trainer: history, stopping, divergence, reproducibility, subscribers, and the run record's JSON."""
 
-import json
 import math
 
 import numpy as np
@@ -9,7 +8,7 @@ import pytest
 from rnnlab.config import RunConfig
 from rnnlab.records import RunRecord
 from rnnlab.training import Trainer, TrainerCallback, estimate_epoch_seconds, train
-from rnnlab.tasks import make_dataset
+from rnnlab.data import make_dataset
 
 
 class Counter(TrainerCallback):

@@ -9,9 +9,12 @@ LSTM or GRU (plain or Bidirectional), recomputes every gate with NumPy from the 
     result["lstm"]["forward"]["forget"]  # (batch, timesteps, units)
 
 The equations follow Keras exactly (gate order and bias layout are in layers.CellWeights), so
-`hidden` reproduces the layer's own output. Two small summaries for the dashboard sit at the end:
-`mean_forget_gate` and `spectral_radius`.
+`hidden` reproduces the layer's own output. Summaries for the dashboard sit at the end: `mean_forget_gate`,
+`forget_gate_by_epoch` (over a run's recorded traces), `forget_gate_units`, `spectral_radius` and
+`spectral_radii`.
 """
+
+import math
 
 import keras
 import numpy as np
@@ -183,4 +186,51 @@ def spectral_radius(layer):
             )
         eigenvalues = np.linalg.eigvals(weights.recurrent_kernel.astype(np.float64))
         radii[direction] = float(np.max(np.abs(eigenvalues)))
+    return radii
+
+
+def forget_gate_by_epoch(history: list[dict | None]) -> dict[str, dict[str, list[float]]]:
+    """Mean forget gate of every LSTM layer in each of a run's recorded gate traces, per layer and direction.
+
+    `history` is `record.gate_history()`: index 0 before training, index n after epoch n. A missing trace (None) or
+    a layer without a forget gate in one trace gives NaN for that epoch, so every list has one value per entry.
+    """
+    series: dict[str, dict[str, list[float]]] = {}
+    for number, snapshot in enumerate(history):
+        for layer_name, layer_trace in (snapshot or {}).items():
+            if "forget" not in layer_trace.get("forward", {}):
+                continue
+            for direction, value in mean_forget_gate(layer_trace).items():
+                values = series.setdefault(layer_name, {}).setdefault(direction, [])
+                values.extend([float("nan")] * (number - len(values)))
+                values.append(value)
+    for by_direction in series.values():
+        for values in by_direction.values():
+            values.extend([float("nan")] * (len(history) - len(values)))
+    return series
+
+
+def forget_gate_units(gates: dict, threshold: float = 0.9) -> dict[str, dict[str, tuple[int, int, float]]]:
+    """Per LSTM layer and direction of one recorded trace: (units whose mean forget gate over the probe sequence
+    exceeds `threshold`, all units, the highest unit's mean). The layer mean can hide a few units near 1."""
+    counts = {}
+    for layer, layer_trace in gates.items():
+        for direction, values in layer_trace.items():
+            if "forget" not in values:
+                continue
+            per_unit = np.asarray(values["forget"], dtype=np.float64).mean(axis=(0, 1))  # (units,)
+            counts.setdefault(layer, {})[direction] = (int(np.sum(per_unit > threshold)), per_unit.size,
+                                                       float(per_unit.max()))
+    return counts
+
+
+def spectral_radii(model) -> dict[str, dict[str, float]]:
+    """Largest |eigenvalue| of each SimpleRNN layer's recurrent matrix per direction (NaN if the weights overflowed)."""
+    radii = {}
+    for layer in [layer for layer in model.layers if layers.is_recurrent(layer)]:
+        try:
+            radii[layer.name] = spectral_radius(layer)
+        except np.linalg.LinAlgError:  # NaN or infinite weights after a diverged run
+            radii[layer.name] = {"forward": math.nan} if not hasattr(layer, "backward_layer") else \
+                {"forward": math.nan, "backward": math.nan}
     return radii

@@ -16,6 +16,7 @@ anything uses it, so dL/d(probe_t) equals the total dL/dh_t. The unrolled comput
 half a second), later calls on the same shapes only run it.
 """
 
+import math
 import weakref
 
 import numpy as np
@@ -182,3 +183,35 @@ def gradient_norms(model, x, y):
             # Squared float32 values below ~1e-19 would underflow to zero, so sum in float64.
             norms[layer.name][direction] = np.sqrt(np.sum(gradient * gradient, axis=(1, 2)))
     return norms
+
+
+# --- Reading the recorded norms ---------------------------------------------------------------------------------
+
+def ends(norms, direction: str) -> tuple[int, int, float, float]:
+    """(near step, far step, norm at near step, norm at far step), steps counted from 1 in input order."""
+    values = np.asarray(norms, dtype=np.float64).ravel()
+    steps = len(values)
+    if direction == "backward":
+        return 1, steps, float(values[0]), float(values[-1])
+    return steps, 1, float(values[-1]), float(values[0])
+
+
+def gradient_ratio(norms, direction: str = "forward") -> float:
+    """Norm at the far end of the sequence over the norm where the gradient enters; NaN if undefined."""
+    if np.asarray(norms).size < 2:
+        return math.nan
+    _, _, near, far = ends(norms, direction)
+    if not (math.isfinite(near) and math.isfinite(far)) or near <= 0:
+        return math.nan
+    return far / near
+
+
+def curves(norms: dict) -> list[tuple[str, str, np.ndarray]]:
+    """(layer, direction, norms) for every recurrent layer (bottom first) and direction of one probe."""
+    return [(layer, direction, np.asarray(values, dtype=np.float64))
+            for layer, by_direction in norms.items() for direction, values in by_direction.items()]
+
+
+def main_curve(norms: dict) -> tuple[str, str, np.ndarray]:
+    """The bottom layer's forward direction: the one whose gradient has to reach the inputs themselves."""
+    return curves(norms)[0]

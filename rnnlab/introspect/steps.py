@@ -17,7 +17,7 @@ the products of the state updates are computed here, so a test can hold every pa
 
 Time steps are 0-based input positions, as in `trace`. A backward direction reads the sequence from the end, so at
 input step t its "previous" state is the one at t+1 (and the state before its first step, t = T-1, is zero).
-Two summaries for the Inside the cell page close the module: `saturation` and `forget_gate_by_epoch`.
+A summary for the Inside the cell page closes the module: `saturation`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ import keras
 import numpy as np
 
 from rnnlab.introspect import layers
-from rnnlab.introspect.gates import numpy_activation, mean_forget_gate, trace
+from rnnlab.introspect.gates import numpy_activation, trace
 
 # Gates squashed by the recurrent activation (a sigmoid, so between 0 and 1): the ones that can saturate.
 SIGMOID_GATES = ("input", "forget", "output", "update", "reset")
@@ -224,23 +224,6 @@ def saturation(direction_gates: dict, low: float = 0.1, high: float = 0.9) -> li
             rows.append({"gate": name, "name": QUANTITIES[name][0], "below": below, "above": above,
                          "between": 1.0 - below - above, "mean": float(np.mean(values))})
     return rows
-
-
-def forget_gate_by_epoch(snapshots: list[dict | None], layer_name: str) -> dict[str, list[float]]:
-    """Mean forget gate of one LSTM layer in each of a run's gate snapshots, per direction.
-
-    `snapshots` is `[record.gates_at_init, *record.gates]`: index 0 is before training, index n after epoch n.
-    A missing snapshot (None) or a layer without a forget gate gives NaN for that epoch.
-    """
-    series: dict[str, list[float]] = {}
-    for number, snapshot in enumerate(snapshots):
-        layer_trace = (snapshot or {}).get(layer_name)
-        means = {}
-        if layer_trace and "forget" in layer_trace.get("forward", {}):
-            means = mean_forget_gate(layer_trace)
-        for direction in set(series) | set(means):
-            series.setdefault(direction, [float("nan")] * number).append(means.get(direction, float("nan")))
-    return series
 
 
 # --- Building the rows --------------------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""IMDB movie reviews as a `Dataset`, and helpers to encode, decode and probe a learner's own review.
+"""IMDB movie reviews as a task: where the reviews come from, sizes that fit them, and encoding a learner's review.
 
 `load_dataset(config)` reads real reviews labelled positive or negative (Maas et al. 2011) from the first source
 that is set, in this order:
@@ -16,12 +16,13 @@ example (0 is padding; the end of a long review is kept), and float32 labels `(r
 `dataset.vocabulary` maps id -> word and also tells the helpers how the reviews were encoded: Keras sources start
 with ("", "[START]", "[UNK]"), CSV sources with ("", "[UNK]").
 
-    dataset = load_dataset(RunConfig(task="imdb", imdb_csv="reviews.csv", samples=1500, eval_samples=500))
-    tokens = encode_review("Not bad at all.", dataset)        # (1, seq_len), exactly as the reviews were encoded
-    review_words("Not bad at all.", dataset)                   # ['not', 'bad', 'at', 'all']
-    prefix_probabilities(model, tokens)                        # P(positive) after each of those words
+    config, note = fit_to_source(defaults_for_task("imdb").replace(imdb_csv="reviews.csv"), "csv", "reviews.csv")
+    dataset = load_reviews(config, "csv")        # note: "This CSV has 2,500 reviews ... training on 1,500 ..."
+    tokens = encode_review("Not bad at all.", dataset)   # (1, seq_len), exactly as the reviews were encoded
+    review_words("Not bad at all.", dataset)              # ['not', 'bad', 'at', 'all']
 
-Every data problem raises `ImdbDataError` (a `ValueError`) with one sentence saying what is wrong and what to do.
+What a trained model says about reviews lives in `rnnlab.sentiment`. Every data problem raises `ImdbDataError` (a
+`DataError`) with one sentence saying what is wrong and what to do.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ import keras
 import numpy as np
 import pandas as pd
 
-from rnnlab.config import RunConfig
-from rnnlab.tasks import Dataset, baseline_loss
+from rnnlab.config import RunConfig, field_info
+from rnnlab.data import files
+from rnnlab.data.base import DataError, Dataset, DownloadUnavailable, Task, baseline_loss
 
 ENV_VAR = "RNNLAB_IMDB_PATH"  # a local imdb.npz to use when the configuration names none
 WORD_INDEX_FILE = "imdb_word_index.json"  # Keras caches the word list under this name, next to imdb.npz
@@ -68,8 +70,20 @@ _HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9]*\s*/?\s*>")
 _KERAS_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 
 
-class ImdbDataError(ValueError):
+class ImdbDataError(DataError):
     """The IMDB reviews could not be read or do not fit the request; the message says what to do."""
+
+
+class ImdbOffline(DownloadUnavailable, ImdbDataError):
+    """Keras's IMDB download failed and nothing is cached: a `DownloadUnavailable` that is also an IMDB data error."""
+
+
+# Where else the reviews can come from, said where the learner reads an offline message.
+OFFLINE_WAYS_OUT = {
+    "python": f"set imdb_path to a local imdb.npz (or {ENV_VAR}) or imdb_csv to a CSV of raw reviews",
+    "cli": f"pass --imdb-path FILE (a local imdb.npz; or set {ENV_VAR}) or --imdb-csv FILE (a CSV of raw reviews)",
+    "app": "choose “A local imdb.npz” or “A CSV of raw reviews” above",
+}
 
 
 # --- Loading ---------------------------------------------------------------------------------------------------
@@ -106,16 +120,16 @@ def read_reviews_csv(path: str) -> tuple[list[str], np.ndarray]:
     """The review texts (HTML tags removed) and their labels (int8, 1 = positive) from a raw-text reviews CSV."""
     path = os.path.abspath(os.path.expanduser(path))
     if not os.path.exists(path):
-        raise ImdbDataError(f"There is no reviews CSV at {path}; check the path, or clear the setting to use the "
+        raise ImdbDataError(f"There is no reviews CSV at {_shown(path)}; check the path, or clear the setting to use the "
                             "Keras IMDB data.")
     if os.path.isdir(path):
-        raise ImdbDataError(f"{path} is a folder, not a CSV file; give the path of the reviews CSV inside it.")
+        raise ImdbDataError(f"{_shown(path)} is a folder, not a CSV file; give the path of the reviews CSV inside it.")
     if os.path.getsize(path) == 0:
-        raise ImdbDataError(f"The reviews CSV {path} is empty; it needs a header line and one review per row.")
+        raise ImdbDataError(f"The reviews CSV {_shown(path)} is empty; it needs a header line and one review per row.")
     if not path.lower().endswith(COMPRESSED_SUFFIXES):
         with open(path, "rb") as handle:
             if b"\x00" in handle.read(8192):  # text files never contain zero bytes; binary files nearly always do
-                raise ImdbDataError(f"{path} is not a text CSV file (it contains binary data); give a CSV with "
+                raise ImdbDataError(f"{_shown(path)} is not a text CSV file (it contains binary data); give a CSV with "
                                     "review and sentiment columns.")
     try:
         # Only empty fields are missing: a review that says "NA" or "null" is still text. "utf-8-sig" also reads
@@ -123,28 +137,28 @@ def read_reviews_csv(path: str) -> tuple[list[str], np.ndarray]:
         table = pd.read_csv(path, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
                             encoding_errors="replace", skipinitialspace=True)
     except pd.errors.EmptyDataError:
-        raise ImdbDataError(f"The reviews CSV {path} is empty; it needs a header line and one review per "
+        raise ImdbDataError(f"The reviews CSV {_shown(path)} is empty; it needs a header line and one review per "
                             "row.") from None
     except pd.errors.ParserError as error:
         reason = " ".join(str(error).split())
-        raise ImdbDataError(f"{path} could not be read as a CSV ({reason}); check that it is a comma-separated "
+        raise ImdbDataError(f"{_shown(path)} could not be read as a CSV ({reason}); check that it is a comma-separated "
                             "file with quoted reviews.") from error
     except (OSError, EOFError, zipfile.BadZipFile, ValueError) as error:
         reason = " ".join(str(error).split())
-        raise ImdbDataError(f"{path} could not be read as a CSV ({reason}); give an uncompressed or intact "
+        raise ImdbDataError(f"{_shown(path)} could not be read as a CSV ({reason}); give an uncompressed or intact "
                             "CSV file.") from error
     review_column = _find_column(table, REVIEW_COLUMNS, "review", path)
     sentiment_column = _find_column(table, SENTIMENT_COLUMNS, "sentiment", path)
     if len(table) == 0:
-        raise ImdbDataError(f"The reviews CSV {path} has a header but no reviews; add one review per row.")
+        raise ImdbDataError(f"The reviews CSV {_shown(path)} has a header but no reviews; add one review per row.")
     reviews = table[review_column]
     if pd.api.types.is_numeric_dtype(reviews) or pd.api.types.is_bool_dtype(reviews):
-        raise ImdbDataError(f"The review column {review_column!r} of {path} holds numbers, not text; it must hold "
+        raise ImdbDataError(f"The review column {review_column!r} of {_shown(path)} holds numbers, not text; it must hold "
                             "the review texts.")
     texts = [_strip_html(str(text)) if not pd.isna(text) else "" for text in reviews]
     empty = [row for row, text in enumerate(texts, start=1) if not re.search(r"\w", text)]
     if empty:
-        raise ImdbDataError(f"{_count(len(empty), 'review')} in {path} {'is' if len(empty) == 1 else 'are'} empty "
+        raise ImdbDataError(f"{_count(len(empty), 'review')} in {_shown(path)} {'is' if len(empty) == 1 else 'are'} empty "
                             f"(first at data row {empty[0]}); remove those rows or fill them in.")
     return texts, _labels(table[sentiment_column], sentiment_column, path)
 
@@ -157,7 +171,7 @@ def _find_column(table: pd.DataFrame, candidates: tuple[str, ...], role: str, pa
         if name in by_name:
             return by_name[name]
     found = ", ".join(repr(_shorten(str(column))) for column in table.columns[:8])
-    raise ImdbDataError(f"The reviews CSV {path} has no {role} column (columns found: {found}); its first line "
+    raise ImdbDataError(f"The reviews CSV {_shown(path)} has no {role} column (columns found: {found}); its first line "
                         f"must name the columns, with the {role} column called {candidates[0]!r} or "
                         f"{candidates[1]!r}.")
 
@@ -165,20 +179,20 @@ def _find_column(table: pd.DataFrame, candidates: tuple[str, ...], role: str, pa
 def _labels(column: pd.Series, name: str, path: str) -> np.ndarray:
     missing = np.flatnonzero(column.isna().to_numpy())
     if missing.size:
-        raise ImdbDataError(f"{_count(missing.size, 'row')} of {path} {'has' if missing.size == 1 else 'have'} no "
+        raise ImdbDataError(f"{_count(missing.size, 'row')} of {_shown(path)} {'has' if missing.size == 1 else 'have'} no "
                             f"{name} label (first at data row {missing[0] + 1}); fill them in or remove them.")
     labels = column.astype(str).str.strip().str.lower()
     counts = labels.value_counts()
     unknown = [value for value in counts.index if value not in POSITIVE_LABELS | NEGATIVE_LABELS]
     if unknown:
         found = ", ".join(f"{_shorten(value)!r} ({count:,})" for value, count in counts.head(6).items())
-        raise ImdbDataError(f"The {name} column of {path} must hold exactly two classes, positive/negative or 1/0, "
+        raise ImdbDataError(f"The {name} column of {_shown(path)} must hold exactly two classes, positive/negative or 1/0, "
                             f"but it holds {len(counts)} different values: {found}; keep only positive and "
                             "negative reviews.")
     positive = labels.isin(POSITIVE_LABELS).to_numpy()
     if positive.all() or not positive.any():
         only = "positive" if positive.all() else "negative"
-        raise ImdbDataError(f"The {name} column of {path} holds only {only} reviews; a sentiment classifier needs "
+        raise ImdbDataError(f"The {name} column of {_shown(path)} holds only {only} reviews; a sentiment classifier needs "
                             "both positive and negative ones.")
     return positive.astype(np.int8)
 
@@ -186,7 +200,7 @@ def _labels(column: pd.Series, name: str, path: str) -> np.ndarray:
 def _dataset_from_csv(config: RunConfig) -> Dataset:
     path = os.path.abspath(os.path.expanduser(config.imdb_csv.strip()))
     texts, labels = read_reviews_csv(path)
-    _check_counts(len(texts), len(texts), config, f"The reviews CSV {path}", shared=True)
+    _check_counts(len(texts), len(texts), config, f"The reviews CSV {_shown(path)}", shared=True)
     # One seeded shuffle; test and validation come first so they stay the same when only `samples` changes.
     order = np.random.default_rng(config.seed).permutation(len(texts))
     test_rows = order[:config.eval_samples]
@@ -203,13 +217,13 @@ def _dataset_from_csv(config: RunConfig) -> Dataset:
     x_train, y_train = split(train_rows)  # (samples, seq_len), (samples,)
     x_val, y_val = split(val_rows)  # (eval_samples, seq_len), (eval_samples,)
     x_test, y_test = split(test_rows)
-    return _dataset(x_train, y_train, x_val, y_val, x_test, y_test, vocabulary, f"CSV {path}, {len(texts):,} reviews")
+    return _dataset(x_train, y_train, x_val, y_val, x_test, y_test, vocabulary, f"CSV {_shown(path)}, {len(texts):,} reviews")
 
 
 def _dataset_from_npz(config: RunConfig, path: str) -> Dataset:
     path = os.path.abspath(os.path.expanduser(path))
     if not os.path.isfile(path):
-        raise ImdbDataError(f"There is no imdb.npz at {path}; check the path (setting imdb_path, --imdb-path or "
+        raise ImdbDataError(f"There is no imdb.npz at {_shown(path)}; check the path (setting imdb_path, --imdb-path or "
                             f"{ENV_VAR}), or clear it to download the Keras IMDB data.")
     arrays = _read_npz(path)
     raw = not _looks_shifted([*arrays["x_train"], *arrays["x_test"]])
@@ -218,7 +232,7 @@ def _dataset_from_npz(config: RunConfig, path: str) -> Dataset:
     words = (f"words from {WORD_INDEX_FILE}" if word_index is not None
              else f"no {WORD_INDEX_FILE} beside it, so words show as #ids")
     layout = "" if raw else ", already shifted as load_data returns it"
-    return _dataset_from_keras_arrays(config, arrays, word_index, f"local file {path} ({words}{layout})", raw=raw)
+    return _dataset_from_keras_arrays(config, arrays, word_index, f"local file {_shown(path)} ({words}{layout})", raw=raw)
 
 
 def _dataset_from_keras(config: RunConfig) -> Dataset:
@@ -229,10 +243,7 @@ def _dataset_from_keras(config: RunConfig) -> Dataset:
         if os.path.exists(cache):
             raise ImdbDataError(f"The cached Keras IMDB file {cache} could not be read ({_reason(error)}); delete "
                                 "it to download it again, or use a local copy instead.") from error
-        raise ImdbDataError(
-            f"The IMDB reviews could not be downloaded ({_reason(error)}) and are not cached at {cache}; connect "
-            f"to the internet once, or point the imdb.npz setting (--imdb-path or {ENV_VAR}) at a local copy of "
-            "imdb.npz, or give a reviews CSV (--imdb-csv).") from error
+        raise ImdbOffline("The IMDB reviews", cache, OFFLINE_WAYS_OUT) from error
     arrays = {"x_train": x_train, "y_train": y_train, "x_test": x_test, "y_test": y_test}
     try:
         word_index = keras.datasets.imdb.get_word_index()
@@ -310,19 +321,19 @@ def _read_npz(path: str) -> dict[str, np.ndarray]:
     try:
         arrays = _load_npz_safely(path)
     except zipfile.BadZipFile:
-        raise ImdbDataError(f"{path} is not an .npz archive; give Keras's imdb.npz (x_train, y_train, x_test, "
+        raise ImdbDataError(f"{_shown(path)} is not an .npz archive; give Keras's imdb.npz (x_train, y_train, x_test, "
                             "y_test).") from None
     except (pickle.UnpicklingError, ValueError, EOFError, OSError) as error:
-        raise ImdbDataError(f"{path} could not be read as Keras's imdb.npz ({_reason(error)}); download a fresh "
+        raise ImdbDataError(f"{_shown(path)} could not be read as Keras's imdb.npz ({_reason(error)}); download a fresh "
                             "copy.") from error
     missing = [key for key in ("x_train", "y_train", "x_test", "y_test") if key not in arrays]
     if missing:
         found = ", ".join(sorted(arrays)) or "none"
-        raise ImdbDataError(f"{path} has no {missing[0]} array (arrays found: {found}); it must hold x_train, "
+        raise ImdbDataError(f"{_shown(path)} has no {missing[0]} array (arrays found: {found}); it must hold x_train, "
                             "y_train, x_test and y_test like Keras's imdb.npz.")
     for key in ("x_train", "x_test"):
         if np.ndim(arrays[key]) == 0:
-            raise ImdbDataError(f"{key} in {path} is a single value, not a list of reviews; give Keras's imdb.npz, "
+            raise ImdbDataError(f"{key} in {_shown(path)} is a single value, not a list of reviews; give Keras's imdb.npz, "
                                 "which holds one list of word ids per review.")
     return arrays
 
@@ -368,11 +379,11 @@ def _read_word_index(path: str) -> dict[str, int]:
         with open(path, encoding="utf-8") as handle:
             word_index = json.load(handle)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ImdbDataError(f"The word list {path} is not valid JSON ({_reason(error)}); replace it with Keras's "
+        raise ImdbDataError(f"The word list {_shown(path)} is not valid JSON ({_reason(error)}); replace it with Keras's "
                             f"{WORD_INDEX_FILE} or delete it to show words as #ids.") from error
     if not isinstance(word_index, dict) or not all(
             isinstance(rank, int) and not isinstance(rank, bool) and rank > 0 for rank in word_index.values()):
-        raise ImdbDataError(f"The word list {path} must map each word to its positive frequency rank, as Keras's "
+        raise ImdbDataError(f"The word list {_shown(path)} must map each word to its positive frequency rank, as Keras's "
                             f"{WORD_INDEX_FILE} does; replace it or delete it to show words as #ids.")
     return word_index
 
@@ -417,6 +428,133 @@ def _dataset(x_train, y_train, x_val, y_val, x_test, y_test, vocabulary, source)
                    class_names=CLASS_NAMES, vocabulary=vocabulary, source=source)
 
 
+# --- Choosing a source, and sizes that fit it -------------------------------------------------------------------
+
+# Where the reviews can come from, as the page offers them.
+SOURCES = {
+    "keras": "Keras's IMDB (downloaded once, then cached)",
+    "npz": "A local imdb.npz",
+    "csv": "A CSV of raw reviews",
+}
+# Keras's imdb.npz always holds these many training and test reviews (Maas et al. 2011).
+KERAS_REVIEWS = (25_000, 25_000)
+_SMALLEST = int(field_info("samples")["low"])  # RunConfig's smallest training and held-out sets
+_SMALLEST_HELD_OUT = int(field_info("eval_samples")["low"])
+
+
+def keras_cached() -> bool:
+    """Whether Keras's imdb.npz is already in the Keras cache, so choosing Keras's IMDB needs no download."""
+    return os.path.isfile(keras_cache_path())
+
+
+def source_config(config: RunConfig, source: str, path: str = "") -> RunConfig:
+    """`config` with its data fields naming `source`, so the run record says where the reviews came from."""
+    path = path.strip()
+    if source == "keras":
+        return config.replace(imdb_path="", imdb_csv="")
+    if source == "npz":
+        return config.replace(imdb_path=path, imdb_csv="")
+    if source == "csv":
+        return config.replace(imdb_path="", imdb_csv=path)
+    raise ValueError(f"Unknown data source {source!r}; choose one of: {', '.join(SOURCES)}.")
+
+
+def load_reviews(config: RunConfig, source: str) -> Dataset:
+    """The `Dataset` for `config` from `source`; every data problem raises `ImdbDataError` with one sentence."""
+    if source == "keras":
+        # A learner who picked Keras's data gets Keras's data, even when RNNLAB_IMDB_PATH names a local file.
+        return load_dataset(source_config(config, "keras"), source="keras")
+    if source == "npz" and not config.imdb_path.strip():
+        raise ImdbDataError("Give the path of a Keras-layout imdb.npz file.")
+    if source == "csv" and not config.imdb_csv.strip():
+        raise ImdbDataError("Upload a reviews CSV or give its path.")
+    return load_dataset(source_config(config, source, config.imdb_path if source == "npz" else config.imdb_csv))
+
+
+def available_reviews(source: str, path: str = "") -> tuple[int, int | None] | None:
+    """How many reviews `source` holds: (training, test) for Keras layouts, (all, None) for a CSV, whose splits
+    share one pool; None when a local npz cannot be counted cheaply (loading it then says what is wrong).
+
+    A CSV is read in full (raising `ImdbDataError` if it is malformed); an npz only has its label arrays read.
+    """
+    if source == "keras":
+        return KERAS_REVIEWS
+    if source == "csv":
+        texts, _ = read_reviews_csv(path.strip())
+        return len(texts), None
+    try:
+        with zipfile.ZipFile(os.path.expanduser(path.strip())) as archive:
+            counts = []
+            for name in ("y_train.npy", "y_test.npy"):
+                with archive.open(name) as stream:
+                    labels = np.lib.format.read_array(io.BytesIO(stream.read()), allow_pickle=False)
+                counts.append(len(labels))
+        return counts[0], counts[1]
+    except (OSError, KeyError, ValueError, TypeError, zipfile.BadZipFile):
+        return None
+
+
+def fit_sizes(config: RunConfig, available_reviews: int,
+              test_reviews: int | None = None) -> tuple[RunConfig, str | None]:
+    """`config` with training and held-out sizes shrunk to fit the data, and one sentence saying what changed.
+
+    `available_reviews` alone means one shared pool (a CSV: training, validation and test all come from it);
+    with `test_reviews`, a Keras layout (validation comes from the training reviews, test from the test reviews).
+    Sizes that fit are left alone (note None). Otherwise the held-out sets keep at most a fifth of the pool each,
+    the training set gets the rest, and the largest asked-for sizes win where they fit.
+    Raises `ImdbDataError` when even the smallest sets (16 reviews each) do not fit.
+    """
+    samples, held_out = config.samples, config.eval_samples
+    if test_reviews is None:  # one pool: training + validation + test
+        pool, what = available_reviews, f"This CSV has {available_reviews:,} reviews"
+        if samples + 2 * held_out <= pool:
+            return config, None
+        held_out = min(held_out, max(_SMALLEST_HELD_OUT, pool // 5))
+        samples = min(samples, pool - 2 * held_out)
+        asked = f"{config.samples:,} training + {config.eval_samples:,} validation + {config.eval_samples:,} test"
+        smallest = _SMALLEST + 2 * _SMALLEST_HELD_OUT
+    else:  # training + validation from the training reviews, test from the test reviews
+        pool = available_reviews
+        what = f"This imdb.npz has {available_reviews:,} training and {test_reviews:,} test reviews"
+        if samples + held_out <= pool and held_out <= test_reviews:
+            return config, None
+        held_out = min(held_out, test_reviews, max(_SMALLEST_HELD_OUT, pool // 5))
+        samples = min(samples, pool - held_out)
+        asked = f"{config.samples:,} training + {config.eval_samples:,} validation and test"
+        smallest = _SMALLEST + _SMALLEST_HELD_OUT
+    if samples < _SMALLEST or held_out < _SMALLEST_HELD_OUT:
+        raise ImdbDataError(f"{what}; at least {smallest} are needed ({_SMALLEST} training, "
+                            f"{_SMALLEST_HELD_OUT} validation and {_SMALLEST_HELD_OUT} test); use a bigger file.")
+    fitted = config.replace(samples=samples, eval_samples=held_out)
+    return fitted, (f"{what}, too few for the {asked} asked for: training on {samples:,} reviews, with "
+                    f"{held_out:,} for validation and {held_out:,} for the test.")
+
+
+def fit_to_source(config: RunConfig, source: str, path: str = "") -> tuple[RunConfig, str | None]:
+    """`fit_sizes` for whatever `source` holds (nothing to fit when it cannot be counted cheaply)."""
+    available = available_reviews(source, path)
+    if available is None:
+        return config, None
+    return fit_sizes(config, *available)
+
+
+def data_key(config: RunConfig, source: str) -> tuple:
+    """What decides the `Dataset` `load_reviews(config, source)` returns, including the data file's stamp, so a
+    cache keyed by it reloads when the file changes."""
+    path = {"keras": keras_cache_path(), "npz": config.imdb_path, "csv": config.imdb_csv}[source]
+    return (source, path.strip(), files.file_stamp(path), config.vocab_size, config.seq_len, config.samples,
+            config.eval_samples, config.seed)
+
+
+def source_of(config: RunConfig) -> str:
+    """Which source a configuration names: its CSV, else its npz (or $RNNLAB_IMDB_PATH), else Keras's download."""
+    if config.imdb_csv.strip():
+        return "csv"
+    if config.imdb_path.strip() or os.environ.get(ENV_VAR, "").strip():
+        return "npz"
+    return "keras"
+
+
 # --- Encoding a learner's review -------------------------------------------------------------------------------
 
 
@@ -450,38 +588,12 @@ def review_words(text: str, dataset: Dataset) -> list[str]:
 
 def decode_review(tokens: np.ndarray, dataset: Dataset) -> str:
     """One encoded review (`(seq_len,)` or `(1, seq_len)`) as text, padding dropped, for showing a test review."""
-    tokens = _one_review(tokens)
+    tokens = one_review(tokens)
     vocabulary = _vocabulary(dataset)
     if tokens.size and tokens.max() >= len(vocabulary):
         raise ImdbDataError(f"Token {tokens.max()} is outside this dataset's vocabulary of {len(vocabulary):,} "
                             "words; decode with the dataset the review came from.")
     return " ".join(vocabulary[token] for token in tokens if token != 0)
-
-
-def prefix_probabilities(model: keras.Model, tokens: np.ndarray) -> np.ndarray:
-    """P(positive) `(words,)` after each real token of one encoded review, from the model run on every prefix.
-
-    Prefix k is the review's first k tokens, padded at the front to the same length as the full review, so the
-    last value is the model's verdict on the whole review. All prefixes go through one batched `predict` call.
-    """
-    tokens = _one_review(tokens)  # (seq_len,)
-    real = np.flatnonzero(tokens)
-    if real.size == 0:
-        raise ImdbDataError("The review has no words, only padding; encode a review with encode_review first.")
-    if real[0] != tokens.size - real.size:
-        raise ImdbDataError("The review's padding must come first, as encode_review makes it; re-encode the "
-                            "review instead of building the tokens by hand.")
-    words = tokens[real]  # (words,)
-    steps = np.arange(1, words.size + 1)  # prefix lengths 1..words
-    columns = np.arange(tokens.size)[None, :]  # (1, seq_len)
-    start = tokens.size - steps[:, None]  # (words, 1): where each prefix begins after its padding
-    source = np.clip(columns - start, 0, words.size - 1)  # (words, seq_len): which word fills each position
-    prefixes = np.where(columns >= start, words[source], 0).astype(np.int32)  # (words, seq_len)
-    probabilities = np.asarray(model.predict(prefixes, batch_size=256, verbose=0))  # (words, 1)
-    if probabilities.size != words.size:
-        raise ImdbDataError("The model must give one probability per review (a Dense(1, sigmoid) output); this one "
-                            f"gave {probabilities.size // words.size} values per review.")
-    return probabilities.reshape(words.size).astype(np.float32)  # (words,)
 
 
 # --- Shared pieces ---------------------------------------------------------------------------------------------
@@ -528,7 +640,7 @@ def _vocabulary(dataset: Dataset) -> tuple[str, ...]:
     return tuple(vocabulary)
 
 
-def _one_review(tokens: np.ndarray) -> np.ndarray:
+def one_review(tokens: np.ndarray) -> np.ndarray:
     tokens = np.asarray(tokens)
     if tokens.ndim == 2 and tokens.shape[0] == 1:
         tokens = tokens[0]
@@ -546,6 +658,57 @@ def _count(number: int, noun: str) -> str:
     return f"{number:,} {noun}{'' if number == 1 else 's'}"
 
 
+def _shown(path: str) -> str:
+    """A data file as messages name it: never the server folder where an upload is kept."""
+    return files.display_name(path)
+
+
 def _reason(error: BaseException) -> str:
     """An exception's message on one line, for quoting inside a sentence."""
     return " ".join(str(error).split()).rstrip(".") or type(error).__name__
+
+
+# --- The task ---------------------------------------------------------------------------------------------------
+
+class ImdbTask(Task):
+    """IMDB sentiment as a task of the registry: words in, positive or negative out."""
+
+    name, title, description = "imdb", TITLE, DESCRIPTION
+    kind, class_names, answer_chart = "binary", CLASS_NAMES, "confusion"
+    items, steps = "reviews", "words"
+    field_labels = {"seq_len": "Words kept per review", "samples": "Training reviews",
+                    "eval_samples": "Validation and test reviews"}
+
+    def make(self, config: RunConfig) -> Dataset:
+        return load_dataset(config)
+
+    def fit(self, config: RunConfig) -> tuple[RunConfig, str | None]:
+        """Sizes that fit the file the configuration names (Keras's own data holds 25,000 + 25,000 reviews)."""
+        source = source_of(config)
+        path = {"csv": config.imdb_csv, "npz": config.imdb_path.strip() or os.environ.get(ENV_VAR, "")}.get(source, "")
+        return fit_to_source(config, source, path)
+
+    def step_labels(self, dataset: Dataset, sequence: np.ndarray) -> list[str]:
+        """The word at each position of one encoded review (padding shows as "" and ids without a word as #id)."""
+        vocabulary = dataset.vocabulary or ()
+        return [vocabulary[int(token)] if int(token) < len(vocabulary) else f"#{int(token)}"
+                for token in np.asarray(sequence).ravel()]
+
+    def keras_input_code(self, config: RunConfig) -> list[str]:
+        return ['keras.Input(shape=(SEQ_LEN,), dtype="int32")',
+                f"keras.layers.Embedding(VOCAB_SIZE, {config.embedding_dim})"]
+
+    def keras_data_code(self, config: RunConfig) -> str:
+        return (
+            "# IMDB reviews as word ids (downloads once to ~/.keras/datasets/), padded to SEQ_LEN words.\n"
+            f"VOCAB_SIZE = {config.vocab_size}\n"
+            "(x_all, y_all), (x_test, y_test) = keras.datasets.imdb.load_data(num_words=VOCAB_SIZE)\n"
+            "rng = np.random.default_rng(SEED)\n"
+            "order = rng.permutation(len(x_all))\n"
+            f"train, val = order[:{config.samples}], order[{config.samples}:{config.samples + config.eval_samples}]\n"
+            "pad = lambda reviews: keras.utils.pad_sequences(reviews, maxlen=SEQ_LEN)\n"
+            'x_train, y_train = pad(x_all[train]), y_all[train].astype("float32")\n'
+            'x_val, y_val = pad(x_all[val]), y_all[val].astype("float32")')
+
+
+TASK = ImdbTask()

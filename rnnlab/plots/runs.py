@@ -1,9 +1,11 @@
-"""Plotly figures of runs: loss and accuracy curves, comparisons, and predictions against targets.
+"""Plotly figures of runs: loss and accuracy curves, comparisons, and what a trained network answers.
 
 The dashboard draws these, and a notebook can too (`fig.show()`). Every axis is labelled with its unit; every
-run keeps one colour per cell type (SimpleRNN orange, LSTM blue, GRU green) so a comparison reads at a glance.
+run keeps one colour per cell type (SimpleRNN orange, LSTM blue, GRU green) so a comparison reads at a glance, and
+runs that share a name are told apart in the legend (`rnnlab.records.distinct_names`).
 
     loss_figure([record]).show()
+    compare_figure(records, "val_loss", log_y=True).show()
 """
 
 from __future__ import annotations
@@ -11,45 +13,24 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from rnnlab.records import RunRecord
-from rnnlab.tasks import LOSS_LABELS, Dataset, task_kind
+from rnnlab.data import LOSS_LABELS, Dataset, confusion_matrix, get_task, task_kind
+from rnnlab.plots import style
+from rnnlab.records import RunRecord, distinct_names
 
 # Keras's history keys as a learner reads them.
 HISTORY_NAMES = {"loss": "training loss", "val_loss": "validation loss", "accuracy": "training accuracy",
                  "val_accuracy": "validation accuracy"}
 
-CELL_COLORS = {"simplernn": "#e8710a", "lstm": "#1a73e8", "gru": "#188038"}
-# Further runs of the same cell get these shades, so several LSTMs in one comparison stay apart.
-EXTRA_COLORS = ["#9334e6", "#d01884", "#12b5cb", "#5f6368", "#b06000", "#174ea6", "#0d652d", "#a50e0e"]
-
-
-def run_colors(records: list[RunRecord]) -> dict[str, str]:
-    """A colour per run: its cell's colour for the first run of each cell, distinct shades after that."""
-    colors, used, spare = {}, set(), iter(EXTRA_COLORS * 4)
-    for record in records:
-        color = CELL_COLORS[record.config.cell]
-        colors[record.run_id] = next(spare) if color in used else color
-        used.add(color)
-    return colors
-
-
-def _layout(figure: go.Figure, title: str, x_title: str, y_title: str, log_y: bool = False) -> go.Figure:
-    figure.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, template="plotly_white",
-                         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
-                         margin=dict(l=60, r=20, t=80, b=50), hovermode="x unified", height=420)
-    if log_y:
-        figure.update_yaxes(type="log")
-    return figure
-
 
 def loss_figure(records: list[RunRecord], log_y: bool = False, show_batches: bool = True) -> go.Figure:
     """Training (solid) and validation (dashed) loss per epoch, the within-epoch running loss, and the baseline."""
     figure = go.Figure()
-    colors = run_colors(records)
+    colors = style.run_colors(records)
+    names = distinct_names(records)
     single = len(records) == 1
     for record in records:
         color = colors[record.run_id]
-        name = "" if single else f"{record.name} · "
+        name = "" if single else f"{names[record.run_id]} · "
         if show_batches and record.batch_loss:
             x, y = _break_at_epochs(record.batch_progress, record.batch_loss)
             figure.add_trace(go.Scatter(
@@ -61,9 +42,10 @@ def loss_figure(records: list[RunRecord], log_y: bool = False, show_batches: boo
                 figure.add_trace(go.Scatter(
                     x=epochs, y=record.history[key], mode="lines+markers", name=f"{name}{label}",
                     line=dict(color=color, dash=dash, width=2.5), hovertemplate="%{y:.4g}"))
-    _add_baseline(figure, records)
     kind = task_kind(records[0].config.task) if records else "regression"
-    return _layout(figure, "Loss", "epoch", f"loss: {LOSS_LABELS[kind]}", log_y)
+    style.layout(figure, "Loss", "epoch", f"loss: {LOSS_LABELS[kind]}", log_y=log_y, hovermode="x unified")
+    _add_baseline(figure, records, log_y)
+    return figure
 
 
 def _break_at_epochs(progress: list[float], losses: list[float]) -> tuple[list, list]:
@@ -78,18 +60,17 @@ def _break_at_epochs(progress: list[float], losses: list[float]) -> tuple[list, 
     return x, y
 
 
-def _add_baseline(figure: go.Figure, records: list[RunRecord]) -> None:
+def _add_baseline(figure: go.Figure, records: list[RunRecord], log_y: bool) -> None:
     baselines = {round(record.baseline_loss, 4) for record in records if np.isfinite(record.baseline_loss)}
     if len(baselines) == 1:
-        value = baselines.pop()
-        figure.add_hline(y=value, line=dict(color="#5f6368", dash="dot"),
-                         annotation_text=f"learned nothing: {value:.3g}", annotation_position="top right")
+        style.add_baseline(figure, baselines.pop(), log_y=log_y)
 
 
 def accuracy_figure(records: list[RunRecord]) -> go.Figure:
     """Training and validation accuracy per epoch, for classification runs."""
     figure = go.Figure()
-    colors = run_colors(records)
+    colors = style.run_colors(records)
+    names = distinct_names(records)
     single = len(records) == 1
     for record in records:
         epochs = np.arange(1, record.epochs_done + 1)
@@ -97,45 +78,67 @@ def accuracy_figure(records: list[RunRecord]) -> go.Figure:
             if record.history.get(key):
                 figure.add_trace(go.Scatter(
                     x=epochs, y=record.history[key], mode="lines+markers",
-                    name=label if single else f"{record.name} · {label}",
+                    name=label if single else f"{names[record.run_id]} · {label}",
                     line=dict(color=colors[record.run_id], dash=dash, width=2.5), hovertemplate="%{y:.1%}"))
     figure.update_yaxes(range=[0, 1], tickformat=".0%")
-    return _layout(figure, "Accuracy", "epoch", "share of sequences classified correctly")
+    return style.layout(figure, "Accuracy", "epoch", "share classified correctly", hovermode="x unified")
 
 
 def compare_figure(records: list[RunRecord], key: str = "val_loss", log_y: bool = False) -> go.Figure:
-    """One curve per run for one history key: the race between cells on one task."""
+    """One curve per run for one history key: the race between cells on one task.
+
+    A run with no finite value for `key` (it diverged in its first epoch) cannot be drawn; the title says which.
+    """
     figure = go.Figure()
-    colors = run_colors(records)
+    colors = style.run_colors(records)
+    names = distinct_names(records)
+    missing = []
     for record in records:
-        values = record.history.get(key, [])
+        values = [value if np.isfinite(value) else None for value in record.history.get(key, [])]
+        if not any(value is not None for value in values):
+            missing.append(names[record.run_id])
+            continue
         figure.add_trace(go.Scatter(
-            x=np.arange(1, len(values) + 1), y=values, mode="lines+markers", name=record.name,
+            x=np.arange(1, len(values) + 1), y=values, mode="lines+markers", name=names[record.run_id],
             line=dict(color=colors[record.run_id], width=2.5), hovertemplate="%{y:.4g}"))
     if key.endswith("loss"):
-        _add_baseline(figure, records)
         kinds = {task_kind(record.config.task) for record in records}
         y_title = f"{HISTORY_NAMES[key]}: {LOSS_LABELS[kinds.pop()]}" if len(kinds) == 1 else HISTORY_NAMES[key]
     else:
         figure.update_yaxes(tickformat=".0%")
         y_title = HISTORY_NAMES[key]
-    return _layout(figure, f"{HISTORY_NAMES[key].capitalize()} by run", "epoch", y_title, log_y)
+    title = f"{HISTORY_NAMES[key].capitalize()} by run"
+    if missing:
+        title += f"<br><sup>Not drawn, no finite {HISTORY_NAMES[key]}: {', '.join(missing)}</sup>"
+    style.layout(figure, title, "epoch", y_title, log_y=log_y and key.endswith("loss"), hovermode="x unified")
+    if key.endswith("loss"):
+        _add_baseline(figure, records, log_y)
+    return figure
+
+
+def not_drawn(records: list[RunRecord], key: str = "val_loss") -> list[RunRecord]:
+    """The runs `compare_figure` cannot draw for `key`: no finite value at any epoch."""
+    return [record for record in records
+            if not any(np.isfinite(value) for value in record.history.get(key, []))]
 
 
 def predictions_figure(dataset: Dataset, predictions: np.ndarray, count: int = 4) -> go.Figure:
     """What the trained network answers on validation sequences, drawn against the truth in the task's own terms."""
-    if dataset.task in ("sine", "count"):
+    chart = get_task(dataset.task).answer_chart
+    if chart == "forecast":
         return _forecast_figure(dataset, predictions, count)
-    if dataset.kind == "regression":
+    if chart == "scatter":
         return _scatter_figure(dataset, predictions)
-    return _class_figure(dataset, predictions)
+    truth = np.asarray(dataset.y_val[: len(predictions)])
+    matrix = confusion_matrix(dataset.kind, truth, predictions, max(dataset.n_classes, 2))
+    return confusion_figure(matrix, dataset.class_names, f"validation {get_task(dataset.task).items}")
 
 
 def _forecast_figure(dataset: Dataset, predictions: np.ndarray, count: int) -> go.Figure:
     figure = go.Figure()
     steps = np.arange(1, dataset.seq_len + 1)
     for index in range(min(count, len(dataset.x_val))):
-        color = EXTRA_COLORS[index % len(EXTRA_COLORS)]
+        color = style.EXTRA_COLORS[index % len(style.EXTRA_COLORS)]
         group = f"sequence {index + 1}"
         figure.add_trace(go.Scatter(x=steps, y=dataset.x_val[index, :, 0], mode="lines", name=f"{group}: input",
                                     legendgroup=group, line=dict(color=color, width=1.5)))
@@ -145,11 +148,9 @@ def _forecast_figure(dataset: Dataset, predictions: np.ndarray, count: int) -> g
         figure.add_trace(go.Scatter(x=[dataset.seq_len + 1], y=[float(predictions[index, 0])], mode="markers",
                                     name=f"{group}: forecast", legendgroup=group,
                                     marker=dict(color=color, symbol="x", size=11)))
-    _layout(figure, "Forecasts on validation sequences (○ truth, × network)", "time step",
-            "value (scaled)" if dataset.task == "count" else "value")
-    figure.update_layout(legend=dict(orientation="v", yanchor="top", y=1, xanchor="left", x=1.02),
-                         hovermode="closest")
-    return figure
+    scaled = dataset.task == "count"
+    return style.layout(figure, "Forecasts on validation sequences (○ truth, × network)", "time step",
+                        "value (scaled)" if scaled else "value", legend="right")
 
 
 def _scatter_figure(dataset: Dataset, predictions: np.ndarray) -> go.Figure:
@@ -157,28 +158,27 @@ def _scatter_figure(dataset: Dataset, predictions: np.ndarray) -> go.Figure:
     low, high = float(min(truth.min(), predictions.min())), float(max(truth.max(), predictions.max()))
     figure = go.Figure([
         go.Scatter(x=truth, y=predictions[:, 0], mode="markers", name="validation sequences",
-                   marker=dict(color="#1a73e8", size=6, opacity=0.6)),
+                   marker=dict(color=style.CELL_COLORS["lstm"], size=6, opacity=0.6)),
         go.Scatter(x=[low, high], y=[low, high], mode="lines", name="perfect answer",
-                   line=dict(color="#5f6368", dash="dot")),
+                   line=dict(color=style.BASELINE_COLOR, dash="dot")),
     ])
-    return _layout(figure, f"Network's answer against the true answer, {len(truth):,} validation sequences",
-                   "true target", "network's answer")
+    return style.layout(figure, f"Network's answer against the true answer, {len(truth):,} validation sequences",
+                        "true target", "network's answer")
 
 
-def _class_figure(dataset: Dataset, predictions: np.ndarray) -> go.Figure:
-    """Confusion counts: rows are the true class, columns the predicted one."""
-    truth = np.asarray(dataset.y_val[: len(predictions)]).astype(int)
-    if predictions.shape[-1] == 1:
-        guessed = (predictions[:, 0] >= 0.5).astype(int)
-        names = list(dataset.class_names or ("0", "1"))
-    else:
-        guessed = predictions.argmax(axis=1)
-        names = list(dataset.class_names)
-    matrix = np.zeros((len(names), len(names)), dtype=int)
-    np.add.at(matrix, (truth, guessed), 1)
-    figure = go.Figure(go.Heatmap(z=matrix, x=names, y=names, colorscale="Blues", text=matrix,
-                                  texttemplate="%{text}", hovertemplate="true %{y}, predicted %{x}: %{z}<extra></extra>",
-                                  colorbar=dict(title="sequences")))
+def confusion_figure(matrix: np.ndarray, class_names: tuple[str, ...], what: str = "validation sequences",
+                     height: int = 420) -> go.Figure:
+    """Counts by true class (rows) and predicted class (columns), each cell with its share of its row."""
+    matrix = np.asarray(matrix)
+    rows = matrix.sum(axis=1, keepdims=True)
+    shares = np.divide(matrix, rows, out=np.zeros(matrix.shape), where=rows > 0)
+    names = list(class_names)
+    text = [[f"{count:,}<br>({share:.0%} of {name})" for count, share in zip(counts, row_shares)]
+            for counts, row_shares, name in zip(matrix, shares, names)]
+    figure = go.Figure(go.Heatmap(
+        z=matrix, x=names, y=names, text=text, texttemplate="%{text}", colorscale=style.COUNT_SCALE,
+        colorbar=dict(title=what.split()[-1]),
+        hovertemplate=f"true %{{y}}, predicted %{{x}}: %{{z:,}} {what.split()[-1]}<extra></extra>"))
     figure.update_yaxes(autorange="reversed")
-    return _layout(figure, f"{len(truth):,} validation sequences: true class against predicted class",
-                   "predicted class", "true class")
+    return style.layout(figure, f"{int(matrix.sum()):,} {what}: true class against predicted class",
+                        "predicted class", "true class", legend=None, height=height)

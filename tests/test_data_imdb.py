@@ -18,9 +18,10 @@ import keras
 import numpy as np
 import pytest
 
-from rnnlab import imdb
+from rnnlab import sentiment
+from rnnlab.data import imdb
 from rnnlab.config import RunConfig
-from rnnlab.tasks import make_dataset
+from rnnlab.data import make_dataset
 
 # --- A tiny Keras-layout imdb.npz -----------------------------------------------------------------------------
 
@@ -210,8 +211,12 @@ def test_offline_download_names_the_cache_and_the_alternatives(keras_home, monke
     error = check_error(lambda: imdb.load_dataset(npz_config("")), "could not be downloaded")
     message = str(error)
     assert str(keras_home / "datasets" / "imdb.npz") in message
-    for alternative in ("--imdb-path", imdb.ENV_VAR, "--imdb-csv"):
+    # Each place names its own way out: Python the settings, the command line its flags, the app its options.
+    for alternative in ("imdb_path", imdb.ENV_VAR, "imdb_csv"):
         assert alternative in message
+    for alternative in ("--imdb-path", imdb.ENV_VAR, "--imdb-csv"):
+        assert alternative in error.sentence("cli")
+    assert "A local imdb.npz" in error.sentence("app") and "--" not in error.sentence("app")
     assert not (keras_home / "datasets" / "imdb.npz").exists()
 
 
@@ -448,7 +453,7 @@ def test_prefix_probabilities_match_the_model_on_each_prefix(npz_path):
     calls = []
     predict = model.predict
     model.predict = lambda *args, **kwargs: calls.append(1) or predict(*args, **kwargs)
-    probabilities = imdb.prefix_probabilities(model, tokens)
+    probabilities = sentiment.prefix_probabilities(model, tokens)
     assert len(calls) == 1  # one batched call
     words = tokens[0][tokens[0] != 0]
     assert probabilities.shape == (len(words),) == (len(imdb.review_words(text, dataset)),)
@@ -457,5 +462,5 @@ def test_prefix_probabilities_match_the_model_on_each_prefix(npz_path):
         expected = float(keras.ops.convert_to_numpy(model(prefix))[0, 0])
         assert probabilities[length - 1] == pytest.approx(expected, abs=1e-5)
     assert np.ptp(probabilities) > 1e-2  # the prefixes really differ, so a wrong prefix would be caught
-    check_error(lambda: imdb.prefix_probabilities(model, np.zeros(SEQ_LEN, dtype=np.int32)), "only padding")
-    check_error(lambda: imdb.prefix_probabilities(model, np.roll(tokens[0], 3)), "padding must come first")
+    check_error(lambda: sentiment.prefix_probabilities(model, np.zeros(SEQ_LEN, dtype=np.int32)), "only padding")
+    check_error(lambda: sentiment.prefix_probabilities(model, np.roll(tokens[0], 3)), "padding must come first")

@@ -1,15 +1,14 @@
-"""Plotly figures of what happens inside a recurrent cell: gates and states over time, one step's maths, saturation.
+"""Plotly figures of what happens inside a recurrent cell: gates and states over time, one step's maths, saturation,
+and the forget gate over training.
 
 The Inside the cell page draws these, and a notebook can too:
 
     from rnnlab.introspect import trace
     gates = trace(model, x[:1])["lstm_1"]["forward"]
-    gates_figure(gates, x[0], feature_names=dataset.feature_names).show()
+    gates_figure(gates, x[0], kind="LSTM", feature_names=dataset.feature_names).show()
 
-Time steps on every axis count from 1 (step 1 is the first input), as the page's sliders do. Gates, which a sigmoid
-keeps between 0 and 1, share one sequential colour scale fixed to [0, 1]; states and candidates are diverging
-around 0, fixed to [-1, 1] (where tanh keeps them) unless their values leave it (a cell state, or a relu cell),
-in which case the scale widens symmetrically to the largest value, so 0 always stays white.
+Time steps on every axis count from 1 (step 1 is the first input), as the page's sliders do. Colours follow
+`rnnlab.plots.style`: gates on one 0–1 scale, states and candidates diverging around 0 (blue below, red above).
 """
 
 from __future__ import annotations
@@ -21,11 +20,10 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from rnnlab.introspect.steps import GRU_CANDIDATE, QUANTITIES, SIGMOID_GATES, CellStep
+from rnnlab.plots import style
 
-GATE_SCALE = "Viridis"  # sequential, for values in [0, 1]
-STATE_SCALE = "RdBu_r"  # diverging: negative blue, 0 white, positive red
-UNIT_COLORS = ["#1a73e8", "#e8710a", "#188038", "#9334e6", "#d01884", "#12b5cb", "#5f6368", "#b06000"]
-INPUT_COLORS = ["#202124", "#d93025", "#1a73e8", "#188038"]
+# Past this many steps, only every k-th word is written on a time axis (all are in the hover text).
+MAX_WORD_LABELS = 60
 
 
 def quantity_title(quantity: str, kind: str) -> str:
@@ -36,12 +34,7 @@ def quantity_title(quantity: str, kind: str) -> str:
 
 def colour_range(quantity: str, values: np.ndarray) -> tuple[float, float]:
     """The fixed colour range of a quantity: [0, 1] for gates, [-1, 1] for states unless the values exceed it."""
-    if quantity in SIGMOID_GATES:
-        return 0.0, 1.0
-    finite = np.abs(values[np.isfinite(values)])
-    largest = float(finite.max()) if finite.size else 0.0
-    bound = 1.0 if largest <= 1.0 else math.ceil(largest * 10.0) / 10.0  # widen only when needed
-    return -bound, bound
+    return style.GATE_RANGE if quantity in SIGMOID_GATES else style.state_range(values)
 
 
 def gates_figure(direction_gates: dict, x: np.ndarray, *, kind: str, sample: int = 0,
@@ -60,13 +53,13 @@ def gates_figure(direction_gates: dict, x: np.ndarray, *, kind: str, sample: int
     for row, quantity in enumerate(quantities, start=2):
         values = np.asarray(direction_gates[quantity][sample], dtype=np.float64).T  # (units, T)
         units, steps = values.shape
+        gate = quantity in SIGMOID_GATES
         low, high = colour_range(quantity, values)
         domain = figure.get_subplot(row, 1).yaxis.domain
-        ticks = dict(tickvals=[0, 0.5, 1], ticktext=["0 shut", "0.5", "1 open"]) if quantity in SIGMOID_GATES \
-            else dict(tickvals=[low, 0, high], ticktext=[f"{low:g}", "0", f"{high:g}"])
+        ticks = style.GATE_TICKS if gate else dict(tickvals=[low, 0, high], ticktext=[f"{low:g}", "0", f"{high:g}"])
         figure.add_trace(go.Heatmap(
             z=values, x=np.arange(1, steps + 1), y=np.arange(1, units + 1), name=quantity,
-            colorscale=GATE_SCALE if quantity in SIGMOID_GATES else STATE_SCALE, zmin=low, zmax=high,
+            **style.heatmap_colours(gate, values),
             colorbar=dict(len=domain[1] - domain[0], y=(domain[0] + domain[1]) / 2, yanchor="middle",
                           thickness=12, x=1.01, **ticks),
             hovertemplate=f"{quantity_title(quantity, kind)}<br>time step %{{x}}, unit %{{y}}: %{{z:.3f}}"
@@ -76,32 +69,35 @@ def gates_figure(direction_gates: dict, x: np.ndarray, *, kind: str, sample: int
     # Each heatmap cell spans its step ± 0.5: pin the shared axis there so the input line sits over its cells.
     figure.update_xaxes(range=[0.5, len(x) + 0.5])
     figure.update_xaxes(title_text="time step", row=len(titles), col=1)
+    if token_names is not None:  # words under the heatmaps, where a learner reads the time axis
+        figure.update_xaxes(**word_ticks(token_names), title_text="word, in reading order", row=len(titles), col=1)
     if step is not None:
-        figure.add_vline(x=step + 1, line=dict(color="#202124", width=1.5, dash="dot"), row="all", col=1)
-    figure.update_layout(title=title, template="plotly_white", height=150 + 135 * len(titles),
-                         margin=dict(l=60, r=90, t=80, b=50),
-                         legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="right", x=1))
+        figure.add_vline(x=step + 1, line=dict(color=style.INK, width=1.5, dash="dot"), row="all", col=1)
+    style.layout(figure, title, None, None, height=150 + 135 * len(titles))
+    figure.update_layout(margin=dict(r=90))  # room for the colour bars
     return figure
 
 
 def _add_input(figure: go.Figure, x: np.ndarray, feature_names: tuple[str, ...],
                token_names: list[str] | None) -> None:
     steps = np.arange(1, len(x) + 1)
-    if x.ndim == 1:  # token ids: where each word sits in the vocabulary, with the word on hover
-        words = token_names if token_names is not None else [str(int(token)) for token in x]
-        figure.add_trace(go.Scatter(x=steps, y=x, mode="markers", name="token", text=words,
-                                    marker=dict(color=INPUT_COLORS[0], size=6),
-                                    hovertemplate="time step %{x}: %{text} (id %{y})<extra></extra>"), row=1, col=1)
-        figure.update_yaxes(title_text="token id", row=1, col=1)
+    if x.ndim == 1:  # token ids: the words themselves, in reading order (an id's size means nothing)
+        words = token_names if token_names is not None else [f"#{int(token)}" for token in x]
+        figure.add_trace(go.Scatter(x=steps, y=np.zeros(len(words)), mode="text", name="word",
+                                    text=words if len(words) <= MAX_WORD_LABELS else None, textposition="middle center",
+                                    customdata=[int(token) for token in x],
+                                    hovertemplate="time step %{x}: %{hovertext} (id %{customdata})<extra></extra>",
+                                    hovertext=words), row=1, col=1)
+        figure.update_yaxes(visible=False, row=1, col=1)
         return
     names = list(feature_names) or [f"feature {index + 1}" for index in range(x.shape[1])]
     if x.shape[1] > 2:  # one-hot tokens (recall) or wide inputs read best as a strip of cells
-        figure.add_trace(go.Heatmap(z=x.T, x=steps, y=names, colorscale="Greys", showscale=False, name="sequence",
+        figure.add_trace(go.Heatmap(z=x.T, x=steps, y=names, colorscale=style.INPUT_SCALE, showscale=False, name="sequence",
                                     hovertemplate="time step %{x}, %{y}: %{z:.2f}<extra></extra>"), row=1, col=1)
         return
     for index, name in enumerate(names):
         figure.add_trace(go.Scatter(x=steps, y=x[:, index], mode="lines+markers", name=name,
-                                    line=dict(color=INPUT_COLORS[index % len(INPUT_COLORS)], width=1.5),
+                                    line=dict(color=style.INPUT_COLORS[index % len(style.INPUT_COLORS)], width=1.5),
                                     marker=dict(size=4), hovertemplate=f"time step %{{x}}, {name}: %{{y:.3f}}"
                                                                        "<extra></extra>"), row=1, col=1)
     figure.update_yaxes(title_text="value", row=1, col=1)
@@ -118,7 +114,7 @@ def units_figure(direction_gates: dict, units: list[int], quantities: list[str],
         for number, unit in enumerate(units):
             figure.add_trace(go.Scatter(
                 x=steps, y=values[:, unit], mode="lines", name=f"unit {unit + 1}", legendgroup=f"unit {unit + 1}",
-                showlegend=row == 1, line=dict(color=UNIT_COLORS[number % len(UNIT_COLORS)], width=2),
+                showlegend=row == 1, line=dict(color=style.UNIT_COLORS[number % len(style.UNIT_COLORS)], width=2),
                 hovertemplate=f"unit {unit + 1}, time step %{{x}}: %{{y:.3f}}<extra></extra>"), row=row, col=1)
         if quantity in SIGMOID_GATES:
             figure.update_yaxes(range=[-0.02, 1.02], title_text="gate (0–1)", row=row, col=1)
@@ -126,49 +122,64 @@ def units_figure(direction_gates: dict, units: list[int], quantities: list[str],
             figure.update_yaxes(title_text="value", row=row, col=1)
     figure.update_xaxes(title_text="time step", row=len(quantities), col=1)
     if step is not None:
-        figure.add_vline(x=step + 1, line=dict(color="#202124", width=1, dash="dot"), row="all", col=1)
-    figure.update_layout(title="Chosen units over time", template="plotly_white", hovermode="x unified",
-                         height=120 + 200 * len(quantities), margin=dict(l=60, r=20, t=80, b=50),
-                         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0))
-    return figure
+        figure.add_vline(x=step + 1, line=dict(color=style.INK, width=1, dash="dot"), row="all", col=1)
+    return style.layout(figure, "Chosen units over time", None, None, height=120 + 200 * len(quantities),
+                        hovermode="x unified")
 
 
 def saturation_figure(rows: list[dict], low: float = 0.1, high: float = 0.9) -> go.Figure:
     """Stacked shares of each gate's values: nearly shut (< low), in between, nearly open (> high)."""
     names = [row["name"] for row in rows]
     figure = go.Figure()
-    for key, label, color in (("below", f"nearly shut (< {low:g})", "#440154"),
-                              ("between", f"in between ({low:g}–{high:g})", "#c7c7c7"),
-                              ("above", f"nearly open (> {high:g})", "#fde725")):
+    for key, label, color in (("below", f"nearly shut (< {low:g})", style.SHUT_COLOR),
+                              ("between", f"in between ({low:g}–{high:g})", style.BETWEEN_COLOR),
+                              ("above", f"nearly open (> {high:g})", style.OPEN_COLOR)):
         shares = [row[key] for row in rows]
         figure.add_trace(go.Bar(y=names, x=shares, orientation="h", name=label, marker=dict(color=color),
                                 text=[f"{share:.0%}" for share in shares], textposition="inside",
                                 hovertemplate=f"%{{y}}: %{{x:.1%}} {label}<extra></extra>"))
-    figure.update_layout(title="How often each gate is saturated", barmode="stack", template="plotly_white",
-                         xaxis=dict(title="share of the gate's values (all units and time steps)", range=[0, 1],
-                                    tickformat=".0%"),
-                         yaxis=dict(title="gate", autorange="reversed"), height=140 + 55 * max(len(rows), 1),
-                         margin=dict(l=60, r=20, t=80, b=50),
-                         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0,
-                                     traceorder="normal"))
+    figure.update_layout(barmode="stack")
+    figure.update_xaxes(range=[0, 1], tickformat=".0%")
+    figure.update_yaxes(autorange="reversed")
+    style.layout(figure, "How often each gate is saturated",
+                 "share of the gate's values (all units and time steps)", "gate",
+                 height=140 + 55 * max(len(rows), 1))
+    figure.update_layout(legend_traceorder="normal")
     return figure
 
 
-def forget_gate_figure(series: dict[str, list[float]], epoch: int | None = None) -> go.Figure:
-    """Mean forget gate per epoch (0 = before training), one line per direction; `epoch` is marked."""
+def forget_gate_figure(series: dict[str, dict[str, list[float]]], epoch: int | None = None,
+                       colors: list[str] | None = None) -> go.Figure:
+    """Mean forget gate per epoch (0 = before training), one line per LSTM layer and direction; `epoch` is marked.
+
+    `series` is `rnnlab.introspect.forget_gate_by_epoch(record.gate_history())`, or one layer of it. Near 1, the
+    cell keeps its memory from step to step.
+    """
     figure = go.Figure()
-    for number, (direction, values) in enumerate(series.items()):
-        figure.add_trace(go.Scatter(x=np.arange(len(values)), y=values, mode="lines+markers", name=direction,
-                                    line=dict(color=UNIT_COLORS[number], width=2.5),
-                                    hovertemplate=f"{direction}, epoch %{{x}}: %{{y:.3f}}<extra></extra>"))
+    lines = [(layer, direction, values) for layer, by_direction in series.items()
+             for direction, values in by_direction.items()]
+    colors = colors or style.UNIT_COLORS
+    several_layers = len(series) > 1
+    for number, (layer, direction, values) in enumerate(lines):
+        name = f"{layer} ({direction})" if several_layers else direction
+        figure.add_trace(go.Scatter(x=np.arange(len(values)), y=values, mode="lines+markers", name=name,
+                                    line=dict(color=colors[number % len(colors)], width=2.5),
+                                    hovertemplate=f"{name}, epoch %{{x}}: %{{y:.3f}}<extra></extra>"))
     if epoch is not None:
-        figure.add_vline(x=epoch, line=dict(color="#202124", width=1, dash="dot"))
-    figure.update_layout(title="Mean forget gate over training", template="plotly_white", height=300,
-                         xaxis=dict(title="epoch (0 = before training)", dtick=1),
-                         yaxis=dict(title="mean forget gate f_t (0–1)", range=[0, 1]),
-                         margin=dict(l=60, r=20, t=60, b=50), showlegend=len(series) > 1,
-                         legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0))
-    return figure
+        figure.add_vline(x=epoch, line=dict(color=style.INK, width=1, dash="dot"))
+    figure.update_xaxes(dtick=1)
+    figure.update_yaxes(range=[0, 1.02])
+    return style.layout(figure, "Mean forget gate over training", "epoch (0 = before training)",
+                        "mean forget gate f_t (0 = forget, 1 = keep)", height=320,
+                        legend="top" if len(lines) > 1 else None)
+
+
+def word_ticks(words: list[str]) -> dict:
+    """x-axis ticks that write each word under its time step (every k-th past MAX_WORD_LABELS words)."""
+    positions = np.arange(1, len(words) + 1)
+    every = max(1, math.ceil(len(words) / MAX_WORD_LABELS))
+    return dict(tickmode="array", tickvals=positions[::every].tolist(), ticktext=list(words)[::every],
+                tickangle=-45 if len(words) > 12 else 0)
 
 
 def step_terms_figure(step: CellStep) -> go.Figure:
@@ -177,20 +188,17 @@ def step_terms_figure(step: CellStep) -> go.Figure:
     labels = [row["symbol"] for row in rows]
     previous = f"h_{{{step.previous_symbol}}}"
     figure = go.Figure()
-    for role, label, color in (("input", "from the input x_t", "#1a73e8"),
-                               ("recurrent", f"from the previous state {previous}", "#e8710a"),
-                               ("bias", "bias", "#9aa0a6")):
+    for role, label, color in (("input", "from the input x_t", style.INPUT_PART_COLOR),
+                               ("recurrent", f"from the previous state {previous}", style.RECURRENT_PART_COLOR),
+                               ("bias", "bias", style.BIAS_PART_COLOR)):
         values = [sum(term["value"] for term in row["terms"] if term["role"] == role) for row in rows]
         figure.add_trace(go.Bar(x=labels, y=values, name=label, marker=dict(color=color),
                                 hovertemplate=f"%{{x}} {label}: %{{y:.3f}}<extra></extra>"))
     figure.add_trace(go.Scatter(x=labels, y=[row["pre_activation"] for row in rows], mode="markers",
                                 name="pre-activation (the sum)", marker=dict(symbol="diamond", size=12,
-                                                                             color="#202124"),
+                                                                             color=style.INK),
                                 hovertemplate="%{x} pre-activation: %{y:.3f}<extra></extra>"))
-    figure.add_hline(y=0, line=dict(color="#5f6368", width=1))
-    figure.update_layout(title=f"Unit {step.unit + 1}, time step {step.step + 1}: parts of each pre-activation",
-                         barmode="relative", template="plotly_white", height=420,
-                         xaxis_title="gate", yaxis_title="contribution to the pre-activation",
-                         margin=dict(l=60, r=20, t=50, b=40),
-                         legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0))
-    return figure
+    figure.add_hline(y=0, line=dict(color=style.BASELINE_COLOR, width=1))
+    figure.update_layout(barmode="relative")
+    return style.layout(figure, f"Unit {step.unit + 1}, time step {step.step + 1}: parts of each pre-activation",
+                        "gate", "contribution to the pre-activation", height=420, legend="below")

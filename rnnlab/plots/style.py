@@ -1,0 +1,136 @@
+"""One look for every figure: the layout helper, and one colour for each quantity wherever it appears.
+
+The same quantity has the same colours on every page, as TensorFlow Playground keeps one scale for every view:
+
+- every gate (a sigmoid, 0 shut to 1 open) uses `GATE_SCALE` on a fixed 0–1 range;
+- every state or candidate (hidden state, cell state) uses the diverging `STATE_SCALE`, blue below 0, white at 0,
+  red above, on a range symmetric around 0 (`state_range`);
+- gradient norms through time use `GRADIENT_SCALE` (log₁₀ colours), counts (confusion matrices) `COUNT_SCALE`;
+- each cell type keeps one line colour (`CELL_COLORS`), and sentiment its two (`POSITIVE_COLOR`, `NEGATIVE_COLOR`).
+
+    figure = layout(go.Figure(...), "Loss", "epoch", "loss: mean squared error", log_y=True)
+    add_baseline(figure, 0.155, log_y=True)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import plotly.graph_objects as go
+
+GATE_SCALE = "Viridis"  # sequential, for values in [0, 1]: dark = shut, yellow = open
+GATE_RANGE = (0.0, 1.0)
+GATE_TICKS = dict(tickvals=[0, 0.5, 1], ticktext=["0 shut", "0.5", "1 open"])
+STATE_SCALE = "RdBu_r"  # diverging: negative blue, 0 white, positive red
+GRADIENT_SCALE = "Plasma"  # log10 of gradient norms: not a gate, so not the gate scale
+COUNT_SCALE = "Blues"  # how many examples fall in a cell of a confusion matrix
+INPUT_SCALE = "Greys"  # one-hot inputs drawn as a strip of cells
+
+CELL_COLORS = {"simplernn": "#e8710a", "lstm": "#1a73e8", "gru": "#188038"}
+# Further runs of the same cell get these shades, so several LSTMs in one comparison stay apart.
+EXTRA_COLORS = ["#9334e6", "#d01884", "#12b5cb", "#5f6368", "#b06000", "#174ea6", "#0d652d", "#a50e0e"]
+UNIT_COLORS = ["#1a73e8", "#e8710a", "#188038", "#9334e6", "#d01884", "#12b5cb", "#5f6368", "#b06000"]
+INPUT_COLORS = ["#202124", "#d93025", "#1a73e8", "#188038"]
+POSITIVE_COLOR, NEGATIVE_COLOR = "#188038", "#d93025"
+BASELINE_COLOR = "#5f6368"  # the learned-nothing line, and other reference lines
+INK = "#202124"  # markers for "the step you are reading" and sums
+# Where a pre-activation comes from: the input, the previous state, the bias.
+INPUT_PART_COLOR, RECURRENT_PART_COLOR, BIAS_PART_COLOR = "#1a73e8", "#e8710a", "#9aa0a6"
+SHUT_COLOR, BETWEEN_COLOR, OPEN_COLOR = "#440154", "#c7c7c7", "#fde725"  # the ends of GATE_SCALE, and a grey
+
+_LEGENDS = {
+    "top": dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
+    # Under the plot: for charts in half-width columns, where long run names would wrap into the title.
+    "below": dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0),
+    "right": dict(orientation="v", yanchor="top", y=1, xanchor="left", x=1.02),
+}
+
+
+def layout(figure: go.Figure, title: str, x_title: str | None, y_title: str | None, *, log_y: bool = False,
+           height: int = 420, legend: str | None = "top", hovermode: str = "closest") -> go.Figure:
+    """Title, axis titles (with units), the house template and margins, and where the legend goes (None hides it).
+
+    A log y axis gets one labelled tick per power of ten (`log_ticks`), so minor labels never crowd the decades.
+    """
+    figure.update_layout(title=title, template="plotly_white", height=height, hovermode=hovermode,
+                         margin=dict(l=70, r=20, t=80 if legend == "top" else 60,
+                                     b=90 if legend == "below" else 50),
+                         showlegend=legend is not None)
+    if legend is not None:
+        figure.update_layout(legend=_LEGENDS[legend])
+    if x_title is not None:
+        figure.update_xaxes(title_text=x_title)
+    if y_title is not None:
+        figure.update_yaxes(title_text=y_title)
+    if log_y:
+        figure.update_yaxes(type="log", exponentformat="power", **log_ticks(_y_values(figure)))
+    return figure
+
+
+def log_ticks(values) -> dict:
+    """Tick positions for a log axis covering `values`: every power of ten, plus 2 and 5 times each only when the
+    values span less than two decades (where powers of ten alone would leave one or two labels)."""
+    finite = [float(v) for v in np.ravel(np.asarray(values, dtype=object))
+              if v is not None and isinstance(v, (int, float, np.floating)) and math.isfinite(v) and v > 0]
+    if not finite:
+        return {}
+    low, high = math.floor(math.log10(min(finite))), math.ceil(math.log10(max(finite)))
+    high = max(high, low + 1)
+    multiples = (1, 2, 5) if high - low < 2 else (1,)
+    ticks = [m * 10.0**k for k in range(low, high + 1) for m in multiples if m * 10.0**k <= 10.0**high]
+    return dict(tickmode="array", tickvals=ticks)
+
+
+def _y_values(figure: go.Figure) -> list:
+    values = []
+    for trace in figure.data:
+        y = getattr(trace, "y", None)
+        if y is not None and not isinstance(trace, go.Heatmap):
+            values.extend(np.ravel(np.asarray(y, dtype=object)).tolist())
+    return values
+
+
+def add_baseline(figure: go.Figure, value: float, *, log_y: bool = False, label: str = "learned nothing") -> None:
+    """The learned-nothing loss as a dotted line with its label sitting on the line, on linear and log axes alike.
+
+    Plotly places a shape's annotation in data units even on a log axis, which left the label far from its line;
+    the label is a separate annotation here, at log₁₀ of the value on a log axis as Plotly expects.
+    """
+    if not math.isfinite(value):
+        return
+    figure.add_hline(y=value, line=dict(color=BASELINE_COLOR, dash="dot"))
+    position = math.log10(value) if log_y and value > 0 else value
+    figure.add_annotation(x=1, xref="paper", y=position, yref="y", text=f"{label}: {value:.3g}", showarrow=False,
+                          xanchor="right", yanchor="bottom", font=dict(color=BASELINE_COLOR))
+    if log_y:  # the baseline counts towards the decades the axis shows
+        values = _y_values(figure) + [value]
+        figure.update_yaxes(**log_ticks(values))
+
+
+def run_colors(records) -> dict[str, str]:
+    """A colour per run: its cell's colour for the first run of each cell, distinct shades after that."""
+    colors, used, spare = {}, set(), iter(EXTRA_COLORS * 4)
+    for record in records:
+        color = CELL_COLORS[record.config.cell]
+        colors[record.run_id] = next(spare) if color in used else color
+        used.add(color)
+    return colors
+
+
+def state_range(values: np.ndarray) -> tuple[float, float]:
+    """A symmetric colour range for a state: [-1, 1] (where tanh keeps it) unless its values leave that range (a
+    cell state, or a relu cell), in which case it widens to the largest value, so 0 always stays white."""
+    values = np.asarray(values, dtype=np.float64)
+    finite = np.abs(values[np.isfinite(values)])
+    largest = float(finite.max()) if finite.size else 0.0
+    bound = 1.0 if largest <= 1.0 else math.ceil(largest * 10.0) / 10.0  # widen only when needed
+    return -bound, bound
+
+
+def heatmap_colours(is_gate: bool, values: np.ndarray) -> dict:
+    """The colour arguments of a heatmap of one gate (fixed 0–1) or one state (symmetric around 0)."""
+    if is_gate:
+        return dict(colorscale=GATE_SCALE, zmin=GATE_RANGE[0], zmax=GATE_RANGE[1])
+    low, high = state_range(values)
+    return dict(colorscale=STATE_SCALE, zmin=low, zmax=high, zmid=0.0)

@@ -1,0 +1,141 @@
+"""The figures (`rnnlab.plots`) draw exactly the numbers they are given, with labelled axes and one look."""
+
+import numpy as np
+import pytest
+
+from helpers import fake_record
+from rnnlab.config import RunConfig
+from rnnlab.data import make_dataset
+from rnnlab.plots import gradients as gradient_plots
+from rnnlab.plots import runs as charts
+from rnnlab.records import RunRecord
+
+
+def test_confusion_counts_every_prediction_and_says_how_many():
+    data = make_dataset(RunConfig(task="recall", seq_len=5, samples=32, eval_samples=300))
+    rng = np.random.default_rng(0)
+    predictions = rng.dirichlet(np.ones(4), size=300).astype(np.float32)  # (300, 4) class probabilities
+    figure = charts.predictions_figure(data, predictions)
+    matrix = np.asarray(figure.data[0].z)
+    expected = np.zeros((4, 4), dtype=int)
+    for truth, guess in zip(data.y_val, predictions.argmax(axis=1)):
+        expected[truth, guess] += 1
+    np.testing.assert_array_equal(matrix, expected)
+    assert matrix.sum() == 300 and figure.layout.title.text.startswith("300 validation sequences")
+
+
+def test_regression_scatter_draws_each_answer_against_its_target():
+    data = make_dataset(RunConfig(task="adding", seq_len=6, samples=32, eval_samples=120))
+    predictions = np.linspace(0, 2, 120, dtype=np.float32)[:, None]  # (120, 1)
+    figure = charts.predictions_figure(data, predictions)
+    np.testing.assert_allclose(figure.data[0].x, data.y_val[:, 0])
+    np.testing.assert_allclose(figure.data[0].y, predictions[:, 0])
+    assert "120 validation sequences" in figure.layout.title.text
+
+
+def test_loss_chart_breaks_at_epochs_and_draws_the_baseline():
+    record = RunRecord(RunConfig(), baseline_loss=0.5, history={"loss": [0.4, 0.2], "val_loss": [0.3, 0.25]},
+                       batch_progress=[0.5, 1.0, 1.5, 2.0], batch_loss=[0.45, 0.4, 0.25, 0.2], steps_per_epoch=2)
+    figure = charts.loss_figure([record])
+    within = next(trace for trace in figure.data if trace.name == "training, within epoch")
+    assert list(within.x) == [0.5, 1.0, None, 1.5, 2.0]  # Keras's running mean restarts each epoch
+    assert list(next(trace for trace in figure.data if trace.name == "validation").y) == [0.3, 0.25]
+    assert figure.layout.shapes[0].y0 == 0.5 and figure.layout.yaxis.title.text == "loss: mean squared error"
+
+
+# --- Gradients through time ------------------------------------------------------------------------------------
+
+def test_norm_curve_figure_is_a_labelled_log_plot_before_and_after():
+    record = fake_record()
+    record.grad_norms[-1]["lstm_1"]["forward"][0] = 0.0  # a zero cannot be drawn on a log axis: a gap
+    figure = gradient_plots.norm_curve_figure(record, epoch=2)
+    assert figure.layout.xaxis.title.text == "time step t"
+    assert figure.layout.yaxis.title.text == "‖∂L/∂h_t‖ (log scale)"
+    assert figure.layout.yaxis.type == "log"
+    assert [trace.name for trace in figure.data] == ["lstm_1 · before training", "lstm_1 · after epoch 2"]
+    assert figure.data[1].y[0] is None and figure.data[1].y[-1] == pytest.approx(1.0)
+    assert len(gradient_plots.norm_curve_figure(record, epoch=0).data) == 1
+
+
+def test_heatmap_colours_are_log10_of_the_recorded_norms():
+    record = fake_record()
+    figure = gradient_plots.norm_heatmap(record, "lstm_1", "forward")
+    heatmap = figure.data[0]
+    expected = [np.log10(record.grad_norms_at_init["lstm_1"]["forward"])] + \
+        [np.log10(norms["lstm_1"]["forward"]) for norms in record.grad_norms]
+    np.testing.assert_allclose(np.array(heatmap.z, dtype=float), np.array(expected), rtol=1e-12)
+    assert list(heatmap.y) == [0, 1, 2] and list(heatmap.x) == list(range(1, 51))
+    assert "log₁₀" in heatmap.colorbar.title.text
+    assert figure.layout.xaxis.title.text == "time step t"
+    assert figure.layout.yaxis.title.text == "epoch (0 = before training)"
+
+
+def test_race_figure_draws_one_log_curve_per_run():
+    records = [fake_record(cell) for cell in ("simplernn", "lstm", "gru")]
+    figure = gradient_plots.race_norm_figure(records, "before")
+    assert len(figure.data) == 3 and figure.layout.yaxis.type == "log"
+    assert figure.layout.xaxis.title.text == "time step t"
+    assert figure.data[0].y[0] == pytest.approx(1e-8)
+
+
+# --- One look: log axes, the baseline's label, colours, names -------------------------------------------------
+
+def test_a_log_axis_labels_each_power_of_ten_and_no_crowded_minor_ticks():
+    # Losses from 0.5 down to 0.003 span three decades: only 10⁻³ ... 10⁰ are labelled (2, 3, 5 used to crowd 1).
+    record = RunRecord(RunConfig(), baseline_loss=0.5, history={"loss": [0.4, 0.01, 0.003],
+                                                                "val_loss": [0.45, 0.02, 0.004]})
+    figure = charts.loss_figure([record], log_y=True, show_batches=False)
+    assert figure.layout.yaxis.type == "log"
+    assert list(figure.layout.yaxis.tickvals) == [1e-3, 1e-2, 1e-1, 1.0]
+    # Less than two decades: 1, 2 and 5 of each decade, so the axis still has labels.
+    narrow = RunRecord(RunConfig(), baseline_loss=0.5, history={"loss": [0.4, 0.3], "val_loss": [0.45, 0.35]})
+    ticks = charts.loss_figure([narrow], log_y=True, show_batches=False).layout.yaxis.tickvals
+    assert list(ticks) == pytest.approx([0.1, 0.2, 0.5, 1.0])
+
+
+@pytest.mark.parametrize("log_y", [False, True])
+def test_the_learned_nothing_label_sits_on_its_line(log_y):
+    record = RunRecord(RunConfig(), baseline_loss=0.155, history={"loss": [0.2, 0.01], "val_loss": [0.2, 0.02]})
+    figure = charts.loss_figure([record], log_y=log_y, show_batches=False)
+    line = next(shape for shape in figure.layout.shapes if shape.y0 == shape.y1)
+    label = next(note for note in figure.layout.annotations if note.text.startswith("learned nothing"))
+    assert line.y0 == pytest.approx(0.155) and label.text == "learned nothing: 0.155"
+    # Plotly places annotations on a log axis at log10 of the value; a label at 0.155 there would float at 10^0.155.
+    assert label.y == pytest.approx(np.log10(0.155) if log_y else 0.155) and label.yref == "y"
+
+
+def test_a_state_has_the_same_colours_on_every_page():
+    from rnnlab.plots import cell as cell_plots
+    from rnnlab.plots import sentiment as sentiment_plots
+
+    hidden = np.array([[[-0.8], [0.3], [0.9]]], dtype=np.float32)  # (1, T=3, units=1)
+    forget = np.array([[[0.1], [0.5], [0.95]]], dtype=np.float32)
+    inside = cell_plots.gates_figure({"forget": forget, "hidden": hidden}, np.zeros((3, 1)), kind="LSTM")
+    heatmaps = {trace.name: trace for trace in inside.data if trace.type == "heatmap"}
+    words = ["not", "bad", "at"]
+    review_hidden = sentiment_plots.gate_heatmap(words, hidden[0], "hidden", "lstm_1").data[0]
+    review_forget = sentiment_plots.gate_heatmap(words, forget[0], "forget", "lstm_1").data[0]
+    assert review_hidden.colorscale == heatmaps["hidden"].colorscale  # diverging, blue below 0, red above
+    assert (review_hidden.zmin, review_hidden.zmax) == (heatmaps["hidden"].zmin, heatmaps["hidden"].zmax) == (-1, 1)
+    assert review_forget.colorscale == heatmaps["forget"].colorscale  # one 0-1 scale for every gate
+    assert (review_forget.zmin, review_forget.zmax) == (0, 1)
+
+
+def test_runs_that_differ_in_a_hidden_setting_are_told_apart_in_the_legend():
+    base = RunConfig(task="adding", seq_len=50)
+    records = [RunRecord(config, created=number, history={"loss": [0.1], "val_loss": [0.1]})
+               for number, config in enumerate([base, base.replace(forget_bias=5.0), base.replace(cell="gru"),
+                                                base.replace(cell="gru")])]
+    figure = charts.compare_figure(records, "val_loss")
+    assert [trace.name for trace in figure.data] == [
+        "LSTM 32 · adding T=50 · forget bias 1", "LSTM 32 · adding T=50 · forget bias 5",
+        "GRU 32 · adding T=50 #1", "GRU 32 · adding T=50 #2"]
+
+
+def test_a_run_with_no_finite_loss_is_named_as_not_drawn():
+    drawn = RunRecord(RunConfig(), history={"loss": [0.3], "val_loss": [0.2]})
+    diverged = RunRecord(RunConfig(cell="gru"), history={"loss": [float("nan")], "val_loss": [float("nan")]})
+    figure = charts.compare_figure([drawn, diverged], "val_loss")
+    assert [trace.name for trace in figure.data] == ["LSTM 32 · sine T=30"]
+    assert "Not drawn, no finite validation loss: GRU 32 · sine T=30" in figure.layout.title.text
+    assert charts.not_drawn([drawn, diverged]) == [diverged]
