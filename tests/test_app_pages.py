@@ -44,6 +44,7 @@ def test_opens_on_build_and_train_ready_with_defaults():
     assert at.sidebar.selectbox(key="cfg_task").value == "sine"
 
 
+@pytest.mark.slow
 def test_every_knob_reaches_the_run_that_trains():
     at = open_app({**{k: str(v) for k, v in TINY.items()}, "cell": "gru", "layers": "2", "bidirectional": "true"})
     at.sidebar.radio(key="cfg_activation").set_value("relu")
@@ -90,6 +91,7 @@ def test_a_bad_link_gets_one_warning_and_the_defaults():
     assert at.sidebar.number_input(key="cfg_units").value == 32
 
 
+@pytest.mark.slow
 def test_compare_runs_overlays_downloads_and_deletes():
     at = open_app({k: str(v) for k, v in TINY.items()})
     at.button(key="bt_train").click().run()
@@ -131,6 +133,7 @@ def test_lesson_presets_are_valid_and_open_build_and_train():
     assert metric(at, "Trainable parameters") == f"{8 * (8 + 2 + 1) + 9:,}"  # the lesson's claim: 88 + head
 
 
+@pytest.mark.slow
 def test_queued_jobs_train_one_after_another_and_a_stopped_queue_never_starts():
     config = RunConfig(**TINY)
     first = TrainingJob(config).start()
@@ -167,6 +170,7 @@ def test_reruns_leave_keras_state_alone():
     assert keras.backend.get_uid("rnnlab_rerun_probe") == before + 1  # clear_session would restart it at 1
 
 
+@pytest.mark.slow
 def test_absurd_sizes_get_one_line_and_the_app_keeps_going():
     at = open_app({"task": "adding", "seq_len": "2000", "samples": "200000"})
     at.button(key="bt_train").click().run()
@@ -192,6 +196,7 @@ def test_the_streamlit_fix_fails_loudly_if_the_hook_it_replaces_is_gone(monkeypa
         streamlit_fixes.keep_keras_state()
 
 
+@pytest.mark.slow
 def test_after_the_settings_change_the_shown_run_says_whose_it_is():
     at = open_app({**{k: str(v) for k, v in TINY.items()}, "task": "adding", "cell": "gru"})
     at.button(key="bt_train").click().run()
@@ -203,6 +208,7 @@ def test_after_the_settings_change_the_shown_run_says_whose_it_is():
     assert metric(at, "Trainable parameters") == f"{4 * (4 + 2 + 1) + 5:,}"  # the sidebar's SimpleRNN, not the GRU
 
 
+@pytest.mark.slow
 def test_compare_runs_names_identical_runs_apart_and_undoes_a_delete():
     at = open_app({k: str(v) for k, v in TINY.items()})
     for _ in range(2):

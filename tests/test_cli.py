@@ -48,6 +48,7 @@ def test_train_writes_the_contract_json(tmp_path):
     assert "grad_norms" not in record  # only when asked for
 
 
+@pytest.mark.slow
 def test_grad_norms_flag_adds_one_entry_per_epoch(tmp_path):
     out = tmp_path / "run.json"
     result = run_cli("train", "--task", "adding", "--seq-len", "5", "--samples", "32", "--eval-samples", "16",

@@ -41,6 +41,7 @@ def test_script_builds_the_same_model_with_the_same_weights_and_data(config):
     assert model.loss == ours.loss
 
 
+@pytest.mark.slow
 def test_script_trains_when_run(tmp_path):
     script = tmp_path / "model.py"
     script.write_text(keras_script(RunConfig(task="recall", seq_len=5, samples=32, eval_samples=16, units=3,

@@ -84,6 +84,7 @@ def test_page_shows_a_finished_run_with_its_recorded_numbers(lstm_job):
     assert f"**After epoch 1**, {explain.describe_ratio(record.grad_norms[0]['lstm_1']['forward'])}." in markdown_text(at)
 
 
+@pytest.mark.slow
 def test_page_shows_every_layer_and_direction_of_a_stacked_bidirectional_run():
     job = finished_job(cell="gru", layers=2, bidirectional=True, seq_len=6)
     at = page([job])
@@ -115,6 +116,7 @@ def test_page_shows_a_diverged_run_without_crashing():
     assert radius.value == "NaN"  # the weights overflowed
 
 
+@pytest.mark.slow
 def test_race_button_queues_three_cells_with_the_settings_on_the_page(lstm_job):
     at = page([lstm_job])
     at.radio(key="grad_race_task").set_value("recall").run()

@@ -538,6 +538,7 @@ TINY_FLAGS = ("--vocab", "100", "--maxlen", "12", "--units", "8", "--embedding-d
               "--batch-size", "16", "--learning-rate", "0.01")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", ["csv", "npz"])
 def test_cli_trains_on_a_local_file_and_writes_test_accuracy(tmp_path, source):
     if source == "csv":
@@ -574,6 +575,7 @@ def test_cli_offline_without_data_fails_in_one_line(tmp_path):
     assert not (home / "datasets" / "imdb.npz").exists()
 
 
+@pytest.mark.slow
 def test_cli_fits_default_sizes_to_a_smaller_file_and_says_so(tmp_path):
     # The defaults ask for 20,000 training and 2,500 held-out reviews; this npz has 50 and 20, as in the app.
     path = make_npz(tmp_path / "npz")

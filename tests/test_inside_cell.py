@@ -417,6 +417,7 @@ def test_without_runs_the_page_looks_inside_an_untrained_model():
     assert chart(at, "cell_heatmap")["layout"]["shapes"][0]["x0"] == 4
 
 
+@pytest.mark.slow
 def test_a_trained_run_replays_its_gates_epoch_by_epoch(runs):
     job = runs["lstm"]
     at = page(runs, open_run=job)
@@ -438,6 +439,7 @@ def test_a_trained_run_replays_its_gates_epoch_by_epoch(runs):
                                record.gates[-1]["lstm_1"]["forward"]["hidden"][0].T, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_a_typed_adding_sequence_shows_the_true_answer_beside_the_networks(runs):
     job = runs["gru"]
     at = page(runs, open_run=job)
@@ -452,6 +454,7 @@ def test_a_typed_adding_sequence_shows_the_true_answer_beside_the_networks(runs)
     assert f"**{output:.3f}**" in answer and "the true answer is **1.400**" in answer  # 0.9 + 0.5
 
 
+@pytest.mark.slow
 def test_a_typed_sequence_is_traced_and_bad_typing_gets_one_line(runs):
     job = runs["lstm"]
     at = page(runs, open_run=job)
@@ -475,6 +478,7 @@ def test_a_typed_sequence_is_traced_and_bad_typing_gets_one_line(runs):
     assert not at.exception and len(at.error) == 1 and "'X' is not a token" in at.error[0].value
 
 
+@pytest.mark.slow
 def test_a_stacked_bidirectional_run_steps_backward_through_the_upper_layer(runs):
     job = runs["gru"]
     at = page(runs, open_run=job)
@@ -496,6 +500,7 @@ def test_a_stacked_bidirectional_run_steps_backward_through_the_upper_layer(runs
     assert "cell_forget" not in [element.proto.id.rsplit("-", 1)[-1] for element in at.get("plotly_chart")]
 
 
+@pytest.mark.slow
 def test_a_failed_run_gets_one_line_and_no_traceback(runs):
     at = page(runs, open_run=runs["failed"])
     assert not at.exception and len(at.error) == 1
@@ -503,6 +508,7 @@ def test_a_failed_run_gets_one_line_and_no_traceback(runs):
     assert not at.get("plotly_chart")
 
 
+@pytest.mark.slow
 def test_a_run_whose_weights_are_not_numbers_gets_one_line(runs):
     job = runs["lstm"]
     weights = job.model.get_weights()

@@ -50,6 +50,7 @@ def test_classification_run_reports_accuracy_and_test_accuracy(tiny_config):
     assert record.baseline_loss == pytest.approx(math.log(4), abs=0.2)
 
 
+@pytest.mark.slow
 def test_same_config_and_seed_give_the_same_curve(tiny_config):
     first, again = train(tiny_config), train(tiny_config)
     other = train(tiny_config.replace(seed=7))
@@ -103,6 +104,7 @@ def test_record_round_trips_through_json(tiny_config):
         RunRecord.from_json("[1, 2]")
 
 
+@pytest.mark.slow
 def test_probes_are_recorded_at_initialisation_and_each_epoch(tiny_config):
     trainer = Trainer(tiny_config.replace(epochs=3), record_grad_norms=True, record_gates=True)
     record = trainer.run()
