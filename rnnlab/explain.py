@@ -296,6 +296,8 @@ def run_verdict(record: RunRecord, items: str = "sequences") -> Verdict:
     done = f"{record.epochs_done} epoch{'' if record.epochs_done == 1 else 's'}"
     if record.status in ("diverged", "failed"):
         return Verdict("error", record.message or f"The run {record.status}.")
+    if record.status == "interrupted":
+        return Verdict("warning", record.message or f"Interrupted after {done}.")
     if record.status == "stopped" and not record.epochs_done:
         return Verdict("info", f"Stopped before the first epoch ended ({record.steps_done:,} batches), so there is "
                                "no validation loss to judge.")

@@ -22,8 +22,8 @@ import pandas as pd
 
 from rnnlab.config import RunConfig
 
-# What a run can be doing; the last four are final.
-STATUSES = ("pending", "running", "finished", "stopped", "diverged", "failed")
+# What a run can be doing; all but the first two are final. "interrupted": the server restarted while it trained.
+STATUSES = ("pending", "running", "finished", "stopped", "diverged", "failed", "interrupted")
 
 
 @dataclass
@@ -77,7 +77,7 @@ class RunRecord:
 
     @property
     def is_final(self) -> bool:
-        return self.status in ("finished", "stopped", "diverged", "failed")
+        return self.status not in ("pending", "running")
 
     @property
     def kind(self) -> str:
@@ -210,7 +210,9 @@ def _arrays(value: Any) -> Any:
     """Undo `_plain` for probe data: nested dicts whose leaves are lists of numbers become float32 arrays."""
     if isinstance(value, dict):
         return {key: _arrays(item) for key, item in value.items()}
-    if isinstance(value, list) and value and isinstance(value[0], dict):
+    if isinstance(value, list) and not value:
+        return []  # no probes recorded (a run stopped before its first epoch): still a list of epochs
+    if isinstance(value, list) and isinstance(value[0], dict):
         return [_arrays(item) for item in value]
     if isinstance(value, list):
         return np.asarray(_nan_for_none(value), dtype=np.float32)
