@@ -324,3 +324,28 @@ def _loss_number(value: float) -> str:
     if not math.isfinite(value):
         return "not a number"
     return f"{value:.3g}" if 1e-3 <= abs(value) < 1e4 or value == 0 else format_factor(value)
+
+
+# --- What a class found ------------------------------------------------------------------------------------------
+
+def class_answer(records: list[RunRecord], margin: float = 0.9) -> str:
+    """The class's answer to "which cells learn this task at which lengths?" in one sentence, from its runs:
+    'At T=50, 7 of 8 LSTM runs and 0 of 9 SimpleRNN runs beat the learned-nothing loss by more than 10%.'"""
+    from rnnlab.classroom import tallies  # classroom imports nothing of explain; keep the arrow one way
+    from rnnlab.config import CELL_TITLES
+
+    counts = tallies(records, margin)
+    if not counts:
+        return "No run of the class has finished an epoch yet."
+    by_length: dict[int, list[str]] = {}
+    for tally in counts:
+        by_length.setdefault(tally.seq_len, []).append(
+            f"{tally.beat} of {tally.judged} {CELL_TITLES[tally.cell]} run{'' if tally.judged == 1 else 's'}")
+    clauses = [f"at T={length}, {_and(parts)}" for length, parts in sorted(by_length.items())]
+    sentence = "; ".join(clauses)
+    return (f"{sentence[0].upper()}{sentence[1:]} beat the learned-nothing loss by more than "
+            f"{1 - margin:.0%}.")
+
+
+def _and(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
