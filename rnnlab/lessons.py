@@ -1,6 +1,6 @@
 """Lessons: Markdown files in `lessons/`, read into blocks the Lessons page renders one by one.
 
-A lesson is Markdown with two kinds of special block:
+A lesson is Markdown with three kinds of special block:
 
 - display maths between `$$` lines (or `$$...$$` on one line), rendered as its own equation, so a formula that spans
   several lines never breaks the paragraph around it;
@@ -11,6 +11,29 @@ A lesson is Markdown with two kinds of special block:
       task=adding&cell=simplernn&units=8&seq_len=10
       ```
 
+- a prediction ("predict, then run"): a question, the measurement that decides it, and two to four answers, each
+  with the preset it stands for (or, for a yes/no question about one preset, the outcome it stands for):
+
+      ```quiz
+      At T = 50, which cell ends 10 epochs of the adding problem with the lowest validation loss?
+      lowest val_loss
+      - SimpleRNN | task=adding&cell=simplernn
+      - LSTM | task=adding&cell=lstm
+      - GRU | task=adding&cell=gru
+      why: The gated cells can keep the first marked value; see lesson 2.
+      ```
+
+      ```quiz
+      Does a SimpleRNN learn the adding problem at T = 50 within 10 epochs?
+      learns task=adding&cell=simplernn
+      - Yes, it ends well below the learned-nothing loss | yes
+      - No, it stays near the learned-nothing loss | no
+      ```
+
+  Measures: `lowest KEY` / `highest KEY` (a history key: val_loss, val_accuracy, ...), `fewest params` /
+  `most params`, `fastest` (sequences per second), and `learns QUERY` (yes when the run's validation loss ends below
+  90% of the learned-nothing loss). The right answer is never written in the lesson: the runs decide it.
+
 Everything else is Markdown, passed through as it is (inline maths `$...$` included).
 
     lesson = read_lesson(Path("lessons/01_sequences_and_hidden_state.md"))
@@ -20,11 +43,13 @@ Everything else is Markdown, passed through as it is (inline maths `$...$` inclu
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rnnlab.config import RunConfig, from_link
+from rnnlab.records import RunRecord
 
 FOLDER = Path(__file__).resolve().parents[1] / "lessons"
 
@@ -34,17 +59,95 @@ _DISPLAY_MATH = re.compile(r"^\$\$(?P<latex>.+?)\$\$[ \t]*$", re.MULTILINE | re.
 
 @dataclass
 class Block:
-    """One piece of a lesson: `kind` is "markdown", "math" or "try"."""
+    """One piece of a lesson: `kind` is "markdown", "math", "try" or "quiz"."""
 
     kind: str
-    text: str = ""  # markdown: the text; math: the LaTeX between the $$
+    text: str = ""  # markdown: the text; math: the LaTeX between the $$; quiz: the question
     label: str = ""  # try: what the button says
     query: str = ""  # try: the settings, as in a shareable link
+    quiz: "Quiz | None" = None
 
     @property
     def config(self) -> RunConfig:
         """The configuration a preset loads (its task's defaults, then its settings); ValueError if invalid."""
         return from_link(self.query)
+
+
+_MEASURES = {"lowest", "highest", "fewest", "most", "fastest", "learns"}
+# A run "learns" when its final validation loss is below this share of the learned-nothing loss.
+LEARNS_BELOW = 0.9
+
+
+@dataclass
+class Answer:
+    label: str
+    key: str  # a preset's query, or for `learns` questions "yes" / "no"
+
+
+@dataclass
+class Quiz:
+    """A prediction the learner commits to before the runs that decide it train."""
+
+    question: str
+    measure: str  # "lowest val_loss", "fewest params", "learns task=...", ...
+    answers: list[Answer]
+    why: str = ""
+    number: int = 0  # its place among the lesson's quizzes, 1-based: the question's id within the lesson
+
+    @property
+    def kind(self) -> str:
+        return self.measure.split()[0]
+
+    @property
+    def argument(self) -> str:
+        return self.measure.split(maxsplit=1)[1] if " " in self.measure else ""
+
+    def presets(self) -> list[RunConfig]:
+        """What must train to decide it: one preset per answer, or the one preset of a yes/no question."""
+        if self.kind == "learns":
+            return [from_link(self.argument)]
+        return [from_link(answer.key) for answer in self.answers]
+
+    def decide(self, records: list[RunRecord]) -> tuple[Answer | None, str]:
+        """The right answer, decided by the finished runs of `presets()` (same order), and the measured numbers in
+        a sentence. (None, sentence) when the runs cannot decide it (one diverged, or did not finish an epoch)."""
+        if len(records) != len(self.presets()):
+            raise ValueError(f"This question needs {len(self.presets())} runs, not {len(records)}.")
+        if self.kind == "learns":
+            record = records[0]
+            loss, baseline = record.final("val_loss"), record.baseline_loss
+            if loss is None or not _finite(loss) or not _finite(baseline):
+                return None, "The run ended without a validation loss, so it cannot decide the question."
+            learned = loss < LEARNS_BELOW * baseline
+            key = "yes" if learned else "no"
+            answer = next(answer for answer in self.answers if answer.key == key)
+            return answer, (f"Measured: validation loss {loss:.3g} against {baseline:.3g} for a network that learned "
+                            f"nothing ({loss / baseline:.0%} of it).")
+        values = [self._value(record) for record in records]
+        shown = ", ".join(f"{answer.label} {_format(value, self.kind)}" for answer, value in zip(self.answers, values))
+        if any(value is None for value in values):
+            return None, f"Measured: {shown}. A run without a result cannot be compared, so this one is undecided."
+        pick = min if self.kind in ("lowest", "fewest") else max
+        best = pick(values)
+        if values.count(best) > 1:
+            return None, f"Measured: {shown}. A tie: the runs cannot tell the answers apart."
+        return self.answers[values.index(best)], f"Measured: {shown} ({self._what()})."
+
+    def _value(self, record: RunRecord) -> float | None:
+        if self.kind in ("fewest", "most"):
+            return float(record.params)
+        if self.kind == "fastest":
+            return record.samples_per_second if _finite(record.samples_per_second) else None
+        value = record.final(self.argument)
+        return value if value is not None and _finite(value) else None
+
+    def _what(self) -> str:
+        if self.kind in ("fewest", "most"):
+            return "trainable parameters"
+        if self.kind == "fastest":
+            return "training sequences per second after the first epoch"
+        return {"val_loss": "validation loss after the last epoch",
+                "val_accuracy": "validation accuracy after the last epoch"}.get(self.argument, self.argument)
 
 
 @dataclass
@@ -60,6 +163,9 @@ class Lesson:
     def presets(self) -> list[Block]:
         return [block for block in self.blocks if block.kind == "try"]
 
+    def quizzes(self) -> list[Quiz]:
+        return [block.quiz for block in self.blocks if block.kind == "quiz"]
+
 
 def read_lesson(path: Path) -> Lesson:
     """Split a lesson file into blocks; ValueError naming the lesson and the block if a preset is malformed."""
@@ -67,18 +173,64 @@ def read_lesson(path: Path) -> Lesson:
     title = text.lstrip().splitlines()[0].lstrip("# ").strip() if text.strip() else path.stem
     blocks: list[Block] = []
     position = 0
+    quizzes = 0
     for match in _FENCE.finditer(text):
-        if match["kind"] != "try":
+        if match["kind"] not in ("try", "quiz"):
             continue  # other fenced blocks (code) stay Markdown
         blocks.extend(_markdown_and_math(text[position:match.start()]))
-        lines = [line.strip() for line in match["body"].strip().splitlines()]
-        if len(lines) != 2 or not lines[0] or not lines[1]:
-            raise ValueError(f"{path.name}: a ```try block needs two lines, a label and its settings; found "
-                             f"{len(lines)}.")
-        blocks.append(Block("try", label=lines[0], query=lines[1].lstrip("?")))
+        lines = [line.strip() for line in match["body"].strip().splitlines() if line.strip()]
+        if match["kind"] == "quiz":
+            quizzes += 1
+            quiz = _quiz(lines, path.name, quizzes)
+            blocks.append(Block("quiz", text=quiz.question, quiz=quiz))
+        else:
+            if len(lines) != 2:
+                raise ValueError(f"{path.name}: a ```try block needs two lines, a label and its settings; found "
+                                 f"{len(lines)}.")
+            blocks.append(Block("try", label=lines[0], query=lines[1].lstrip("?")))
         position = match.end()
     blocks.extend(_markdown_and_math(text[position:]))
     return Lesson(path=path, title=title, blocks=blocks)
+
+
+def _quiz(lines: list[str], name: str, number: int) -> Quiz:
+    """Read a ```quiz block; ValueError naming the lesson and what is wrong."""
+    where = f"{name}, quiz {number}"
+    why = next((line[len("why:"):].strip() for line in lines if line.startswith("why:")), "")
+    lines = [line for line in lines if not line.startswith("why:")]
+    if len(lines) < 4:
+        raise ValueError(f"{where}: a ```quiz block needs a question, a measure and two to four answers.")
+    question, measure, *options = lines
+    if measure.split()[0] not in _MEASURES:
+        raise ValueError(f"{where}: the measure {measure!r} must start with one of {', '.join(sorted(_MEASURES))}.")
+    answers = []
+    for option in options:
+        if not option.startswith("- ") or "|" not in option:
+            raise ValueError(f"{where}: each answer is a line '- label | preset' (or '| yes' / '| no'); "
+                             f"{option!r} is not.")
+        label, key = (part.strip() for part in option[2:].rsplit("|", 1))
+        answers.append(Answer(label, key.lstrip("?")))
+    if not 2 <= len(answers) <= 4:
+        raise ValueError(f"{where}: a quiz has two to four answers, not {len(answers)}.")
+    quiz = Quiz(question, measure, answers, why, number)
+    if quiz.kind == "learns" and sorted(answer.key for answer in answers) != ["no", "yes"]:
+        raise ValueError(f"{where}: a 'learns' question has one answer keyed 'yes' and one keyed 'no'.")
+    quiz.presets()  # every preset must be a valid link: ValueError naming the bad setting
+    return quiz
+
+
+def _finite(value) -> bool:
+    return value is not None and math.isfinite(value)
+
+
+def _format(value: float | None, kind: str) -> str:
+    if value is None:
+        return "no result"
+    if kind in ("fewest", "most"):
+        return f"{value:,.0f}"
+    if kind == "fastest":
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
 
 
 def _markdown_and_math(text: str) -> list[Block]:
