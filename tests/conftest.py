@@ -1,12 +1,23 @@
 """Shared test settings: quiet TensorFlow, and the smallest configurations that still exercise a feature."""
 
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # noqa: E402
 
 from rnnlab.config import RunConfig  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def keep_main_module():
+    """Streamlit's AppTest runs a page as `__main__` and leaves it there; a process started afterwards with the
+    "spawn" method (the store's writers, Dask's workers) would re-run that page. Put the real `__main__` back."""
+    main = sys.modules.get("__main__")
+    yield
+    if sys.modules.get("__main__") is not main:
+        sys.modules["__main__"] = main
 
 
 @pytest.fixture
