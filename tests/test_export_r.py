@@ -468,6 +468,7 @@ def run_cli(*arguments: str) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
+@pytest.mark.slow
 @needs_r
 def test_cli_exports_r_that_parses_and_refuses_unknown_languages(tmp_path):
     result = run_cli("export", "--lang", "r", "--task", "adding", "--cell", "gru", "--layers", "2", "--bidirectional")
