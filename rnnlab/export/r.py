@@ -29,7 +29,7 @@ input_dtype)`, `set_random_seed(seed)` (seeds R, Python, NumPy and TensorFlow), 
 from __future__ import annotations
 
 from rnnlab.config import RunConfig
-from rnnlab.data import get_task
+from rnnlab.data import Task, get_task
 from rnnlab.models import recurrent_layer_name
 
 _CELLS = {"simplernn": "layer_simple_rnn", "lstm": "layer_lstm", "gru": "layer_gru"}
@@ -52,12 +52,13 @@ def r_script(config: RunConfig) -> str:
     its data or its input in R.
     """
     task = get_task(config.task)
+    uncovered = f"The R export does not cover {task.name} yet; use --lang python."
+    if task.kind not in _LOSSES:
+        raise ValueError(uncovered)
     try:
         data, inputs = task.r_data_code(config), task.r_input_code(config)
     except NotImplementedError:
-        data = inputs = None
-    if data is None or task.kind not in _LOSSES:
-        raise ValueError(f"The R export does not cover {task.name} yet; use --lang python.")
+        raise ValueError(uncovered) from None
     parts = [_header(config), data, _model(config, task, inputs), _training(config)]
     return "\n\n".join(part.strip("\n") for part in parts) + "\n"
 
@@ -77,7 +78,7 @@ def _header(config: RunConfig) -> str:
     ])
 
 
-def _model(config: RunConfig, task, inputs: list[str]) -> str:
+def _model(config: RunConfig, task: Task, inputs: list[str]) -> str:
     initializer = _INITIALIZERS[config.recurrent_initializer].format(gain=_number(config.recurrent_gain))
     calls = list(inputs[1:])
     for index in range(config.layers):
