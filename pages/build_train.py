@@ -5,7 +5,7 @@ import streamlit as st
 from pages import progress, session, widgets
 from rnnlab.config import RunConfig
 from rnnlab.data import get_task
-from rnnlab.export import keras_script
+from rnnlab.export import file_name, script
 from rnnlab.models import describe_layers, summary_text, untrained_model, validation_answers
 from rnnlab.plots import runs as run_plots
 
@@ -75,10 +75,24 @@ with model_column:
         st.caption("What Keras prints for this network; the layer table above is the same, layer by layer.")
         st.code(summary_of(config.to_dict()), language=None)
     with st.expander("This network as Keras code"):
-        script = keras_script(config)
-        st.code(script, language="python")
-        st.download_button("Download the script", script, file_name=f"rnnlab_{config.cell}_{config.task}.py",
-                           mime="text/x-python", key="bt_script")
+        python_tab, r_tab = st.tabs(["Python", "R"])
+        with python_tab:
+            st.caption("Keras and NumPy only: the same data, the same starting weights, trained with `model.fit`.")
+            python_code = script(config, "python")
+            st.code(python_code, language="python")
+            st.download_button("Download the script", python_code, file_name=file_name(config, "python"),
+                               mime="text/x-python", key="bt_script")
+        with r_tab:
+            st.caption("The same network in R's keras3 package, trained with `fit`. R draws its own random numbers, "
+                       "so its examples are of the same kind as these, not the very same ones.")
+            try:
+                r_code = script(config, "r")
+            except ValueError as error:  # a task the R export does not cover yet
+                st.info(str(error))
+            else:
+                st.code(r_code, language="r")
+                st.download_button("Download the R script", r_code, file_name=file_name(config, "r"),
+                                   mime="text/plain", key="bt_script_r")
 
 with train_column:
     active = session.active_job()

@@ -3,6 +3,7 @@
     python -m rnnlab train --task adding --seq-len 50 --cell gru --epochs 5 --out gru.json
     python -m rnnlab train --task imdb --imdb-csv reviews.csv --vocab 2000 --maxlen 200
     python -m rnnlab export --cell lstm --layers 2 > model.py
+    python -m rnnlab export --lang r --task adding --cell gru --bidirectional > model.R
 
 Every `RunConfig` field is a flag (`seq_len` is `--seq-len`), with the same help text and limits as the dashboard.
 Bad arguments print one line on stderr and exit with code 2; missing data prints one line and exits with 1.
@@ -19,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from rnnlab.config import RunConfig, field_info
+from rnnlab.config import EXPORT_LANGUAGES, RunConfig, field_info
 
 # Probe results are only written when asked for, so a plain run's JSON stays small.
 _PROBE_KEYS = ("grad_norms_at_init", "grad_norms", "gates_at_init", "gates")
@@ -70,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="Print a standalone Keras script for a configuration.")
     _add_config_flags(export)
+    export.add_argument("--lang", choices=EXPORT_LANGUAGES, default=EXPORT_LANGUAGES[0],
+                        help="The script's language: python (Keras and NumPy) or r (the R keras3 package). "
+                             f"Default: {EXPORT_LANGUAGES[0]!r}.")
     return parser
 
 
@@ -91,9 +95,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(str(error), code=2)
     if arguments.command == "export":
         with _quiet_native_stderr():
-            from rnnlab.export import keras_script
-
-        sys.stdout.write(keras_script(config))
+            from rnnlab.export import script
+        try:
+            text = script(config, arguments.lang)
+        except ValueError as error:  # a task this language cannot write yet
+            _fail(str(error), code=2)
+        sys.stdout.write(text)
         return 0
     return _train(config, arguments)
 

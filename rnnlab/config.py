@@ -22,6 +22,8 @@ CELL_TITLES = {"simplernn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 ACTIVATIONS = ("tanh", "relu")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 RECURRENT_INITIALIZERS = ("orthogonal", "glorot_uniform", "identity")
+# The languages a configuration can be exported to as a script (`rnnlab.export`); the first is the default.
+EXPORT_LANGUAGES = ("python", "r")
 # How choices read on screen (the values stay what Keras calls them).
 CHOICE_TITLES = {**CELL_TITLES, "adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD", "orthogonal": "Orthogonal",
                  "glorot_uniform": "Glorot uniform", "identity": "Identity"}

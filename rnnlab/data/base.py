@@ -203,7 +203,13 @@ class Task:
         raise NotImplementedError
 
     def r_data_code(self, config: "RunConfig") -> str:
-        """R that defines `x_train, y_train, x_val, y_val` for this task, for the R export."""
+        """R that defines `x_train, y_train, x_val, y_val` for this task, for the R export (base R and keras3 only,
+        using the script's `SEED` and `SEQ_LEN`). Raises NotImplementedError for a task the R export does not cover."""
+        raise NotImplementedError
+
+    def r_input_code(self, config: "RunConfig") -> list[str]:
+        """The start of the model in the R export: a `keras_model_sequential(...)` call with the input's shape, then
+        any layers before the recurrent stack (an embedding for token inputs), each an R call the script pipes on."""
         raise NotImplementedError
 
 

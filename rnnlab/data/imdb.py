@@ -710,5 +710,26 @@ class ImdbTask(Task):
             'x_train, y_train = pad(x_all[train]), y_all[train].astype("float32")\n'
             'x_val, y_val = pad(x_all[val]), y_all[val].astype("float32")')
 
+    def r_input_code(self, config: RunConfig) -> list[str]:
+        return ['keras_model_sequential(input_shape = c(SEQ_LEN), input_dtype = "int32")',
+                f"layer_embedding(input_dim = VOCAB_SIZE, output_dim = {config.embedding_dim})"]
+
+    def r_data_code(self, config: RunConfig) -> str:
+        samples, held_out = config.samples, config.eval_samples
+        return (
+            "# IMDB reviews as word ids (downloads once to ~/.keras/datasets/), padded and cut at the front to\n"
+            "# SEQ_LEN words. Training and validation reviews are drawn from Keras's 25,000 training reviews, as in\n"
+            "# RNN Lab.\n"
+            f"VOCAB_SIZE <- {config.vocab_size}L\n"
+            "imdb <- dataset_imdb(num_words = VOCAB_SIZE)\n"
+            "set.seed(SEED)\n"
+            "shuffled <- sample.int(length(imdb$train$x))\n"
+            f"train <- shuffled[seq_len({samples})]\n"
+            f"val <- shuffled[{samples} + seq_len({held_out})]\n"
+            "x_train <- pad_sequences(imdb$train$x[train], maxlen = SEQ_LEN)  # (reviews, SEQ_LEN) word ids\n"
+            "y_train <- as.numeric(imdb$train$y[train])\n"
+            "x_val <- pad_sequences(imdb$train$x[val], maxlen = SEQ_LEN)\n"
+            "y_val <- as.numeric(imdb$train$y[val])")
+
 
 TASK = ImdbTask()

@@ -7,7 +7,9 @@ cores and each showing something about recurrent networks:
 - `recall`: name the token a sequence began with, after T-1 distractor tokens (long-range memory).
 
 Each task also reads sequences a learner types (Inside the cell), says the network's answer in its own terms, and
-writes its generator into the exported Keras script (the very function below, copied by `inspect`).
+writes its generator into the exported scripts: the very NumPy function below (copied by `inspect`) into the Python
+one, and the same generator written in base R (`_R_GENERATORS`) into the R one. R's random numbers cannot reproduce
+NumPy's, so the R data are sequences of the same kind, shape and meaning, not the same numbers.
 
     task = TASKS["adding"]
     dataset = task.make(RunConfig(task="adding", seq_len=50))   # x_train (6000, 50, 2)
@@ -102,6 +104,60 @@ def _recall(n: int, seq_len: int, rng: np.random.Generator) -> tuple[np.ndarray,
     return x, y
 
 
+# --- The same generators in base R (for the R export) -----------------------------------------------------------
+# Each defines `<task>_data(n, timesteps)` returning list(x = (n, T, features) array, y = targets) with the NumPy
+# generator's shapes and meaning. R indexes from 1, so time steps run 1..T; recall's class indices stay 0..3, as
+# Keras's sparse cross-entropy expects. `tests/test_export_r.py` runs them with Rscript and checks the meaning.
+
+_R_GENERATORS = {
+    "sine": """\
+sine_data <- function(n, timesteps) {
+  # Each sequence has its own frequency and phase, so the network must read them off the window.
+  frequency <- runif(n, 0.03, 0.1)  # cycles per time step
+  phase <- runif(n, 0, 2 * pi)
+  wave <- sin(2 * pi * outer(frequency, 0:timesteps) + phase)  # (n, T+1); row i gets phase[i]
+  readings <- wave[, 1:timesteps, drop = FALSE] + rnorm(n * timesteps, 0, 0.1)  # noisy observations
+  list(x = array(readings, dim = c(n, timesteps, 1)),  # (n, T, 1)
+       y = wave[, timesteps + 1, drop = FALSE])  # (n, 1): the clean next value
+}""",
+    "count": """\
+# What the whole numbers are divided by: the largest magnitude a sequence of this length reaches (start up to 9,
+# step up to 5), so inputs and targets stay within [-1, 1] at any length.
+count_scale <- function(timesteps) 9 + 5 * timesteps
+
+count_data <- function(n, timesteps) {
+  start <- sample(-9:9, n, replace = TRUE)
+  step <- sample(c(-5:-1, 1:5), n, replace = TRUE)  # never 0, so every sequence counts
+  values <- start + outer(step, 0:timesteps)  # (n, T+1); row i starts at start[i]
+  scale <- count_scale(timesteps)
+  list(x = array(values[, 1:timesteps, drop = FALSE] / scale, dim = c(n, timesteps, 1)),  # (n, T, 1)
+       y = values[, timesteps + 1, drop = FALSE] / scale)  # (n, 1)
+}""",
+    "adding": """\
+adding_data <- function(n, timesteps) {
+  values <- matrix(runif(n * timesteps), n, timesteps)
+  # One marked value in each half of the sequence, as in Hochreiter & Schmidhuber's setting.
+  half <- max(timesteps %/% 2, 1)
+  first <- sample.int(half, n, replace = TRUE)  # a step in 1..half
+  second <- half + sample.int(timesteps - half, n, replace = TRUE)  # a step in (half + 1)..T
+  rows <- seq_len(n)
+  markers <- matrix(0, n, timesteps)
+  markers[cbind(rows, first)] <- 1
+  markers[cbind(rows, second)] <- 1
+  list(x = array(c(values, markers), dim = c(n, timesteps, 2)),  # (n, T, 2): values, then markers
+       y = matrix(values[cbind(rows, first)] + values[cbind(rows, second)], ncol = 1))  # (n, 1)
+}""",
+    "recall": """\
+recall_data <- function(n, timesteps) {
+  # Tokens 1..4 stand for A, B, C, D; step 1 is the one to remember.
+  tokens <- matrix(sample.int(4, n * timesteps, replace = TRUE), n, timesteps)  # (n, T)
+  x <- array(0, dim = c(n, timesteps, 4))  # (n, T, 4) one-hot
+  for (token in 1:4) x[, , token] <- tokens == token
+  list(x = x, y = tokens[, 1] - 1L)  # (n,): class indices 0..3, as sparse categorical cross-entropy expects
+}""",
+}
+
+
 # --- The tasks ------------------------------------------------------------------------------------------------
 
 class SyntheticTask(Task):
@@ -170,6 +226,27 @@ class SyntheticTask(Task):
 
     def keras_input_code(self, config: RunConfig) -> list[str]:
         return [f"keras.Input(shape=(SEQ_LEN, {len(self.feature_names)}))"]
+
+    def r_data_code(self, config: RunConfig) -> str:
+        if self.name not in _R_GENERATORS:  # a new task written for Python first
+            raise NotImplementedError(f"{self.name} has no R generator")
+        return (f"# Data: {self.title}. {self.description}\n"
+                "# R's random numbers are not NumPy's: R cannot draw the very sequences RNN Lab and its Python export\n"
+                "# draw, so these are sequences of the same kind, shape and meaning, made by the same rules.\n"
+                f"{_R_GENERATORS[self.name]}\n\n"
+                "# Training and validation sequences come from streams of their own, so the validation set never\n"
+                "# depends on how many training sequences there are.\n"
+                f"set.seed(SEED)\n"
+                f"train <- {self.name}_data({config.samples}, SEQ_LEN)\n"
+                f"set.seed(SEED - 1L)\n"
+                f"val <- {self.name}_data({config.eval_samples}, SEQ_LEN)\n"
+                "x_train <- train$x\n"
+                "y_train <- train$y\n"
+                "x_val <- val$x\n"
+                "y_val <- val$y")
+
+    def r_input_code(self, config: RunConfig) -> list[str]:
+        return [f"keras_model_sequential(input_shape = c(SEQ_LEN, {len(self.feature_names)}))"]
 
 
 class SineTask(SyntheticTask):

@@ -1,8 +1,9 @@
-"""Write a configuration out as a standalone Keras script: the path from the dashboard to real code.
+"""A configuration as a standalone Python script for Keras: the export's first language (`r.py` is the other).
 
 The script needs only Keras and NumPy. It carries the task's data (each task writes its own: a synthetic task copies
 in the very generator RNN Lab uses), builds the same layers with the same seed, and trains with `model.fit`.
 
+    from rnnlab.export import keras_script
     print(keras_script(RunConfig(cell="gru", layers=2)))
     python -m rnnlab export --cell gru --layers 2 > model.py
 """
