@@ -5,10 +5,11 @@ model or imports TensorFlow: the estimate is arithmetic on the configuration and
 looks like), so it is instant and safe for any configuration, including ones that could never be built.
 
     shape = Shape.for_sequences(config, features=2, outputs=1)          # the adding task
-    estimate = estimate(config, shape)
-    estimate.peak_bytes, estimate.seconds_per_epoch
-    verdict = check(estimate, Limits.from_environment())
-    verdict.level, verdict.sentence   # 'refuse', 'Reduce the sequence length, ...: this run needs about 38 GB, ...'
+    result = estimate(config, shape)
+    result.peak_bytes, result.seconds_per_epoch, result.parts()       # bytes, seconds, bytes by part
+    result.summary()                  # 'about 630 MB, about 1 s per epoch (about 17 s in all)'
+    verdict = check(result, Limits.from_environment())
+    verdict.level, verdict.sentence   # 'refuse', 'Reduce the sequence length, ...: this run needs about 29 GB, ...'
 
 Memory is the sum of parts, each a count times a factor measured on this machine (`benchmarks/bench_budget.py`):
 weights, gradients and optimizer slots (per parameter), the activations that backpropagation through time keeps
@@ -37,8 +38,12 @@ GB = 1024 * MB
 # Measured by benchmarks/bench_budget.py on 2026-11-22 (2 CPU cores, TensorFlow 2.21, Keras 3.15): each shape
 # trained for two batches in a fresh process, peak from getrusage's ru_maxrss.
 
-# Resident memory of a process that has imported TensorFlow and trained a tiny model for two batches.
-TENSORFLOW_BYTES = 620 * MB
+# Resident memory of a process that has imported TensorFlow and trained a tiny one-layer model for two batches
+# (620 MB), less one layer's share of the next constant.
+TENSORFLOW_BYTES = 600 * MB
+# Each recurrent layer's direction adds its traced while-loops and their gradient graphs (measured: models of 3 and
+# 4 small layer-directions held 50-100 MB more than their tensors explain).
+TRACED_LAYER_BYTES = 20 * MB
 
 # Per parameter, in float32 copies. Gradients: the gradient itself plus the temporaries of the update that reads
 # it (SGD's total, weights included, measured 3.2-3.8 copies). Each optimizer slot: the slot plus its share of
@@ -59,9 +64,9 @@ KEPT_PER_INPUT = 3.5
 KEPT_PER_EMBEDDING = 2.0
 # ... per value of the last layer's output when a head reads every step (the sequence and its gradient; 3.5-5),
 KEPT_PER_OUTPUT = 4.5
-# ... and per logit of such a head, (batch, T, vocab): 1.06-1.16 copies at batch 64 with vocabularies of 4,000 to
-# 16,000 (the logits' gradient replaces them), 3.5 at batch 16.
-KEPT_PER_LOGIT = 1.5
+# ... and per logit of such a head, (batch, T, vocab): 1.1-1.7 copies at batch 64 with vocabularies of 4,000 to
+# 16,000 (the logits' gradient takes their place), 3.5 at batch 16.
+KEPT_PER_LOGIT = 2.0
 
 # The input pipeline (rnnlab.training) turns the training arrays into a tensor and fills a shuffle buffer with every
 # sequence: with the NumPy arrays themselves, measured 3.1-3.8 copies of the training data. Keras copies the
@@ -72,19 +77,21 @@ EVAL_DATA_COPIES = 2.0
 
 # --- Time constants, fitted --------------------------------------------------------------------------------------
 # Fitted by `python benchmarks/bench_budget.py --fit` on 2026-11-22 to whole epochs (validation included; median of
-# epochs 2-4; the fastest of 2-3 repeats) of its calibration shapes, on this 2-core machine while other engineers'
-# test suites kept its load average at 3-15: these are times on a busy machine, an idle one is up to ~1.5x faster.
-STEP_SECONDS = {"simplernn": 1.06e-04, "lstm": 1.51e-04, "gru": 2.87e-04}  # per step of a layer's direction, per batch
-SECONDS_PER_FLOP = 9.13e-12  # matrix products, forward and backward (about 110 GFLOP/s)
-SECONDS_PER_VALUE = 5.32e-09  # elementwise work on gate values, per sequence
-SECONDS_PER_LOGIT = 7.70e-09  # a head at every step: softmax and loss over the vocabulary, per sequence
-BATCH_SECONDS = 0.0  # per training batch (tf.data, callbacks): too small to separate from the rest
-SECONDS_PER_PARAMETER = 4.16e-09  # per training batch: the optimizer's update of every weight
+# epochs 2-4) of its calibration shapes, each the fastest of 3-4 repeats: other engineers' test suites kept this
+# 2-core machine's load average at 3-15 throughout, and the same shape's repeats differed by up to 4x. These are
+# times with the machine to oneself, or nearly; runs sharing it take longer.
+STEP_SECONDS = {"simplernn": 1.14e-04, "lstm": 1.64e-04, "gru": 2.83e-04}  # per step of a layer's direction, per batch
+SECONDS_PER_FLOP = 1.39e-11  # matrix products, forward and backward (about 70 GFLOP/s)
+SECONDS_PER_VALUE = 8.74e-10  # elementwise work on gate values, per sequence
+SECONDS_PER_LOGIT = 4.76e-09  # a head at every step: softmax and loss over the vocabulary, per sequence
+BATCH_SECONDS = 0.0  # per training batch (tf.data, callbacks): the fit found it too small to separate
+SECONDS_PER_PARAMETER = 4.19e-09  # per training batch: the optimizer's update of every weight
 # Forward-only work (validation) costs this share of a training step's loop overhead; its products cost a third.
 FORWARD_SHARE = 1 / 3
-# Graph tracing before the first epoch (and again for validation): a base plus a share per recurrent layer.
-TRACE_SECONDS = 0.61
-TRACE_SECONDS_PER_LAYER = 1.85
+# Graph tracing in the first epoch (training and validation functions): a base plus a share per recurrent layer and
+# direction (the fit put it all in the share).
+TRACE_SECONDS = 0.0
+TRACE_SECONDS_PER_LAYER = 1.8
 
 # Matrix blocks per cell: a SimpleRNN has one (W_x, W_h, b), an LSTM four (input, forget, candidate, output), a GRU
 # three (update, reset, candidate).
@@ -138,7 +145,7 @@ class Estimate:
     activations_bytes: int  # what backpropagation through time keeps for every step of the batch
     logits_bytes: int  # a head that answers at every step: (batch, T, vocab) logits and their gradients
     data_bytes: int  # training, validation and test arrays, with the input pipeline's copies
-    tensorflow_bytes: int  # TensorFlow itself, before any of the above
+    tensorflow_bytes: int  # TensorFlow itself and the traced graph of the model, before any of the above
     seconds_per_epoch: float  # training and validation, once the graph is traced
     first_epoch_extra_seconds: float  # graph tracing, paid once before the first epoch's batches
     epochs: int
@@ -213,7 +220,8 @@ def estimate(config: RunConfig, shape: Shape) -> Estimate:
     return Estimate(
         parameters=parameters, vocabulary_parameters=vocabulary_parameters, weights_bytes=round(weights),
         gradients_bytes=round(gradients), optimizer_bytes=round(optimizer), activations_bytes=round(activations),
-        logits_bytes=round(logits), data_bytes=round(data), tensorflow_bytes=TENSORFLOW_BYTES,
+        logits_bytes=round(logits), data_bytes=round(data),
+        tensorflow_bytes=TENSORFLOW_BYTES + TRACED_LAYER_BYTES * config.layers * directions,
         seconds_per_epoch=_epoch_seconds(config, shape, parameters),
         first_epoch_extra_seconds=TRACE_SECONDS + TRACE_SECONDS_PER_LAYER * config.layers * directions,
         epochs=config.epochs)
@@ -372,8 +380,8 @@ def check(estimate: Estimate, limits: Limits | None = None) -> Verdict:
                                  f"the limit is {format_bytes(limits.hard_bytes, about=False)}.", knob)
     if needed > limits.soft_bytes:
         return Verdict("warn", f"This run needs {format_bytes(needed)}, more than half the "
-                               f"{format_bytes(limits.hard_bytes, about=False)} a run may use; it will be slow to "
-                               f"start and crowds other runs. Reducing {knob} makes it lighter.", knob)
+                               f"{format_bytes(limits.hard_bytes, about=False)} a run may use, so it leaves little "
+                               f"room for other runs. Reducing {knob} makes it lighter.", knob)
     return Verdict("ok", f"This run needs {format_bytes(needed)} of the "
                          f"{format_bytes(limits.hard_bytes, about=False)} a run may use.", knob)
 

@@ -281,6 +281,7 @@ def test_estimate_within_a_factor_of_two_of_measured_peaks():
         report.append(f"{name}: measured {peak / MB:.0f} MB, estimated {result.peak_bytes / MB:.0f} MB; "
                       f"added to TensorFlow {added_measured / MB:.0f} vs {added_estimated / MB:.0f} MB")
     text = "\n".join(report)
+    print(text)  # shown with pytest -s
     for (name, config, shape), peak in zip(cases, peaks):
         result = estimate(config, shape)
         assert 0.5 < result.peak_bytes / peak < 2, text
