@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:  # only for annotations: importing config here would not cycle, but nothing else needs it
+    from rnnlab.budget import Shape
     from rnnlab.config import RunConfig
 
 # Keras's binary accuracy counts an example as positive when its probability is strictly above this; every page,
@@ -141,6 +142,10 @@ class Task:
 
     def make(self, config: "RunConfig") -> Dataset:
         """Training, validation and test data for `config`; raises `DataError` with a sentence if it cannot."""
+        raise NotImplementedError
+
+    def budget_shape(self, config: "RunConfig") -> "Shape":
+        """What `rnnlab.budget` needs to know of this task's data for `config`, without making the data."""
         raise NotImplementedError
 
     def fit(self, config: "RunConfig") -> tuple["RunConfig", str | None]:

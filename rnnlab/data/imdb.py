@@ -39,6 +39,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from rnnlab.budget import Shape
 from rnnlab.config import RunConfig, field_info
 from rnnlab.data import files
 from rnnlab.data.base import DataError, Dataset, DownloadUnavailable, Task, baseline_loss
@@ -687,6 +688,9 @@ class ImdbTask(Task):
         source = source_of(config)
         path = {"csv": config.imdb_csv, "npz": config.imdb_path.strip() or os.environ.get(ENV_VAR, "")}.get(source, "")
         return fit_to_source(config, source, path)
+
+    def budget_shape(self, config: RunConfig) -> Shape:
+        return Shape.for_tokens(config, vocab=config.vocab_size)
 
     def step_labels(self, dataset: Dataset, sequence: np.ndarray) -> list[str]:
         """The word at each position of one encoded review (padding shows as "" and ids without a word as #id)."""

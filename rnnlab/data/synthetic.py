@@ -37,6 +37,7 @@ from typing import Callable
 
 import numpy as np
 
+from rnnlab.budget import Shape
 from rnnlab.config import RunConfig, field_info
 from rnnlab.data.base import DataError, Dataset, Task, baseline_loss
 
@@ -226,6 +227,9 @@ class SyntheticTask(Task):
 
     def keras_input_code(self, config: RunConfig) -> list[str]:
         return [f"keras.Input(shape=(SEQ_LEN, {len(self.feature_names)}))"]
+
+    def budget_shape(self, config: RunConfig) -> Shape:
+        return Shape.for_sequences(config, features=len(self.feature_names), outputs=max(len(self.class_names), 1))
 
     def r_data_code(self, config: RunConfig) -> str:
         if self.name not in _R_GENERATORS:  # a new task written for Python first
