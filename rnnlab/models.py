@@ -2,7 +2,10 @@
 
 The model is plain Keras: an input, an `Embedding` for token inputs, one to four `SimpleRNN`/`LSTM`/`GRU` layers
 (each optionally wrapped in `Bidirectional`, each but the last returning its whole sequence), optional `Dropout`,
-and a `Dense` head that fits the task. Nothing here is custom, so a model saved from the app loads in any Keras.
+and a `Dense` head that fits the task. A next-token model (text generation) answers at every step: every recurrent
+layer returns its whole sequence, and the head gives logits over the vocabulary at each step, trained with sparse
+categorical cross-entropy from logits (nats per token) and reporting its perplexity. The layers are all Keras's own;
+the one custom piece, the `Perplexity` metric, is registered with Keras, so a saved model loads in safe mode.
 
     model = build_model(config, dataset)
     layer_table(model)                       # rows of name, kind, output shape, parameters
@@ -33,15 +36,43 @@ GATE_BLOCKS = {"simplernn": 1, "lstm": 4, "gru": 3}
 _BUILD_LOCK = threading.Lock()
 
 
+@keras.saving.register_keras_serializable(package="rnnlab")
+class Perplexity(keras.metrics.Mean):
+    """exp(mean cross-entropy per token) of a model that outputs logits: how many equally likely tokens its
+    uncertainty is worth. Averaged over every token of the epoch, then exponentiated, so `val_perplexity` is
+    exactly exp(`val_loss`)."""
+
+    def __init__(self, name: str = "perplexity", **kwargs) -> None:
+        super().__init__(name=name, **kwargs)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        per_token = keras.losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True)  # (batch, T)
+        return super().update_state(per_token, sample_weight=sample_weight)
+
+    def result(self):
+        return keras.ops.exp(super().result())
+
+
 def build_model(config: RunConfig, dataset: Dataset) -> keras.Model:
     """A compiled Keras model for `config`, with weights drawn from `config.seed`."""
     with _BUILD_LOCK:
         keras.utils.set_random_seed(config.seed)
         model = _assemble(config, dataset)
         _apply_initial_scales(model, config)
-    model.compile(optimizer=make_optimizer(config), loss=dataset.loss_name,
-                  metrics=["accuracy"] if dataset.is_classification else [])
+    model.compile(optimizer=make_optimizer(config), loss=_loss(dataset), metrics=_metrics(dataset))
     return model
+
+
+def _loss(dataset: Dataset):
+    if dataset.kind == "next_token":  # the head gives logits: the softmax is part of the loss
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    return dataset.loss_name
+
+
+def _metrics(dataset: Dataset) -> list:
+    if dataset.kind == "next_token":
+        return [Perplexity()]
+    return ["accuracy"] if dataset.is_classification else []
 
 
 def recurrent_layer_name(config: RunConfig, index: int) -> str:
@@ -70,9 +101,10 @@ def _assemble(config: RunConfig, dataset: Dataset) -> keras.Model:
     cell_class = _CELL_CLASSES[config.cell]
     for index in range(config.layers):
         name = recurrent_layer_name(config, index)
+        # A next-token model answers at every step, so its top layer returns its whole sequence too.
         options = dict(units=config.units, activation=config.activation,
                        recurrent_initializer=_recurrent_initializer(config),
-                       return_sequences=index < config.layers - 1, name=name)
+                       return_sequences=index < config.layers - 1 or dataset.kind == "next_token", name=name)
         recurrent = cell_class(**options)
         if config.bidirectional:
             recurrent = keras.layers.Bidirectional(recurrent, name=name)
@@ -88,6 +120,8 @@ def _head(dataset: Dataset) -> keras.layers.Layer:
         return keras.layers.Dense(1, name="output")
     if dataset.kind == "binary":
         return keras.layers.Dense(1, activation="sigmoid", name="output")
+    if dataset.kind == "next_token":  # logits over the vocabulary at every step: (batch, T, vocabulary)
+        return keras.layers.Dense(dataset.outputs, name="output")
     return keras.layers.Dense(dataset.n_classes, activation="softmax", name="output")
 
 
@@ -164,7 +198,9 @@ def parameter_formula(config: RunConfig, dataset: Dataset) -> list[dict]:
                      "numbers": numbers, "parameters": count})
         inputs = units * directions
     outputs = dataset.outputs
-    rows.append({"layer": "output", "formula": "Dense: (inputs + 1) × outputs",
+    # A next-token head is one Dense applied at every step: the same weights, counted once.
+    where = ", the same at every step" if dataset.kind == "next_token" else ""
+    rows.append({"layer": "output", "formula": f"Dense: (inputs + 1) × outputs{where}",
                  "numbers": f"({inputs} + 1) × {outputs}", "parameters": (inputs + 1) * outputs})
     return rows
 
