@@ -39,6 +39,7 @@ from __future__ import annotations
 import functools
 import inspect
 import os
+import pprint
 
 import keras
 import numpy as np
@@ -83,7 +84,8 @@ class ShakespeareOffline(DownloadUnavailable, TextDataError):
 OFFLINE_WAYS_OUT = {
     "python": "set corpus to 'grammar', or to 'file' with text_file naming a local copy of shakespeare.txt (or any "
               "other .txt)",
-    "cli": "pass --corpus grammar, or --corpus FILE.txt with a local copy of shakespeare.txt (or any other text file)",
+    "cli": "pass --corpus grammar, or --corpus FILE.txt with a local copy of shakespeare.txt (or any other text "
+           "file)",
     "app": "choose “A toy grammar” above, or “A text file” and upload a copy of shakespeare.txt (or any other .txt)",
 }
 
@@ -510,8 +512,9 @@ class TextTask(Task):
 
 def _export_text(config: RunConfig) -> str:
     if config.corpus == "grammar":
-        constants = (f"GRAMMAR_WORDS = {GRAMMAR_WORDS!r}\nGRAMMAR_VERBS = {GRAMMAR_VERBS!r}\n"
-                     f"GRAMMAR_AND = {GRAMMAR_AND!r}\n\n\n")
+        constants = "".join(f"{name} = {pprint.pformat(value, width=110, sort_dicts=False)}\n" for name, value in
+                            (("GRAMMAR_WORDS", GRAMMAR_WORDS), ("GRAMMAR_VERBS", GRAMMAR_VERBS),
+                             ("GRAMMAR_AND", GRAMMAR_AND))) + "\n\n"
         return ("# Data: the toy grammar of short sentences (after Elman 1990), generated from the seed.\n"
                 f"{constants}{inspect.getsource(_grammar_sentences)}\n\n"
                 f"text = \" \".join(_grammar_sentences({grammar_sentence_count(config.seq_len)}, "
