@@ -92,7 +92,6 @@ def load_model(path) -> SavedModel:
     missing, is not a Keras model, or would need unsafe deserialisation."""
     import keras
 
-    import rnnlab.models  # noqa: F401 - registers the Perplexity metric a saved text model was compiled with
     from rnnlab.data.text import Vocabulary
 
     path = os.fspath(path)

@@ -28,7 +28,7 @@ import numpy as np
 import tensorflow as tf
 
 from rnnlab.config import RunConfig
-from rnnlab.models import build_model, layer_table
+from rnnlab.models import build_model, history_callbacks, layer_table
 from rnnlab.records import RunRecord
 from rnnlab.data import Dataset, get_task, make_dataset
 
@@ -91,7 +91,8 @@ class Trainer:
             bridge = _ProgressBridge(self, started)
             self.model.fit(
                 _training_batches(dataset, self.config), epochs=self.config.epochs,
-                validation_data=(dataset.x_val, dataset.y_val), callbacks=[bridge], shuffle=False, verbose=0)
+                validation_data=(dataset.x_val, dataset.y_val), callbacks=[*history_callbacks(dataset), bridge],
+                shuffle=False, verbose=0)
             if record.status == "running":
                 record.status = "stopped" if self._stop_requested.is_set() else "finished"
             if record.status in ("finished", "stopped") and record.epochs_done:
