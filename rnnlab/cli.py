@@ -221,7 +221,7 @@ def _generate(arguments: argparse.Namespace) -> int:
         _fail(str(error), code=2)
     for token, probability in generate.top_k(probabilities, min(arguments.top_k, len(saved.vocabulary))):
         print(f"{saved.vocabulary.label(token)}\t{probability:.4f}")
-    print(result.continuation.lstrip(" "), flush=True)
+    print(saved.vocabulary.decode(result.tokens), flush=True)  # the continuation, as the model wrote it
     return 0
 
 

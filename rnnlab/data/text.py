@@ -62,6 +62,8 @@ IMDB_TEXT_CHARACTERS = 1_100_000
 HELD_OUT = 0.10
 # More distinct characters than this is not an alphabet (each one gets its own output unit).
 MAX_CHARACTERS = 1000
+# The largest text file read (a server keeps the whole text, and its windows, in memory).
+MAX_TEXT_BYTES = 50_000_000
 # At the word level, refuse a vocabulary that leaves more than this share of the training words unknown.
 MAX_UNKNOWN_SHARE = 0.5
 # How many sentences of the toy grammar make its text (about 35,000 words), unless long windows need more.
@@ -177,6 +179,10 @@ def read_text_file(path: str) -> str:
         raise TextDataError(f"There is no text file at {shown}; check the path.")
     if os.path.isdir(path):
         raise TextDataError(f"{shown} is a folder, not a text file; give the path of a .txt file inside it.")
+    size = os.path.getsize(path)
+    if size > MAX_TEXT_BYTES:
+        raise TextDataError(f"The text file {shown} is {size / 1e6:,.0f} MB, more than RNN Lab reads "
+                            f"({MAX_TEXT_BYTES / 1e6:.0f} MB); give a part of it.")
     with open(path, "rb") as handle:
         data = handle.read()
     if not data.strip():

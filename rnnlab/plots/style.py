@@ -121,10 +121,15 @@ def run_colors(records) -> dict[str, str]:
     return colors
 
 
+# Word kinds in the toy grammar's order (article, animal, person, food, object, place, two kinds of verb, function
+# words), from the house colours: animate nouns warm, inanimate ones green and cyan, the two verbs two blues.
+CATEGORY_PALETTE = [BASELINE_COLOR, CELL_COLORS["simplernn"], EXTRA_COLORS[7], CELL_COLORS["gru"], EXTRA_COLORS[2],
+                    EXTRA_COLORS[0], CELL_COLORS["lstm"], EXTRA_COLORS[5], EXTRA_COLORS[1]]
+
+
 def category_colors(categories) -> dict[str, str]:
-    """A colour per category, in the order given, from the house palettes (the grammar's nine kinds fit)."""
-    palette = UNIT_COLORS + [color for color in EXTRA_COLORS if color not in UNIT_COLORS]
-    return {category: palette[index % len(palette)] for index, category in enumerate(categories)}
+    """A colour per category, in the order given (the grammar's nine kinds each get their own)."""
+    return {category: CATEGORY_PALETTE[index % len(CATEGORY_PALETTE)] for index, category in enumerate(categories)}
 
 
 def state_range(values: np.ndarray) -> tuple[float, float]:

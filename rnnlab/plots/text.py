@@ -95,5 +95,6 @@ def word_map_figure(before: Projection, after: Projection, categories: tuple[str
         figure.update_xaxes(title_text="first principal component", zeroline=False, row=1, col=column)
         figure.update_yaxes(title_text="second principal component" if column == 1 else None, zeroline=False,
                             row=1, col=column)
-    return style.layout(figure, "The hidden state after each word, coloured by the word's kind", None, None,
-                        height=520, legend="right")
+    style.layout(figure, "The hidden state after each word, coloured by the word's kind", None, None, height=540,
+                 legend="right")
+    return figure.update_layout(margin=dict(t=120))  # room for the panel titles under the figure's
