@@ -241,7 +241,8 @@ def test_the_progress_line_counts_batches_within_the_epoch():
 
     record = RunRecord(RunConfig(epochs=10), status="running", steps_per_epoch=32, wall_seconds=6.0,
                        history={"loss": [0.5]}, batch_loss=[0.4] * 62, batch_progress=[0.1] * 62)
-    assert progress_text(record) == "Epoch 2 of 10 · batch 30 of 32 · about 31 s left"  # not "batch 62 of 320"
+    # 6 s for 62 batches, 258 of the 320 still to go: 6 / 62 × 258 = 25 s.
+    assert progress_text(record) == "Epoch 2 of 10 · batch 30 of 32 · about 25 s left"  # not "batch 62 of 320"
     record.batch_loss = [0.4] * 64  # the epoch's batches are done; Keras validates before the epoch ends
     assert progress_text(record).startswith("Epoch 2 of 10 · batch 32 of 32 · validating")
     assert progress_text(RunRecord(RunConfig(), status="running")) == \
