@@ -319,6 +319,10 @@ if job is None:
         st.info("Press **Train** to train this network on the text. The loss curve appears after the first batches, "
                 "and a sample of what it writes after each epoch.")
     st.stop()
+if job.config != config:
+    # The settings have moved on since this run started: say whose run this is, so no number is misread.
+    st.info(f"Below is your last text run, **{session.names()[job.run_id]}**, trained with other settings than "
+            "the ones above. Press **Train** to train those.")
 
 
 def live_panel() -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import urllib.error
 from pathlib import Path
 
@@ -25,12 +26,13 @@ from rnnlab.data import files, make_dataset
 from rnnlab.data import text as text_data
 from rnnlab.introspect import word_map
 from rnnlab.models import untrained_model
+from rnnlab.records import RunRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "pages" / "next_word.py")
 TIMEOUT = 120
 # The default text (the toy grammar, word by word) with a network small enough to train in a few seconds.
-TINY = dict(seq_len=12, samples=512, eval_samples=32, units=16, embedding_dim=8, epochs=3, batch_size=32,
+TINY = dict(seq_len=12, samples=384, eval_samples=32, units=16, embedding_dim=8, epochs=3, batch_size=32,
             learning_rate=0.01)
 
 
@@ -96,10 +98,22 @@ def test_the_prompt_gives_bars_equal_to_the_models_softmax(trained):
 
 
 @pytest.mark.slow
+def test_the_run_records_perplexity_and_a_sample_after_every_epoch(trained):
+    _, job = trained
+    record = job.record
+    assert set(record.history) == {"loss", "perplexity", "val_loss", "val_perplexity"}
+    for loss, perplexity in zip(record.history["val_loss"], record.history["val_perplexity"]):
+        assert perplexity == pytest.approx(math.exp(loss), rel=1e-6)
+    assert len(record.generated) == 3 and all(text.startswith("the cat sat on the") for text in record.generated)
+    values = record.to_dict()
+    assert values["val_perplexity"] == record.history["val_perplexity"][-1] and values["generated"] == record.generated
+    assert RunRecord.from_json(record.to_json()).generated == record.generated
+
+
+@pytest.mark.slow
 def test_the_samples_of_each_epoch_are_shown_newest_first(trained):
     at, job = trained
     generated = job.record.generated
-    assert len(generated) == 3 and all(text.startswith("the cat sat on the") for text in generated)
     codes = [code.value for code in at.code]
     positions = [codes.index(text) for text in reversed(generated)]
     assert positions == sorted(positions)
@@ -120,7 +134,7 @@ def test_greedy_writing_and_the_distribution_of_each_step(trained):
     assert not at.exception
     ids = list(vocabulary.encode("a girl"))
     for _ in range(5):  # greedy, by hand: the most likely next word of the whole text so far
-        ids.append(int(np.argmax(job.model.predict(np.array([ids]), verbose=0)[0, -1])))
+        ids.append(int(np.argmax(np.asarray(job.model(np.array([ids]), training=False))[0, -1])))
     assert vocabulary.decode(ids) in [code.value for code in at.code]
     at.slider(key="text_step").set_value(3).run()
     assert not at.exception

@@ -31,8 +31,6 @@ from rnnlab.data import DataError, make_dataset
 from rnnlab.data import text as text_data
 from rnnlab.introspect import word_map
 from rnnlab.models import build_model
-from rnnlab.records import RunRecord
-from rnnlab.training import train
 
 ROOT = Path(__file__).resolve().parents[1]
 # A grammar run that builds in well under a second.
@@ -284,18 +282,6 @@ def test_the_same_seed_gives_the_same_text(tiny_model):
 
 
 # --- Training, records, configuration -------------------------------------------------------------------------
-
-@pytest.mark.slow
-def test_a_text_run_records_perplexity_and_a_sample_after_every_epoch():
-    record = train(RunConfig(**TINY))
-    assert set(record.history) == {"loss", "perplexity", "val_loss", "val_perplexity"}
-    for loss, perplexity in zip(record.history["val_loss"], record.history["val_perplexity"]):
-        assert perplexity == pytest.approx(math.exp(loss), rel=1e-5)
-    assert len(record.generated) == 2 and all(text.startswith("the cat sat on the") for text in record.generated)
-    values = record.to_dict()
-    assert values["val_perplexity"] == record.history["val_perplexity"][-1] and values["generated"] == record.generated
-    assert RunRecord.from_json(record.to_json()).generated == record.generated
-
 
 def test_bidirectional_text_is_refused_with_a_reason(capsys):
     with pytest.raises(ValueError, match="would read the future"):
