@@ -65,7 +65,8 @@ def check_path(path) -> None:
     """ModelFileError unless a model can be written to `path`: a .keras name in a folder that exists."""
     path = os.fspath(path)
     if not path.endswith(".keras"):
-        raise ModelFileError(f"The model file name must end in .keras (Keras's format), not {os.path.basename(path)!r}.")
+        raise ModelFileError(f"The model file name must end in .keras (Keras's format), not "
+                             f"{os.path.basename(path)!r}.")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise ModelFileError(f"There is no folder {folder} to save the model in; create it or choose another path.")

@@ -88,7 +88,8 @@ OFFLINE_WAYS_OUT = {
               "other .txt)",
     "cli": "pass --corpus grammar, or --corpus FILE.txt with a local copy of shakespeare.txt (or any other text "
            "file)",
-    "app": "choose “A toy grammar” above, or “A text file” and upload a copy of shakespeare.txt (or any other .txt)",
+    "app": "choose “A toy grammar” above, or “A text file” and upload a copy of shakespeare.txt (or any other "
+           ".txt)",
 }
 
 
