@@ -17,6 +17,7 @@ pages = {
         st.Page("pages/build_train.py", title="Build & Train", icon=":material/model_training:", default=True),
         st.Page("pages/runs.py", title="Compare runs", icon=":material/compare_arrows:"),
         st.Page("pages/imdb.py", title="IMDB sentiment", icon=":material/reviews:"),
+        st.Page("pages/next_word.py", title="Next word", icon=":material/edit_note:"),
     ],
     "Look inside": [
         st.Page("pages/inside_cell.py", title="Inside the cell", icon=":material/memory:"),

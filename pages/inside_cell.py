@@ -168,7 +168,11 @@ timesteps, units = direction_gates["hidden"].shape[1:]
 answer = f"On this sequence the network answers {get_task(dataset.task).answer_text(dataset, seen.output[0], target)}."
 if record is None:
     answer += " It has not trained, so this is a guess."
-if x.shape[1] != dataset.seq_len:
+if dataset.kind == "next_token" and x.shape[1] > dataset.seq_len:
+    # A next-token network answered at every step of its training windows, so only a longer text is new to it.
+    answer += (f" It was trained on windows of {dataset.seq_len} tokens and this text has {x.shape[1]}: past token "
+               f"{dataset.seq_len} it reads further than it ever did in training.")
+elif dataset.kind != "next_token" and x.shape[1] != dataset.seq_len:
     answer += (f" It was trained on sequences of {dataset.seq_len} steps and this one has {x.shape[1]}, so its "
                "answer may mean less.")
 st.markdown(answer)

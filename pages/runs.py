@@ -45,12 +45,15 @@ table = pd.DataFrame([{
     "learned-nothing loss": number(record.baseline_loss),
     "test loss": number(record.test_loss),
     "test accuracy": number(record.test_accuracy),
+    "validation perplexity": number(record.final("val_perplexity")),
     "seconds": round(record.wall_seconds, 1),
     "sequences / s": number(round(record.samples_per_second) if math.isfinite(record.samples_per_second)
                             else None),
 } for record in records])
 if table["test accuracy"].isna().all():  # regression runs only: accuracy has no meaning here
     table = table.drop(columns="test accuracy")
+if table["validation perplexity"].isna().all():  # only text runs have a perplexity
+    table = table.drop(columns="validation perplexity")
 losses = st.column_config.NumberColumn(format="%.4g", width="small")
 st.dataframe(table, hide_index=True, width="stretch", column_config={
     "run": st.column_config.TextColumn(width="large"),
@@ -59,6 +62,7 @@ st.dataframe(table, hide_index=True, width="stretch", column_config={
     "parameters": st.column_config.NumberColumn(format="localized", width="small"),
     "training loss": losses, "validation loss": losses, "learned-nothing loss": losses, "test loss": losses,
     "test accuracy": st.column_config.NumberColumn(format="percent", width="small"),
+    "validation perplexity": st.column_config.NumberColumn(format="%.3g", width="small"),
     "seconds": st.column_config.NumberColumn(format="%.1f", width="small"),
     "sequences / s": st.column_config.NumberColumn(format="localized", width="small"),
 })
@@ -70,7 +74,8 @@ same_task = [record for record in records if record.config.task == task]
 chosen = st.multiselect("Runs to overlay", [record.run_id for record in same_task],
                         default=[record.run_id for record in same_task][-4:],
                         format_func=lambda run_id: names[run_id], key="runs_chosen")
-metrics = ["val_loss", "loss"] + (["val_accuracy", "accuracy"] if same_task[0].is_classification else [])
+metrics = ["val_loss", "loss"] + (["val_accuracy", "accuracy"] if same_task[0].is_classification else []) + \
+    [key for key in ("val_perplexity", "perplexity") if any(key in record.history for record in same_task)]
 controls = st.columns([2, 1])
 metric = controls[0].radio("Curve", metrics, horizontal=True, key="runs_metric",
                            format_func=run_plots.HISTORY_NAMES.get)

@@ -33,8 +33,11 @@ def open_in_build_train(config: RunConfig) -> None:
 
 
 def config_ui(stored: RunConfig, *, prefix: str = "cfg", tasks: tuple[str, ...] = SYNTHETIC_TASKS,
-              imdb_fields: bool = False) -> RunConfig:
-    """Draw every knob in the sidebar and return the configuration they describe (or `stored` if it is invalid)."""
+              imdb_fields: bool = False, data_fields: tuple[str, ...] = ()) -> RunConfig:
+    """Draw every knob in the sidebar and return the configuration they describe (or `stored` if it is invalid).
+
+    `data_fields` names further data settings a page's task uses (text: the level, vocabulary and embedding sizes),
+    drawn under Data as a choice or a number by what the field is."""
     key = lambda name: f"{prefix}_{name}"  # noqa: E731 - a one-line naming rule
     reload = st.session_state.pop(f"{prefix}__reload", False)
     for name, value in stored.to_dict().items():
@@ -75,6 +78,11 @@ def config_ui(stored: RunConfig, *, prefix: str = "cfg", tasks: tuple[str, ...] 
         if imdb_fields:
             number("vocab_size")
             number("embedding_dim")
+        for name in data_fields:
+            if field_info(name)["choices"]:
+                choice(name, field_info(name)["choices"])
+            else:
+                number(name)
 
         st.subheader("Network")
         info = field_info("cell")

@@ -31,6 +31,8 @@ _EXPORTS = {
     "parameter_formula": "rnnlab.models",
     "RunRecord": "rnnlab.records",
     "distinct_names": "rnnlab.records",
+    "save_model": "rnnlab.saving",
+    "load_model": "rnnlab.saving",
     "Trainer": "rnnlab.training",
     "TrainerCallback": "rnnlab.training",
     "train": "rnnlab.training",

@@ -190,7 +190,6 @@ def parameter_count(config: RunConfig, shape: Shape) -> tuple[int, int]:
 def estimate(config: RunConfig, shape: Shape) -> Estimate:
     """The peak memory and the seconds per epoch of training `config` on data of `shape`."""
     directions = 2 if config.bidirectional else 1
-    blocks = GATE_BLOCKS[config.cell]
     batch = min(config.batch_size, shape.train_items)
     steps = config.seq_len
     parameters, vocabulary_parameters = parameter_count(config, shape)

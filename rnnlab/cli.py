@@ -2,10 +2,14 @@
 
     python -m rnnlab train --task adding --seq-len 50 --cell gru --epochs 5 --out gru.json
     python -m rnnlab train --task imdb --imdb-csv reviews.csv --vocab 2000 --maxlen 200
+    python -m rnnlab train --task text --corpus grammar --save-model grammar.keras --out grammar.json
+    python -m rnnlab generate --model grammar.keras --prompt "The cat sat on the" --top-k 5 --length 20
     python -m rnnlab export --cell lstm --layers 2 > model.py
     python -m rnnlab export --lang r --task adding --cell gru --bidirectional > model.R
 
-Every `RunConfig` field is a flag (`seq_len` is `--seq-len`), with the same help text and limits as the dashboard.
+Every `RunConfig` field is a flag (`seq_len` is `--seq-len`), with the same help text and limits as the dashboard;
+`--corpus` also takes the path of a .txt file. `--save-model FILE.keras` saves the trained model of any task (a text
+model with its vocabulary: `rnnlab.saving`), and `generate` lets a saved text model write.
 Bad arguments print one line on stderr and exit with code 2; missing data prints one line and exits with 1.
 """
 
@@ -15,6 +19,7 @@ import argparse
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -50,6 +55,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
         help_text = f"{info['help']}{limits} Default: {info['default']!r}."
         if kind is bool:
             parser.add_argument(flag, dest=spec.name, action="store_true", default=None, help=help_text)
+        elif info["file_field"]:  # a choice, or the path of a file in its place (--corpus notes.txt)
+            parser.add_argument(flag, dest=spec.name, default=None, metavar="|".join([*info["choices"], "FILE.txt"]),
+                                help=f"{help_text} A path reads that file.")
         else:
             parser.add_argument(flag, dest=spec.name, type=kind, choices=info["choices"], default=None,
                                 metavar=spec.name.upper() if not info["choices"] else None, help=help_text)
@@ -64,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="Train a configuration and print one line per epoch.")
     _add_config_flags(train)
     train.add_argument("--out", type=Path, metavar="FILE.json", help="Write the run record here as JSON.")
+    train.add_argument("--save-model", type=Path, metavar="FILE.keras",
+                       help="Save the trained model here (Keras format; a text model keeps its vocabulary).")
     train.add_argument("--grad-norms", action="store_true",
                        help="Record the gradient norm at every time step on a probe batch after each epoch.")
     train.add_argument("--gates", action="store_true",
@@ -74,6 +84,21 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--lang", choices=EXPORT_LANGUAGES, default=EXPORT_LANGUAGES[0],
                         help="The script's language: python (Keras and NumPy) or r (the R keras3 package). "
                              f"Default: {EXPORT_LANGUAGES[0]!r}.")
+
+    generate = commands.add_parser("generate", help="Let a saved text model write: the most likely next tokens after "
+                                                    "a prompt, then a continuation.")
+    generate.add_argument("--model", type=Path, required=True, metavar="FILE.keras",
+                          help="A text model saved with train --task text --save-model.")
+    generate.add_argument("--prompt", required=True, metavar="TEXT", help="The text the model reads first.")
+    generate.add_argument("--top-k", type=int, default=5, metavar="K",
+                          help="How many of the most likely next tokens to print. Default: 5.")
+    generate.add_argument("--length", type=int, default=40, metavar="N",
+                          help="How many tokens to write after the prompt. Default: 40.")
+    generate.add_argument("--temperature", type=float, default=1.0, metavar="F",
+                          help="Divides the logits before sampling: below 1 is bolder in the likely tokens, above 1 "
+                               "more adventurous, 0 always takes the most likely one. Default: 1.")
+    generate.add_argument("--seed", type=int, default=0, metavar="N",
+                          help="Seeds the sampler: the same seed writes the same text. Default: 0.")
     return parser
 
 
@@ -83,12 +108,25 @@ def config_from_args(arguments: argparse.Namespace) -> RunConfig:
 
     given = {spec.name: getattr(arguments, spec.name) for spec in dataclasses.fields(RunConfig)
              if getattr(arguments, spec.name) is not None}
+    for name, value in list(given.items()):
+        info = field_info(name)
+        if info["file_field"] and value not in info["choices"]:
+            if not _looks_like_path(value):
+                raise ValueError(f"{info['label']} must be one of {', '.join(info['choices'])} or the path of a "
+                                 f".txt file; {value!r} is neither.")
+            given[name], given[info["file_field"]] = "file", value
     base = defaults_for_task(given.get("task", RunConfig().task))
     return base.replace(**given)
 
 
+def _looks_like_path(value: str) -> bool:
+    return os.sep in value or "." in os.path.basename(value) or os.path.exists(value)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = build_parser().parse_args(argv)
+    if arguments.command == "generate":
+        return _generate(arguments)
     try:
         config = config_from_args(arguments)
     except ValueError as error:
@@ -102,6 +140,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             _fail(str(error), code=2)
         sys.stdout.write(text)
         return 0
+    if arguments.save_model is not None:
+        from rnnlab.saving import check_path  # no Keras needed to check a path
+
+        try:
+            check_path(arguments.save_model)
+        except ValueError as error:
+            _fail(str(error), code=2)
     return _train(config, arguments)
 
 
@@ -120,7 +165,7 @@ def _train(config: RunConfig, arguments: argparse.Namespace) -> int:
         _fail(error.sentence("cli"), code=1)
     except ValueError as error:
         _fail(str(error), code=1)
-    print(f"{config.label()}: {len(dataset.x_train):,} training sequences, {dataset.source}", flush=True)
+    print(f"{config.label()}: {len(dataset.x_train):,} training {task.items}, {dataset.source}", flush=True)
     trainer = training.Trainer(config, dataset, callbacks=[_epoch_printer(training)],
                                record_grad_norms=arguments.grad_norms, record_gates=arguments.gates)
     try:
@@ -128,7 +173,7 @@ def _train(config: RunConfig, arguments: argparse.Namespace) -> int:
     except Exception as error:  # The learner gets one line; the details are not theirs to debug.
         _fail(f"training failed: {error}", code=1)
     summary = [f"{record.status}: {record.params:,} parameters", f"{record.wall_seconds:.1f} s",
-               f"{record.samples_per_second:,.0f} sequences/s"]
+               f"{record.samples_per_second:,.0f} {task.items}/s"]
     if record.test_accuracy is not None:
         summary.append(f"test accuracy {record.test_accuracy:.3f}")
     elif record.test_loss is not None:
@@ -143,6 +188,47 @@ def _train(config: RunConfig, arguments: argparse.Namespace) -> int:
                 values.pop(key, None)
         arguments.out.write_text(json.dumps(values, allow_nan=False))
         print(f"wrote {arguments.out}", flush=True)
+    if arguments.save_model is not None and trainer.model is not None:
+        from rnnlab.saving import save_model
+
+        save_model(trainer.model, dataset, arguments.save_model)
+        print(f"saved the model to {arguments.save_model}", flush=True)
+    return 0
+
+
+def _generate(arguments: argparse.Namespace) -> int:
+    """Print the top-k next tokens after the prompt (one per line: token, tab, probability), then the
+    continuation. Every problem with the arguments or the model file is one line and exit code 2."""
+    if arguments.top_k < 1:
+        _fail(f"--top-k must be at least 1, not {arguments.top_k}", code=2)
+    if arguments.length < 0:
+        _fail(f"--length must be 0 or more tokens, not {arguments.length}", code=2)
+    if not math.isfinite(arguments.temperature) or arguments.temperature < 0:
+        _fail(f"--temperature must be 0 or more (0 always takes the most likely token), not {arguments.temperature}",
+              code=2)
+    if not arguments.prompt.strip():
+        _fail("--prompt is empty; give the text the model reads first, e.g. --prompt 'The cat sat on the'", code=2)
+    if not arguments.model.is_file():
+        _fail(f"there is no model file at {arguments.model}; save one with train --task text --save-model FILE.keras",
+              code=2)
+    with _quiet_native_stderr():
+        from rnnlab import generate, saving
+    try:
+        saved = saving.load_model(arguments.model)
+    except ValueError as error:
+        _fail(str(error), code=2)
+    if not saved.is_text:
+        _fail(f"{arguments.model} is not a text model (it has no vocabulary); generate needs a model saved with "
+              "train --task text --save-model", code=2)
+    try:
+        probabilities = generate.next_token_distribution(saved.model, saved.vocabulary, arguments.prompt)
+        result = generate.generate(saved.model, saved.vocabulary, arguments.prompt, length=arguments.length,
+                                   temperature=arguments.temperature, seed=arguments.seed)
+    except ValueError as error:
+        _fail(str(error), code=2)
+    for token, probability in generate.top_k(probabilities, min(arguments.top_k, len(saved.vocabulary))):
+        print(f"{saved.vocabulary.label(token)}\t{probability:.4f}")
+    print(saved.vocabulary.decode(result.tokens), flush=True)  # the continuation, as the model wrote it
     return 0
 
 
@@ -154,6 +240,8 @@ def _epoch_printer(training):
             metrics = "  ".join(f"{key} {values[-1]:.4f}" for key, values in record.history.items())
             print(f"epoch {record.epochs_done:>3}/{record.config.epochs}  {metrics}  "
                   f"({record.epoch_seconds[-1]:.1f} s)", flush=True)
+            if record.generated:  # text generation: what the network writes now, on one line
+                print("    " + " ⏎ ".join(record.generated[-1].splitlines()), flush=True)
 
     return EpochPrinter()
 

@@ -16,7 +16,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-TASK_NAMES = ("sine", "count", "adding", "recall", "imdb")
+TASK_NAMES = ("sine", "count", "adding", "recall", "imdb", "text")
 CELLS = ("simplernn", "lstm", "gru")
 CELL_TITLES = {"simplernn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
 ACTIVATIONS = ("tanh", "relu")
@@ -24,19 +24,28 @@ OPTIMIZERS = ("adam", "rmsprop", "sgd")
 RECURRENT_INITIALIZERS = ("orthogonal", "glorot_uniform", "identity")
 # The languages a configuration can be exported to as a script (`rnnlab.export`); the first is the default.
 EXPORT_LANGUAGES = ("python", "r")
+CORPORA = ("grammar", "shakespeare", "imdb", "file")  # text generation: where the text comes from
+LEVELS = ("char", "word")  # text generation: what one token is
+# Tasks whose network answers at every step with the next token: it may only read the past, so a backward
+# direction (which reads the future, including the very token it must predict) is refused for them.
+NEXT_TOKEN_TASKS = ("text",)
 # How choices read on screen (the values stay what Keras calls them).
 CHOICE_TITLES = {**CELL_TITLES, "adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD", "orthogonal": "Orthogonal",
-                 "glorot_uniform": "Glorot uniform", "identity": "Identity"}
+                 "glorot_uniform": "Glorot uniform", "identity": "Identity", "char": "Characters", "word": "Words",
+                 "grammar": "A toy grammar", "shakespeare": "Tiny Shakespeare", "imdb": "IMDB reviews",
+                 "file": "A text file"}
 
 
 def _field(default: Any, label: str, help: str, *, low: float | None = None, high: float | None = None,
            choices: tuple[str, ...] | None = None, flag: str | None = None, short: str | None = None,
-           path: bool = False) -> Any:
+           path: bool = False, file_field: str | None = None) -> Any:
     """A dataclass field that also records how people see it: a label, a help sentence, its limits, `short`, a
     phrase that names its value where two runs must be told apart ("forget bias {}"), and whether it names a file
-    (`path`: shown by the file's own name, never where a server keeps it)."""
+    (`path`: shown by the file's own name, never where a server keeps it). `file_field` marks a choice whose
+    "file" value reads the path in that other field, so the command line can take a path in its place
+    (`--corpus notes.txt`)."""
     metadata = {"label": label, "help": help, "low": low, "high": high, "choices": choices, "flag": flag,
-                "short": short, "path": path}
+                "short": short, "path": path, "file_field": file_field}
     return field(default=default, metadata=metadata)
 
 
@@ -45,10 +54,12 @@ class RunConfig:
     """Everything that decides what a run trains and how. Invalid values raise `ValueError` on construction."""
 
     # The data.
-    task: str = _field("sine", "Task", "What the network learns: a synthetic sequence task or IMDB reviews.",
+    task: str = _field("sine", "Task",
+                       "What the network learns: a synthetic sequence task, IMDB reviews, or the next word of a text.",
                        choices=TASK_NAMES)
     seq_len: int = _field(30, "Sequence length (time steps)",
-                          "Time steps in each input sequence; for IMDB, the words kept per review.",
+                          "Time steps in each input sequence; for IMDB, the words kept per review; for text, the "
+                          "tokens in each training window.",
                           low=2, high=2000)
     samples: int = _field(2000, "Training sequences", "How many sequences (or reviews) the network trains on.",
                           low=16, high=200_000, short="{:,} training")
@@ -87,19 +98,35 @@ class RunConfig:
     epochs: int = _field(10, "Epochs", "Passes over the training sequences.", low=1, high=1000, short="{} epochs")
     seed: int = _field(0, "Seed", "Same configuration and seed give the same data, weights and curve.",
                        low=0, high=2**31 - 1, short="seed {}")
-    # IMDB only.
-    vocab_size: int = _field(2000, "Vocabulary size", "IMDB: keep the most frequent words; the rest become 'unknown'.",
+    # IMDB and text.
+    vocab_size: int = _field(2000, "Vocabulary size",
+                             "IMDB and text at the word level: keep the most frequent words; the rest become "
+                             "'unknown' ([UNK]).",
                              low=100, high=100_000, flag="vocab", short="vocabulary {:,}")
-    embedding_dim: int = _field(32, "Embedding size", "IMDB: length of the vector learned for each word.",
+    embedding_dim: int = _field(32, "Embedding size",
+                                "IMDB and text: length of the vector learned for each word (or character).",
                                 low=1, high=512, short="embedding {}")
     imdb_path: str = _field("", "Local imdb.npz", "IMDB: a Keras-layout imdb.npz to read instead of downloading.",
                             path=True)
     imdb_csv: str = _field("", "Reviews CSV", "IMDB: a CSV of raw reviews (review and sentiment columns).",
                            path=True)
+    # Text generation only.
+    corpus: str = _field("grammar", "Text",
+                         "Text: what the network reads: a toy grammar of short sentences (offline, instant), "
+                         "tiny-shakespeare (downloaded once), the IMDB reviews as running text, or a .txt file.",
+                         choices=CORPORA, short="{}", file_field="text_file")
+    text_file: str = _field("", "Text file", "Text: a plain-text (.txt) file to read when the text is 'file'.",
+                            path=True)
+    level: str = _field("word", "Tokens", "Text: read and write the text word by word, or character by character.",
+                        choices=LEVELS, short="{}")
 
     def __post_init__(self) -> None:
         for spec in dataclasses.fields(self):
             _check(spec, getattr(self, spec.name))
+        if self.bidirectional and self.task in NEXT_TOKEN_TASKS:
+            raise ValueError("Bidirectional is off for text generation: its backward direction would read the "
+                             "future, including the very token the network must predict, so it would learn to "
+                             "copy it instead of predicting it.")
 
     # --- Derived views -------------------------------------------------------------------------------------
 
@@ -167,6 +194,9 @@ TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "recall": {"seq_len": 20, "samples": 6000, "epochs": 10},  # with 3,000 an LSTM stalls near 45% at T=20
     # Full Keras IMDB: ~50 s of training on two cores. A smaller CSV gets sizes that fit it on the IMDB page.
     "imdb": {"seq_len": 200, "samples": 20000, "eval_samples": 2500, "epochs": 3, "vocab_size": 10000},
+    # The toy grammar word by word: windows of about three sentences; an LSTM(32) learns which words may follow
+    # which in about 10 s (see the README's Next word section for the figures).
+    "text": {"seq_len": 20, "samples": 3000, "eval_samples": 300, "epochs": 10, "embedding_dim": 16},
 }
 
 

@@ -8,6 +8,7 @@ looks at the measured numbers and words them only as strongly as they allow.
     explain.describe_ratio(norms, "forward")           # 'the gradient reaching step 1 is 2×10⁻⁵ of the one at step 50'
     explain.run_verdict(record)                        # Verdict('learned', 'Learned the task: ...')
     explain.explain_run(record, epoch=10)              # paragraphs about one run's gradient curve
+    explain.describe_map(0.98, 2.7)                    # what Elman's map of the hidden state shows, in words
 
 Index conventions: gradient norms are indexed by input time step (array index 0 is step 1). A forward direction
 answers after step T, so its gradient starts at step T and travels back to step 1; a backward direction (in a
@@ -170,6 +171,8 @@ def explain_run(record: RunRecord, epoch: int) -> list[str]:
     layer, direction, _ = main_curve(recorded[0])
     first = gradient_ratio(recorded[0][layer][direction], direction)
     paragraphs = [f"**Before training**, {describe_ratio(recorded[0][layer][direction], direction)}."]
+    if record.kind == "next_token":
+        paragraphs.insert(0, NEXT_TOKEN_GRADIENTS)
     if first == first and first < 1e-3:
         paragraphs[0] += " Almost none of the error signal from the answer reaches the start of the sequence."
     elif first == first and first > 1e3:
@@ -308,6 +311,8 @@ def run_verdict(record: RunRecord, items: str = "sequences") -> Verdict:
     share = learning_share(record)
     if not math.isfinite(share):
         return Verdict("info", f"{how}.")
+    if record.kind == "next_token":
+        return _next_token_verdict(record, how, share)
     loss, baseline = record.final("val_loss"), record.baseline_loss
     numbers = (f"validation loss {_loss_number(loss)} against {_loss_number(baseline)} for a network that learned "
                "nothing")
@@ -349,3 +354,63 @@ def class_answer(records: list[RunRecord], margin: float = 0.9) -> str:
 
 def _and(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+# --- Text generation ------------------------------------------------------------------------------------------
+
+NEXT_TOKEN_GRADIENTS = (
+    "**This run predicts a token at every step**, and its loss is the average of all those predictions, so each "
+    "hidden state h_t also gets an error signal straight from the prediction made at its own step. The curve shows "
+    "how much the whole loss depends on each step's state; a small value at the first steps is not a single "
+    "answer's signal fading on its way back, as it is for a task answered after the last step.")
+# Elman's map: a between/within distance ratio of at least MAP_CLEAR that grew by MAP_GROUPED over training counts
+# as grouping the words by kind; one that moved by less than MAP_SAME (as a share) counts as unchanged.
+MAP_CLEAR, MAP_GROUPED, MAP_SAME = 1.5, 1.2, 0.1
+
+
+def _next_token_verdict(record: RunRecord, how: str, share: float) -> Verdict:
+    """A text run against the unigram model. Language has no "solved": a perfect model still has to guess, so the
+    sentence compares perplexities instead of claiming the task was learned."""
+    unit = {"char": "character", "word": "word"}.get(record.config.level, "token")
+    loss, baseline = record.final("val_loss"), record.baseline_loss
+    numbers = (f"validation loss {_loss_number(loss)} nats per {unit} (perplexity {_perplexity(loss)}) against "
+               f"{_loss_number(baseline)} (perplexity {_perplexity(baseline)}) for the unigram model, which knows only "
+               f"how often each {unit} occurs")
+    if share <= NOTHING_SHARE:
+        return Verdict("success", f"{how}. It predicts the next {unit} better than the unigram model: {numbers}. "
+                                  f"Its uncertainty is like choosing among {_perplexity(loss)} equally likely "
+                                  f"{unit}s at each step.")
+    if share <= 1.0:
+        return Verdict("info", f"{how}. It predicts the next {unit} barely better than the unigram model: "
+                               f"{numbers}.")
+    return Verdict("warning", f"{how}. It predicts the next {unit} worse than the unigram model: {numbers}.")
+
+
+def _perplexity(loss: float) -> str:
+    if not math.isfinite(loss) or loss > 700:
+        return "not a number" if not math.isfinite(loss) else "huge"
+    value = math.exp(loss)
+    return f"{value:.3g}" if value < 1e4 else format_factor(value)
+
+
+def describe_map(before: float, after: float) -> list[str]:
+    """Sentences about Elman's map from its separation ratios (`rnnlab.introspect.word_map.separation`) before and
+    after training, worded only as strongly as the numbers allow."""
+    if not (math.isfinite(before) and math.isfinite(after)):
+        return ["There are not enough words of each kind here to measure how the states group."]
+    numbers = (f"After training, a hidden state lies on average {after:.2f} times as far from the states after words "
+               f"of other kinds as from the states after other words of its own kind; before training, "
+               f"{before:.2f} times.")
+    if after >= MAP_CLEAR and after >= MAP_GROUPED * before:
+        verdict = ("Training pulled the words of each kind together, though the network was never told the kinds. "
+                   "Words of one kind can be followed by the same words, so a network that predicts the next word "
+                   "gains by treating them alike.")
+    elif abs(after - before) <= MAP_SAME * before:
+        verdict = ("Training left the grouping about where it started: this network has not sorted the words into "
+                   "kinds (yet). Train longer, or with more units.")
+    elif after < before:
+        verdict = "The states of words of one kind are less grouped than before training."
+    else:
+        verdict = ("Training grouped the words of each kind a little, not strongly: on the map the kinds overlap "
+                   "more than they separate.")
+    return [numbers, verdict]

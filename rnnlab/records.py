@@ -1,7 +1,9 @@
 """The run record: what one training run was asked to do and what it measured, as plain data.
 
 A `RunRecord` is what the trainer fills in while it runs, what the dashboard polls and draws, and what a learner
-downloads. It round-trips through JSON; its `history` has the same keys as Keras's `History.history`.
+downloads. It round-trips through JSON; its `history` has the same keys as Keras's `History.history` (for text
+generation `loss`, `perplexity`, `val_loss`, `val_perplexity`, and the JSON also carries the final `val_perplexity`
+and the text sampled after each epoch, `generated`).
 
     record = RunRecord.from_json(path.read_text())
     record.history_frame().to_csv("history.csv")
@@ -52,6 +54,8 @@ class RunRecord:
     grad_norms: list[dict] = field(default_factory=list)
     gates_at_init: dict | None = None
     gates: list[dict] = field(default_factory=list)
+    # Text generation: a short sample of text after every epoch (same prompt, temperature and seed each time).
+    generated: list[str] = field(default_factory=list)
     created: float = 0.0  # Unix time the run started
 
     def __post_init__(self) -> None:
@@ -117,7 +121,7 @@ class RunRecord:
         with self._lock:
             copy = dataclasses.replace(self)
             copy.history = {key: list(values) for key, values in self.history.items()}
-            for name in ("batch_progress", "batch_loss", "epoch_seconds", "grad_norms", "gates", "layers"):
+            for name in ("batch_progress", "batch_loss", "epoch_seconds", "grad_norms", "gates", "layers", "generated"):
                 setattr(copy, name, list(getattr(self, name)))
             return copy
 
@@ -140,6 +144,8 @@ class RunRecord:
         values["config"] = self.config.to_dict()
         values["epochs_done"] = self.epochs_done
         values["steps_done"] = self.steps_done
+        if "val_perplexity" in self.history:  # text generation: the final value, beside its history
+            values["val_perplexity"] = self.final("val_perplexity")
         if not include_probes:
             for name in ("grad_norms_at_init", "grad_norms", "gates_at_init", "gates"):
                 values.pop(name)

@@ -11,7 +11,9 @@ configuration and seed give the same curve.
 
 Optional probes record what the inside of the network looks like on a fixed validation batch, before training and
 after every epoch: the gate activations of one sequence (`rnnlab.introspect.trace`) and the gradient norms through
-time (`rnnlab.introspect.gradient_norms`).
+time (`rnnlab.introspect.gradient_norms`). A task may also ask for its own record after every epoch
+(`Task.epoch_probes`: text generation stores a short sample of text in `record.generated`); the trainer runs them
+without knowing what they are.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ import numpy as np
 import tensorflow as tf
 
 from rnnlab.config import RunConfig
-from rnnlab.models import build_model, layer_table
+from rnnlab.models import build_model, history_callbacks, layer_table
 from rnnlab.records import RunRecord
-from rnnlab.data import Dataset, make_dataset
+from rnnlab.data import Dataset, get_task, make_dataset
 
 # Sequences in the gradient probe batch: enough for a stable norm, few enough to cost little each epoch.
 GRADIENT_PROBE_SIZE = 32
@@ -64,6 +66,7 @@ class Trainer:
         self.record = RunRecord(config)
         self.model: keras.Model | None = None
         self._stop_requested = threading.Event()
+        self._epoch_probes: dict = {}
 
     def stop(self) -> None:
         """Ask the run to end after the batch in progress; safe to call from any thread."""
@@ -80,6 +83,7 @@ class Trainer:
                 self.dataset = make_dataset(self.config)
             dataset = self.dataset
             self.model = build_model(self.config, dataset)
+            self._epoch_probes = get_task(self.config.task).epoch_probes(self.config, dataset)
             record.params = int(self.model.count_params())
             record.layers = layer_table(self.model)
             record.baseline_loss = dataset.baseline_loss
@@ -87,7 +91,8 @@ class Trainer:
             bridge = _ProgressBridge(self, started)
             self.model.fit(
                 _training_batches(dataset, self.config), epochs=self.config.epochs,
-                validation_data=(dataset.x_val, dataset.y_val), callbacks=[bridge], shuffle=False, verbose=0)
+                validation_data=(dataset.x_val, dataset.y_val), callbacks=[*history_callbacks(dataset), bridge],
+                shuffle=False, verbose=0)
             if record.status == "running":
                 record.status = "stopped" if self._stop_requested.is_set() else "finished"
             if record.status in ("finished", "stopped") and record.epochs_done:
@@ -187,6 +192,7 @@ class _ProgressBridge(keras.callbacks.Callback):
             return
         epoch_seconds = self.last_batch_done - self.epoch_started
         grad_norms, gates = self.trainer._probe()
+        probed = {name: probe(self.model) for name, probe in self.trainer._epoch_probes.items()}
         with record.locked():
             for key, value in logs.items():
                 record.history.setdefault(key, []).append(float(value))
@@ -195,6 +201,8 @@ class _ProgressBridge(keras.callbacks.Callback):
                 record.grad_norms.append(grad_norms)
             if gates is not None:
                 record.gates.append(gates)
+            for name, value in probed.items():  # the task's own per-epoch lists, e.g. record.generated
+                getattr(record, name).append(value)
             record.wall_seconds = time.perf_counter() - self.started
         for callback in self.trainer.callbacks:
             callback.on_epoch_end(record)
@@ -209,7 +217,8 @@ def _training_batches(dataset: Dataset, config: RunConfig) -> tf.data.Dataset:
 
 
 def throughput(samples: int, epoch_seconds: list[float]) -> float:
-    """Training sequences per second over epochs 2..N: the first epoch also pays for graph tracing."""
+    """Training sequences (reviews, text windows) per second over epochs 2..N: the first epoch also pays for graph
+    tracing."""
     timed = epoch_seconds[1:] or epoch_seconds
     total = sum(timed)
     return samples * len(timed) / total if total > 0 else math.nan

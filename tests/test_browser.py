@@ -234,3 +234,30 @@ def test_tables_show_every_cell_and_no_none(server, browser):
     cells = grid.locator("[role='gridcell']").all_inner_texts()
     assert cells and not any(cell.strip() == "None" for cell in cells), cells
     page.close()
+
+
+def test_next_word_trains_the_default_text_and_answers_a_typed_prompt(server, browser):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    open_ready(page, server)
+    page.get_by_role("link", name="Next word").click()
+    page.get_by_text("Where the text comes from").wait_for(timeout=60_000)
+    page.get_by_text("Trainable parameters").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("What comes next?").wait_for(timeout=180_000)
+    page.get_by_text("Elman's map: what the hidden state knows about words").wait_for(timeout=60_000)
+    text = page.locator("[data-testid='stMain']").inner_text()
+    assert "Finished 10 epochs" in text and "After epoch 10" in text
+    prompt = page.get_by_role("textbox", name="Prompt", exact=True)
+    prompt.fill("the dog chased the")
+    prompt.press("Enter")
+    page.get_by_text("after it read “the dog chased the”").wait_for(timeout=60_000)
+    # While the page reruns, the chart for the old prompt may still be on screen: wait until only one is left.
+    titles = "Array.from(document.querySelectorAll('.js-plotly-plot')).filter(plot => plot.layout.title && " \
+             "plot.layout.title.text.includes('most likely next words'))"
+    page.wait_for_function(f"() => {titles}.length === 1", timeout=60_000)
+    bars = page.evaluate(f"() => Array.from({titles}[0].data[0].y)")
+    # Ten epochs of the grammar teach it that only an animal or a person can be chased.
+    assert bars[0] in {"cat", "dog", "mouse", "bird", "man", "woman", "boy", "girl"}, bars
+    os.makedirs(ROOT / "tests" / "artifacts", exist_ok=True)
+    page.screenshot(path=str(ROOT / "tests" / "artifacts" / "next_word.png"), full_page=True)
+    page.close()

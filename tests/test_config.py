@@ -93,5 +93,5 @@ def test_a_link_keeps_its_valid_values_and_names_every_bad_one():
                       "Sequence length (time steps) must be a whole number, not 'abc'."]
     config, errors = read_link({"task": "chess", "units": "4"})
     assert config.task == "sine" and config.units == 4 and errors == [
-        "Task must be one of sine, count, adding, recall, imdb; 'chess' is not."]
+        "Task must be one of sine, count, adding, recall, imdb, text; 'chess' is not."]
     assert read_link("task=recall&units=16") == (from_link("task=recall&units=16"), [])

@@ -4,6 +4,8 @@
   loss and the one rule for when a probability counts as positive;
 - `synthetic.py`: the four NumPy tasks (sine, count, adding, recall);
 - `imdb.py`: IMDB movie reviews from Keras's download, a local `imdb.npz` or a CSV of raw reviews;
+- `text.py`: text generation: a toy grammar, tiny-shakespeare, the IMDB reviews or a .txt file, as windows of
+  characters or words whose targets are the next tokens;
 - `files.py`: files a learner uploads, and which server paths the app may read;
 - `registry.py`: task name -> task, and `make_dataset(config)`.
 

@@ -10,7 +10,7 @@ rest of RNN Lab asks the task instead of testing task names, so a new data sourc
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -73,6 +73,13 @@ class Dataset:
     class_names: tuple[str, ...] = ()  # one per class, for classification
     vocabulary: tuple[str, ...] | None = None  # index -> word, for token inputs
     source: str = "generated with NumPy from the seed"
+    # Text generation: the Keras `TextVectorization` layer that turned the text into these ids (its vocabulary is
+    # `vocabulary`; its split says whether a token is a word or a character), so a learner's prompt is read exactly
+    # as the training text was.
+    vectorizer: Any = None
+    # Where the data source knows what kind of word each word is (the toy grammar: "animal", "verb, no object",
+    # ...): word -> category, for showing what the hidden state learned about them.
+    categories: dict[str, str] | None = None
 
     @property
     def is_tokens(self) -> bool:
@@ -196,6 +203,13 @@ class Task:
     def step_labels(self, dataset: Dataset, sequence: np.ndarray) -> list[str] | None:
         """A label per time step of one input sequence (the words of a review), or None for plain numbers."""
         return None
+
+    # --- What a run records of the model after every epoch ---------------------------------------------------
+
+    def epoch_probes(self, config: "RunConfig", dataset: Dataset) -> dict[str, Callable[[Any], Any]]:
+        """Functions of the model that the trainer calls after every epoch, by the `RunRecord` list each value is
+        appended to (text generation: {"generated": a short sample of text}). Most tasks record nothing extra."""
+        return {}
 
     # --- The data as Keras code, for the export --------------------------------------------------------------
 

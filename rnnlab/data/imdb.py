@@ -256,6 +256,53 @@ def _dataset_from_keras(config: RunConfig) -> Dataset:
                                       raw=False)
 
 
+def review_texts(config: RunConfig) -> tuple[list[str], str]:
+    """Every review of the source `config` names (as `load_dataset` picks it) as text, labels dropped, and where
+    they came from: for reading the reviews as running text (`rnnlab.data.text`).
+
+    A CSV gives the reviews as written (HTML tags removed); Keras's data and a local npz give their words, lower-case
+    and without punctuation, which needs the word list (`imdb_word_index.json`); reviews come in file order,
+    training reviews first.
+    """
+    source = source_of(config)
+    if source == "csv":
+        path = os.path.abspath(os.path.expanduser(config.imdb_csv.strip()))
+        texts, _ = read_reviews_csv(path)
+        return texts, f"CSV {_shown(path)}, {len(texts):,} reviews"
+    if source == "npz":
+        path = os.path.abspath(os.path.expanduser(config.imdb_path.strip() or os.environ.get(ENV_VAR, "").strip()))
+        if not os.path.isfile(path):
+            raise ImdbDataError(f"There is no imdb.npz at {_shown(path)}; check the path (setting imdb_path, "
+                                f"--imdb-path or {ENV_VAR}).")
+        arrays = _read_npz(path)
+        word_index_path = os.path.join(os.path.dirname(path), WORD_INDEX_FILE)
+        if not os.path.isfile(word_index_path):
+            raise ImdbDataError(f"Reading {_shown(path)} as text needs its words: put Keras's {WORD_INDEX_FILE} in "
+                                "the same folder, or use a CSV of raw reviews.")
+        word_index = _read_word_index(word_index_path)
+        raw = not _looks_shifted([*arrays["x_train"], *arrays["x_test"]])
+        what = f"local file {_shown(path)}"
+    else:
+        cache = keras_cache_path()
+        try:
+            (x_train, _), (x_test, _) = keras.datasets.imdb.load_data()
+            word_index = keras.datasets.imdb.get_word_index()
+        except Exception as error:  # Keras's downloader raises a bare `Exception("URL fetch failure ...")` offline
+            if os.path.exists(cache) and os.path.exists(keras_cache_path(WORD_INDEX_FILE)):
+                raise ImdbDataError(f"The cached Keras IMDB files in {os.path.dirname(cache)} could not be read "
+                                    f"({_reason(error)}); delete them to download them again.") from error
+            missing = cache if not os.path.exists(cache) else keras_cache_path(WORD_INDEX_FILE)
+            raise ImdbOffline("The IMDB reviews and their word list", missing, OFFLINE_WAYS_OUT) from error
+        arrays, raw, what = {"x_train": x_train, "x_test": x_test}, False, f"Keras IMDB cache ({cache})"
+    words = {rank + (0 if raw else KERAS_INDEX_FROM): word for word, rank in word_index.items()}
+    texts = []
+    for name in ("x_train", "x_test"):
+        for row, review in enumerate(arrays[name]):
+            ids = _keras_ids(review, np.iinfo(np.int64).max, raw=False, row=row, name=name, source=what)
+            texts.append(" ".join(words[token] for token in ids if token in words))
+    return texts, f"{what}, {len(texts):,} reviews"
+
+
 def _dataset_from_keras_arrays(config: RunConfig, arrays: dict[str, np.ndarray], word_index: dict | None,
                                source: str, raw: bool) -> Dataset:
     """Seeded subsets of Keras-layout reviews; `raw` says whether the ids still need load_data's shift by 3."""

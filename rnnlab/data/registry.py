@@ -1,8 +1,9 @@
 """The one registry of every data source a run can train on: task name -> `Task`.
 
-The synthetic tasks are NumPy only and load at once; IMDB and text pull in Keras's text utilities, so their modules
-are imported the first time one of their tasks is asked for. Nothing outside `rnnlab/data/` tests a task's name:
-it asks the task (`get_task(config.task).kind`, `.parse(...)`, `.answer_text(...)`).
+The synthetic tasks are NumPy only and load at once; IMDB and text (`imdb.py`, `text.py`) pull in Keras's text
+utilities, so their modules are imported the first time one of their tasks is asked for. Nothing outside
+`rnnlab/data/` tests a task's name: it asks the task (`get_task(config.task).kind`, `.parse(...)`,
+`.answer_text(...)`).
 
     dataset = make_dataset(RunConfig(task="adding", seq_len=50))
     dataset.x_train.shape              # (6000, 50, 2)
@@ -18,7 +19,7 @@ from rnnlab.data.base import Dataset, Task
 from rnnlab.data.synthetic import SYNTHETIC_TASKS
 
 # Tasks whose module is imported on first use: name -> "module:attribute".
-_LAZY = {"imdb": "rnnlab.data.imdb:TASK"}
+_LAZY = {"imdb": "rnnlab.data.imdb:TASK", "text": "rnnlab.data.text:TASK"}
 
 _TASKS: dict[str, Task] = dict(SYNTHETIC_TASKS)
 

@@ -22,7 +22,8 @@ _INITIALIZERS = {
     "glorot_uniform": 'keras.initializers.VarianceScaling(scale={gain}**2, mode="fan_avg", distribution="uniform")',
 }
 _OPTIMIZERS = {"adam": "Adam", "rmsprop": "RMSprop", "sgd": "SGD"}
-_LOSSES = {"regression": '"mse"', "binary": '"binary_crossentropy"', "multiclass": '"sparse_categorical_crossentropy"'}
+_LOSSES = {"regression": '"mse"', "binary": '"binary_crossentropy"', "multiclass": '"sparse_categorical_crossentropy"',
+           "next_token": "keras.losses.SparseCategoricalCrossentropy(from_logits=True)"}  # logits, nats per token
 
 
 def keras_script(config: RunConfig) -> str:
@@ -55,7 +56,7 @@ def _model(config: RunConfig) -> str:
     lines = task.keras_input_code(config)
     initializer = _INITIALIZERS[config.recurrent_initializer].format(gain=f"{config.recurrent_gain:g}")
     for index in range(config.layers):
-        sequences = index < config.layers - 1
+        sequences = index < config.layers - 1 or kind == "next_token"  # a next-token model answers at every step
         layer = (f"keras.layers.{CELL_TITLES[config.cell]}({config.units}, activation=\"{config.activation}\", "
                  f"recurrent_initializer={initializer}, return_sequences={sequences}, "
                  f"name=\"{recurrent_layer_name(config, index)}\")")
@@ -66,7 +67,8 @@ def _model(config: RunConfig) -> str:
             lines.append(f"keras.layers.Dropout({config.dropout:g})")
     lines.append({"regression": "keras.layers.Dense(1)",
                   "binary": 'keras.layers.Dense(1, activation="sigmoid")',
-                  "multiclass": f'keras.layers.Dense({len(task.class_names)}, activation="softmax")'}[kind])
+                  "multiclass": f'keras.layers.Dense({len(task.class_names)}, activation="softmax")',
+                  "next_token": "keras.layers.Dense(VOCAB_SIZE)"}[kind])
     body = "".join(f"    {line},\n" for line in lines)
     script = f"keras.utils.set_random_seed(SEED)  # the same seed gives the same starting weights\n" \
              f"model = keras.Sequential([\n{body}])"
@@ -82,7 +84,7 @@ def _model(config: RunConfig) -> str:
                         bias[{config.units}:{2 * config.units}] = {config.forget_bias:g}
                         inner.cell.bias.assign(bias)''')
     clip = f", clipnorm={config.clipnorm:g}" if config.clipnorm > 0 else ""
-    metrics = ', metrics=["accuracy"]' if kind != "regression" else ""
+    metrics = ', metrics=["accuracy"]' if kind in ("binary", "multiclass") else ""
     script += (f"\nmodel.compile(optimizer=keras.optimizers.{_OPTIMIZERS[config.optimizer]}("
                f"learning_rate={config.learning_rate:g}{clip}), loss={_LOSSES[kind]}{metrics})")
     return script

@@ -4,5 +4,6 @@
 - `cell.py`: gates and states over time, one step's parts, saturation, the forget gate over training;
 - `gradients.py`: gradient norms through time, per run and in a race;
 - `sentiment.py`: a review read word by word;
+- `text.py`: text generation: perplexity, the next-token distribution, Elman's map of the hidden state;
 - `style.py`: the layout helper and the colour of every quantity.
 """

@@ -18,7 +18,8 @@ from rnnlab.plots import style
 from rnnlab.records import RunRecord, distinct_names
 
 # Keras's history keys as a learner reads them.
-HISTORY_NAMES = {"loss": "training loss", "val_loss": "validation loss", "accuracy": "training accuracy",
+HISTORY_NAMES = {"loss": "training loss", "val_loss": "validation loss", "perplexity": "training perplexity",
+                 "val_perplexity": "validation perplexity", "accuracy": "training accuracy",
                  "val_accuracy": "validation accuracy"}
 
 
@@ -104,8 +105,10 @@ def compare_figure(records: list[RunRecord], key: str = "val_loss", log_y: bool 
     if key.endswith("loss"):
         kinds = {task_kind(record.config.task) for record in records}
         y_title = f"{HISTORY_NAMES[key]}: {LOSS_LABELS[kinds.pop()]}" if len(kinds) == 1 else HISTORY_NAMES[key]
-    else:
+    elif key.endswith("accuracy"):
         figure.update_yaxes(tickformat=".0%")
+        y_title = HISTORY_NAMES[key]
+    else:
         y_title = HISTORY_NAMES[key]
     title = f"{HISTORY_NAMES[key].capitalize()} by run"
     if missing:

@@ -6,7 +6,9 @@ The same quantity has the same colours on every page, as TensorFlow Playground k
 - every state or candidate (hidden state, cell state) uses the diverging `STATE_SCALE`, blue below 0, white at 0,
   red above, on a range symmetric around 0 (`state_range`);
 - gradient norms through time use `GRADIENT_SCALE` (log₁₀ colours), counts (confusion matrices) `COUNT_SCALE`;
-- each cell type keeps one line colour (`CELL_COLORS`), and sentiment its two (`POSITIVE_COLOR`, `NEGATIVE_COLOR`).
+- each cell type keeps one line colour (`CELL_COLORS`), and sentiment its two (`POSITIVE_COLOR`, `NEGATIVE_COLOR`);
+- a next-token probability is a `TOKEN_COLOR` bar, the token a sampler drew `CHOSEN_COLOR`, and the word kinds of
+  the toy grammar keep one colour each (`category_colors`), taken from the palettes above.
 
     figure = layout(go.Figure(...), "Loss", "epoch", "loss: mean squared error", log_y=True)
     add_baseline(figure, 0.155, log_y=True)
@@ -38,6 +40,7 @@ INK = "#202124"  # markers for "the step you are reading" and sums
 # Where a pre-activation comes from: the input, the previous state, the bias.
 INPUT_PART_COLOR, RECURRENT_PART_COLOR, BIAS_PART_COLOR = "#1a73e8", "#e8710a", "#9aa0a6"
 SHUT_COLOR, BETWEEN_COLOR, OPEN_COLOR = "#440154", "#c7c7c7", "#fde725"  # the ends of GATE_SCALE, and a grey
+TOKEN_COLOR, CHOSEN_COLOR = UNIT_COLORS[0], INK  # a next-token probability, and the token the sampler drew
 
 _LEGENDS = {
     "top": dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
@@ -116,6 +119,17 @@ def run_colors(records) -> dict[str, str]:
         colors[record.run_id] = next(spare) if color in used else color
         used.add(color)
     return colors
+
+
+# Word kinds in the toy grammar's order (article, animal, person, food, object, place, two kinds of verb, function
+# words), from the house colours: animate nouns warm, inanimate ones green and cyan, the two verbs two blues.
+CATEGORY_PALETTE = [BASELINE_COLOR, CELL_COLORS["simplernn"], EXTRA_COLORS[7], CELL_COLORS["gru"], EXTRA_COLORS[2],
+                    EXTRA_COLORS[0], CELL_COLORS["lstm"], EXTRA_COLORS[5], EXTRA_COLORS[1]]
+
+
+def category_colors(categories) -> dict[str, str]:
+    """A colour per category, in the order given (the grammar's nine kinds each get their own)."""
+    return {category: CATEGORY_PALETTE[index % len(CATEGORY_PALETTE)] for index, category in enumerate(categories)}
 
 
 def state_range(values: np.ndarray) -> tuple[float, float]:
