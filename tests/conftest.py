@@ -10,14 +10,18 @@ import pytest  # noqa: E402
 from rnnlab.config import RunConfig  # noqa: E402
 
 
+# pytest's own entry point, captured before any test (or module-scoped fixture) runs a page through AppTest.
+_REAL_MAIN = sys.modules.get("__main__")
+
+
 @pytest.fixture(autouse=True)
 def keep_main_module():
     """Streamlit's AppTest runs a page as `__main__` and leaves it there; a process started afterwards with the
-    "spawn" method (the store's writers, Dask's workers) would re-run that page. Put the real `__main__` back."""
-    main = sys.modules.get("__main__")
+    "spawn" method (the store's writers, Dask's workers) would re-run that page. Put the real `__main__` back, before
+    the test (a module-scoped fixture may have run a page) and after it."""
+    sys.modules["__main__"] = _REAL_MAIN
     yield
-    if sys.modules.get("__main__") is not main:
-        sys.modules["__main__"] = main
+    sys.modules["__main__"] = _REAL_MAIN
 
 
 @pytest.fixture
