@@ -14,7 +14,7 @@ import streamlit as st
 
 from pages import progress, session, widgets
 from rnnlab import sentiment
-from rnnlab.config import defaults_for_task
+from rnnlab.config import defaults_for_task, read_link
 from rnnlab.data import DataError, DownloadUnavailable, files, imdb
 from rnnlab.data.imdb import ENV_VAR
 from rnnlab.models import parameter_formula
@@ -263,7 +263,15 @@ def own_review_ui(job) -> None:
 
 
 if "imdb_config" not in st.session_state:
-    st.session_state["imdb_config"] = defaults_for_task("imdb")
+    # A shared link such as /imdb?task=imdb&cell=gru (a lesson's preset) opens with its settings.
+    link = st.query_params.to_dict()
+    if link.get("task") == "imdb":
+        linked, errors = read_link(link)
+        st.session_state["imdb_config"] = linked
+        if errors:
+            st.warning("Some of the link's settings were not used, and their defaults stand in: " + " ".join(errors))
+    else:
+        st.session_state["imdb_config"] = defaults_for_task("imdb")
 config = widgets.config_ui(st.session_state["imdb_config"], prefix="imdb", tasks=("imdb",), imdb_fields=True)
 
 st.subheader("The reviews")

@@ -24,5 +24,6 @@ for number, block in enumerate(chosen.blocks):
         columns = st.columns([3, 2])
         if columns[0].button(f"▶ Try it: {block.label}", key=f"lessons_try_{chosen.name}_{number}",
                              width="stretch"):
-            widgets.open_in_build_train(block.config)
-        columns[1].caption(f"Share as a link: {session.link_to('', dict(urllib.parse.parse_qsl(block.query)), here='lessons')}")
+            widgets.open_preset(block.config)
+        page = widgets.preset_page(block.config)
+        columns[1].caption(f"Share as a link: {session.link_to(page, dict(urllib.parse.parse_qsl(block.query)), here='lessons')}")

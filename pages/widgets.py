@@ -32,6 +32,26 @@ def open_in_build_train(config: RunConfig) -> None:
     st.switch_page("pages/build_train.py")
 
 
+# The page that trains each task, when it is not Build & Train (whose sidebar offers the synthetic tasks only).
+PRESET_PAGES = {"imdb": ("imdb", "pages/imdb.py")}
+
+
+def preset_page(config: RunConfig) -> str:
+    """The URL path of the page that trains `config` ("" for Build & Train, "imdb" for IMDB sentiment)."""
+    return PRESET_PAGES.get(config.task, ("", ""))[0]
+
+
+def open_preset(config: RunConfig) -> None:
+    """Open a lesson's preset on the page that can train it: an IMDB preset on IMDB sentiment (with its settings in
+    that page's sidebar), every other task on Build & Train."""
+    if config.task not in PRESET_PAGES:
+        open_in_build_train(config)
+        return
+    st.session_state["imdb_config"] = config
+    reload_widgets("imdb")
+    st.switch_page(PRESET_PAGES[config.task][1])
+
+
 def config_ui(stored: RunConfig, *, prefix: str = "cfg", tasks: tuple[str, ...] = SYNTHETIC_TASKS,
               imdb_fields: bool = False, data_fields: tuple[str, ...] = ()) -> RunConfig:
     """Draw every knob in the sidebar and return the configuration they describe (or `stored` if it is invalid).

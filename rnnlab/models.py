@@ -241,8 +241,14 @@ def validation_answers(model: keras.Model, dataset: Dataset, limit: int = 1000) 
     return np.asarray(model.predict(dataset.x_val[:limit], batch_size=256, verbose=0))
 
 
+# The widest table Keras's summary can draw without rich cutting it off (see `summary_text`).
+SUMMARY_WIDTH = 80
+
+
 def summary_text(model: keras.Model) -> str:
     """What `model.summary()` prints, as plain text (the box-drawing table Keras writes to the console)."""
     lines: list[str] = []
-    model.summary(print_fn=lambda line, *args, **kwargs: lines.append(line), line_length=90)
+    # Keras draws the table on a rich console that is 80 columns wide when it is not a terminal (a server, a test):
+    # a wider table is cut at column 80, and the cut took the whole "Param #" column with it.
+    model.summary(print_fn=lambda line, *args, **kwargs: lines.append(line), line_length=SUMMARY_WIDTH)
     return "\n".join(lines)

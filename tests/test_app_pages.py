@@ -254,3 +254,31 @@ def test_the_imdb_sidebar_names_reviews_and_words():
     labels = {box.key: box.label for box in at.sidebar.number_input}
     assert labels["imdb_seq_len"] == "Words kept per review" and labels["imdb_samples"] == "Training reviews"
     assert labels["imdb_eval_samples"] == "Validation and test reviews"
+
+
+def test_an_imdb_preset_opens_on_the_imdb_page_with_its_settings(keras_home):
+    # Build & Train offers the synthetic tasks only: an IMDB preset opened there would train a sine wave instead.
+    at = open_app()
+    at.switch_page("pages/lessons.py").run()
+    at.sidebar.radio(key="lessons_chosen").set_value("07_reading_sentiment").run()
+    links = [caption.value for caption in at.caption if caption.value.startswith("Share as a link")]
+    assert "Share as a link: /imdb?task=imdb&samples=5000&vocab_size=500" in links
+    button = next(button for button in at.button if button.label == "▶ Try it: LSTM on 5,000 IMDB reviews, vocabulary 500")
+    button.click().run()
+    assert not at.exception
+    assert at.title[0].value == "IMDB sentiment"
+    assert at.sidebar.number_input(key="imdb_samples").value == 5000
+    assert at.sidebar.number_input(key="imdb_vocab_size").value == 500
+    assert any("not on this server yet" in info.value for info in at.info)  # offline: nothing is downloaded unasked
+
+
+def test_an_imdb_link_opens_the_imdb_page_with_its_settings(keras_home):
+    at = AppTest.from_file(str(ROOT / "pages" / "imdb.py"), default_timeout=90)
+    at.query_params["task"] = "imdb"
+    at.query_params["units"] = "64"
+    at.query_params["cell"] = "transformer"
+    at.run()
+    assert not at.exception
+    assert at.sidebar.number_input(key="imdb_units").value == 64
+    assert at.sidebar.number_input(key="imdb_samples").value == 20000  # the task's own default for what is not given
+    assert "Cell must be one of" in at.warning[0].value

@@ -207,10 +207,12 @@ def test_every_lesson_renders_without_a_katex_error_raw_maths_or_a_broken_table(
         assert main.locator("table").count() >= tables, f"{lesson.name}: fewer tables than the lesson has"
         math = sum(1 for block in lesson.blocks if block.kind == "math")
         assert main.locator(".katex-display").count() >= math, f"{lesson.name}: a display formula is missing"
-        # A preset's share link is a whole link a learner can paste, to this server's Build & Train.
+        # A preset's share link is a whole link a learner can paste, to the page of this server that trains it
+        # (Build & Train; IMDB sentiment for IMDB presets).
         for preset in lesson.presets()[:1]:
             link = page.get_by_text("Share as a link:").first.inner_text()
-            assert link == f"Share as a link: {server}/?{preset.query}"
+            where = "imdb" if preset.config.task == "imdb" else ""
+            assert link == f"Share as a link: {server}/{where}?{preset.query}"
     page.close()
 
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from rnnlab.config import RunConfig
-from rnnlab.models import build_model, layer_table, parameter_formula, recurrent_layers
+from rnnlab.models import build_model, layer_table, parameter_formula, recurrent_layers, summary_text
 from rnnlab.data import make_dataset
 
 
@@ -44,6 +44,17 @@ def test_stack_returns_sequences_on_all_but_the_last_and_fits_the_task_head():
     assert table[4]["output shape"] == table[5]["output shape"] == "(batch, 6)"  # the last layer ends the sequence
     assert table[-1]["output shape"] == "(batch, 4)" and model.layers[-1].activation.__name__ == "softmax"
     assert model.loss == "sparse_categorical_crossentropy"
+
+
+def test_summary_text_shows_every_layers_parameters_as_the_layer_table_does():
+    # Keras cut its table at 80 columns when asked for a wider one off a terminal, dropping the "Param #" column.
+    config = RunConfig(task="sine", seq_len=30, samples=16, eval_samples=16, units=32, layers=2, bidirectional=True)
+    model = build_model(config, make_dataset(config))
+    text = summary_text(model)
+    assert "Param #" in text and max(len(line) for line in text.splitlines()) <= 80
+    for row in layer_table(model):
+        assert f"{row['parameters']:,}" in text
+    assert f"Total params: {model.count_params():,}" in text
 
 
 def test_regression_head_is_linear_with_mse():
