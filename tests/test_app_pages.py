@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnnlab.config import RunConfig
-from rnnlab.jobs import TrainingJob
+from rnnlab.engine.threads import TrainingJob
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from rnnlab import gradient_charts as gc
 from rnnlab.config import RunConfig
-from rnnlab.jobs import TrainingJob
+from rnnlab.engine.threads import TrainingJob
 from rnnlab.records import RunRecord
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "gradients.py")

@@ -23,7 +23,7 @@ from rnnlab.config import RunConfig
 from rnnlab.introspect import mean_forget_gate, trace
 from rnnlab.introspect.steps import (cell_step, forget_gate_by_epoch, layer_directions, recurrent_layer, replay,
                                      saturation)
-from rnnlab.jobs import TrainingJob
+from rnnlab.engine.threads import TrainingJob
 from rnnlab.models import build_model
 from rnnlab.tasks import Dataset, make_dataset
 

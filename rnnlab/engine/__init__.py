@@ -1,0 +1,80 @@
+"""The training engine: where the dashboard's runs train, chosen by configuration, behind one small interface.
+
+    from rnnlab.engine import get_engine
+    engine = get_engine()                      # one per process, made on first use
+    handle = engine.submit(config, listeners=[store], after=previous)
+    handle.record.snapshot(); handle.queue_position; handle.stop(); handle.join(10); handle.model
+    engine.live(run_id); engine.describe()
+
+`rnnlab/engine/base.py` defines the handle and the listener protocol. Which engine `get_engine()` makes depends on
+the environment, read once when it is first called:
+
+- default: a local Dask cluster of warm worker processes (`rnnlab/engine/cluster.py`). `RNNLAB_WORKERS` workers
+  (default: one per core), one run at a time each; runs beyond that wait in a first-come queue. Each worker has a
+  memory limit of `RNNLAB_WORKER_MEMORY_MB` megabytes (default: 80% of the machine's memory shared between the
+  workers); a run that passes it ends "failed" and takes nobody else's run with it. `RNNLAB_WORKER_TF_THREADS` sets
+  TensorFlow's thread pool in each worker (default: TensorFlow's own, one thread per core; see
+  benchmarks/bench_learners.py for the measurement behind that choice).
+- `RNNLAB_SCHEDULER=tcp://host:8786`: connect to an existing Dask cluster instead. Its workers must be able to
+  import `rnnlab` with the same requirements (see `rnnlab/engine/cluster.py` for the scheduler settings to use).
+- `RNNLAB_WORKERS=0`: train on threads of this process (`rnnlab/engine/threads.py`), as the dashboard did before;
+  for small hosts. Stop then acts only between batches, and a run too large for the machine takes the process
+  with it.
+
+The engine is closed when the interpreter exits, so no worker process outlives the server. `import rnnlab`, the
+`Trainer` and the command line never use an engine: they train in the calling process.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from typing import Mapping
+
+from rnnlab.engine.base import Engine, RunHandle
+
+__all__ = ["Engine", "RunHandle", "create_engine", "get_engine"]
+
+_engine: Engine | None = None
+_engine_lock = threading.Lock()
+
+
+def get_engine() -> Engine:
+    """This process's engine, made from the environment on first use (thread-safe); closed at interpreter exit."""
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine = create_engine()
+            atexit.register(_engine.close)
+        return _engine
+
+
+def create_engine(environ: Mapping[str, str] | None = None) -> Engine:
+    """A new engine as the environment (`RNNLAB_*`, see the module docstring) describes; raises `ValueError` with a
+    sentence for a setting that is not a number."""
+    environ = os.environ if environ is None else environ
+    workers = _whole_number(environ, "RNNLAB_WORKERS")
+    if workers == 0:
+        from rnnlab.engine.threads import ThreadEngine
+
+        return ThreadEngine()
+    from rnnlab.engine.cluster import DaskEngine
+
+    address = environ.get("RNNLAB_SCHEDULER", "").strip() or None
+    memory_mb = _whole_number(environ, "RNNLAB_WORKER_MEMORY_MB")
+    return DaskEngine(address, n_workers=workers, memory_limit=memory_mb * 1_000_000 if memory_mb else None,
+                      tf_threads=_whole_number(environ, "RNNLAB_WORKER_TF_THREADS"))
+
+
+def _whole_number(environ: Mapping[str, str], name: str) -> int | None:
+    text = environ.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {text!r}.") from None
+    if value < 0:
+        raise ValueError(f"{name} must be 0 or more, not {value}.")
+    return value
