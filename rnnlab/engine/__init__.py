@@ -30,14 +30,24 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-from typing import Mapping
+from typing import TYPE_CHECKING, Mapping
 
-from rnnlab.engine.base import Engine, RunHandle
+if TYPE_CHECKING:
+    from rnnlab.engine.base import Engine, RunHandle
 
-__all__ = ["Engine", "RunHandle", "create_engine", "get_engine"]
+__all__ = ["Engine", "RunHandle", "create_engine", "engine_settings", "get_engine"]
 
 _engine: Engine | None = None
 _engine_lock = threading.Lock()
+
+
+def __getattr__(name: str):
+    # Imported on first use, so that the local cluster's host process (python -m rnnlab.engine.local) stays light.
+    if name in ("Engine", "RunHandle"):
+        from rnnlab.engine import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module 'rnnlab.engine' has no attribute {name!r}")
 
 
 def get_engine() -> Engine:
@@ -51,20 +61,29 @@ def get_engine() -> Engine:
 
 
 def create_engine(environ: Mapping[str, str] | None = None) -> Engine:
-    """A new engine as the environment (`RNNLAB_*`, see the module docstring) describes; raises `ValueError` with a
-    sentence for a setting that is not a number."""
-    environ = os.environ if environ is None else environ
-    workers = _whole_number(environ, "RNNLAB_WORKERS")
-    if workers == 0:
+    """A new engine as the environment (`RNNLAB_*`, see the module docstring) describes."""
+    settings = engine_settings(os.environ if environ is None else environ)
+    if settings["kind"] == "threads":
         from rnnlab.engine.threads import ThreadEngine
 
         return ThreadEngine()
     from rnnlab.engine.cluster import DaskEngine
 
+    return DaskEngine(settings["address"], n_workers=settings["n_workers"], memory_limit=settings["memory_limit"],
+                      tf_threads=settings["tf_threads"])
+
+
+def engine_settings(environ: Mapping[str, str]) -> dict:
+    """What the environment asks for: kind ("threads", "local" or "cluster"), address, n_workers, memory_limit
+    (bytes), tf_threads; None where the engine's default applies. Raises `ValueError` with a sentence for a setting
+    that is not a whole number."""
+    workers = _whole_number(environ, "RNNLAB_WORKERS")
     address = environ.get("RNNLAB_SCHEDULER", "").strip() or None
     memory_mb = _whole_number(environ, "RNNLAB_WORKER_MEMORY_MB")
-    return DaskEngine(address, n_workers=workers, memory_limit=memory_mb * 1_000_000 if memory_mb else None,
-                      tf_threads=_whole_number(environ, "RNNLAB_WORKER_TF_THREADS"))
+    tf_threads = _whole_number(environ, "RNNLAB_WORKER_TF_THREADS")
+    kind = "threads" if workers == 0 else "cluster" if address else "local"
+    return {"kind": kind, "address": address, "n_workers": workers or None,
+            "memory_limit": memory_mb * 1_000_000 if memory_mb else None, "tf_threads": tf_threads or None}
 
 
 def _whole_number(environ: Mapping[str, str], name: str) -> int | None:

@@ -15,10 +15,13 @@ called in the process that submitted the run, with the live record:
 - `on_train_begin(record)`: the model is built and the probes at initialisation are in the record;
 - `on_batch_end(record)`: new batch points are in the record (an engine may call it once for several batches);
 - `on_epoch_end(record)`: once per whole epoch, in order, with that epoch's history row and probes present;
-- `on_train_end(record)`: exactly once per submitted run, with its final status, after its weights arrived. A run
-  stopped before it started, or whose data could not be made, gets this call without `on_train_begin`.
+- `on_train_end(record)`: exactly once per submitted run, with its final status, after its weights arrived
+  (`engine.live(record.run_id).model` is already there). A run stopped before it started, or whose data could not
+  be made, gets this call without `on_train_begin`.
 
-A listener that raises is logged and skipped: a run store failing to write never ends a learner's run.
+Listeners run on the engine's own thread (the training thread, or the Dask engine's dispatcher): they should return
+quickly and must not `join` a run. A listener that raises is logged and skipped: a run store failing to write never
+ends a learner's run.
 """
 
 from __future__ import annotations

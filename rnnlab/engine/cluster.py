@@ -26,11 +26,10 @@ How it works (each choice measured in benchmarks/bench_learners.py):
 - Faults. `allowed-failures` is 0, so a run whose worker died (its memory limit passed, a crash) is not retried on
   another worker; it ends "failed" with `WORKER_DIED`, the nanny restarts the worker, the queue carries on.
 
-Local cluster settings: `threads_per_worker=1` (one run per worker), `processes=True`, `dashboard_address=None`, a
-memory limit per worker (the nanny ends a worker past 95% of it); Dask's spilling and pausing are off (a run's
-memory is TensorFlow's, not Dask data, and a paused worker would hold its queue forever). Dask's event and message
-logs keep 100 entries instead of 1,000, since probe events can be large. Workers import TensorFlow and the trainer
-when they start (`WarmWorker`), restarted ones too.
+The local cluster (`threads_per_worker=1`: one run per worker; `processes=True`; `dashboard_address=None`; a memory
+limit per worker, past 95% of which the nanny ends the worker) runs in a process of its own, never in the web
+server: see rnnlab/engine/local.py for why and for its Dask settings. Workers import TensorFlow and the trainer when
+they start (`WarmWorker`), restarted ones too.
 
 A cluster given by address must have `rnnlab` (and its requirements) importable on every worker, the same
 versions as here. Start its scheduler with `DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0` and, if runs record
@@ -51,11 +50,11 @@ import uuid
 from concurrent.futures import CancelledError
 from typing import Any, Iterable
 
-import dask
 import distributed
 
 from rnnlab.config import RunConfig
 from rnnlab.engine.base import Engine, RunHandle, make_dataset, notify
+from rnnlab.engine.local import LocalClusterHost
 from rnnlab.engine.worker import (WarmWorker, attempt_event_name, record_from_fields, stop_event_name,
                                   train_in_worker)
 from rnnlab.records import RunRecord
@@ -68,15 +67,6 @@ STOPPED_MID_BATCH = ("Stopped in the middle of a batch, so its worker was ended 
                      "of a run stopped mid-batch are not kept. The curves it recorded up to then are.")
 CLUSTER_FAILED = "Training could not start: the training cluster {what} ({error})."
 
-# Dask settings for the local cluster; see the module docstring for why.
-LOCAL_DASK_CONFIG = {
-    "distributed.scheduler.allowed-failures": 0,
-    "distributed.worker.memory.target": False,
-    "distributed.worker.memory.spill": False,
-    "distributed.worker.memory.pause": False,
-    "distributed.worker.memory.terminate": 0.95,
-    "distributed.admin.low-level-log-length": 100,
-}
 # How long the local cluster may take to start its workers (each imports TensorFlow).
 START_TIMEOUT_SECONDS = 120
 # How often the dispatcher looks again at the queue without news (a restarted worker, a chained run's predecessor
@@ -100,7 +90,8 @@ class DaskRun(RunHandle):
         self._options = options
         self._listeners = list(listeners)
         self._after = after
-        self._ended = threading.Event()
+        self._ended = threading.Event()  # set once the listeners have had on_train_end
+        self._final = False  # the record is final and the weights (if any) are here
         # The fields below are read and written under the engine's lock.
         self._stop_requested = False
         self._dispatched = False
@@ -134,8 +125,10 @@ class DaskRun(RunHandle):
 
     @property
     def model(self):
-        """Rebuilt here from the worker's weights (`build_model` then `set_weights`) the first time it is asked for."""
-        if not self.done or self._weights is None:
+        """Rebuilt here from the worker's weights (`build_model` then `set_weights`) the first time it is asked for.
+
+        Available from the listeners' `on_train_end` on (the weights have arrived by then)."""
+        if not self._final or self._weights is None:
             return None
         with self._model_lock:
             if self._model is None:
@@ -180,7 +173,7 @@ class DaskEngine(Engine):
         self.tf_threads = tf_threads
         self._topic = f"rnnlab-progress-{uuid.uuid4().hex}"
         self._client: distributed.Client | None = None
-        self._cluster: distributed.LocalCluster | None = None
+        self._host: LocalClusterHost | None = None  # the process hosting the local cluster
         self._start_error: str | None = None  # why the cluster could not start, if it could not
         self._start_failure = ""  # the same, as the sentence a run that could not start ends with
         self._ready = threading.Event()
@@ -229,16 +222,17 @@ class DaskEngine(Engine):
         if self._closed:
             return
         self._closed = True
+        self._ready.wait(START_TIMEOUT_SECONDS)  # a cluster still starting is closed once it is up, not leaked
         for run in self._active_handles():
             run.stop()
         self._inbox.put(("close",))
         self._dispatcher.join(30)
-        client, cluster = self._client, self._cluster
+        client, host = self._client, self._host
         try:
             if client is not None:
                 client.close(timeout=10)
-            if cluster is not None:
-                cluster.close(timeout=20)
+            if host is not None:
+                host.close()
         except Exception:  # noqa: BLE001 - closing at exit: nothing useful to do with an error
             logger.warning("Closing the training cluster failed", exc_info=True)
         for run in list(self._runs.values()):  # whatever had not ended ends now
@@ -284,7 +278,7 @@ class DaskEngine(Engine):
         try:
             self._connect()
         except Exception as error:  # noqa: BLE001 - every queued run will carry the reason
-            what = "did not start" if self.address is None else f"at {self.address} could not be reached"
+            what = "did not start" if self.address is None else f"at {self.address} could not be used"
             self._start_error = f"{type(error).__name__}: {error}"
             self._start_failure = CLUSTER_FAILED.format(what=what, error=self._start_error)
             logger.error("Training engine: %s", self._start_failure)
@@ -305,11 +299,8 @@ class DaskEngine(Engine):
 
     def _connect(self) -> None:
         if self.address is None:
-            with dask.config.set(LOCAL_DASK_CONFIG):
-                self._cluster = distributed.LocalCluster(
-                    n_workers=self.n_workers, threads_per_worker=1, processes=True, memory_limit=self.memory_limit,
-                    dashboard_address=None, scheduler_port=0, silence_logs=logging.ERROR)
-                self._client = distributed.Client(self._cluster, set_as_default=False)
+            self._host = LocalClusterHost.start(self.n_workers, self.memory_limit, START_TIMEOUT_SECONDS)
+            self._client = distributed.Client(self._host.address, set_as_default=False, timeout=30)
         else:
             self._client = distributed.Client(self.address, set_as_default=False, timeout=30)
         # Every worker, present and future (a restart after a crash), imports TensorFlow before its first run.
@@ -365,7 +356,10 @@ class DaskEngine(Engine):
     def _free_slots(self) -> int:
         now = time.monotonic()
         if now - self._slots_checked > _SLOTS_MAX_AGE_SECONDS:
-            self._slots = sum(self._client.nthreads().values())
+            try:
+                self._slots = sum(self._client.nthreads().values())
+            except Exception:  # noqa: BLE001 - the scheduler is unreachable for now: hand out nothing, ask again
+                self._slots = 0
             self._slots_checked = now
         return self._slots - len(self._training)
 
@@ -511,6 +505,7 @@ class DaskEngine(Engine):
             self._forget_waiting(run)
             self._training.discard(run)
         self._release_events(run)
+        run._final = True
         notify(run._listeners, "on_train_end", record)
         run._ended.set()
         self._ended(run)

@@ -42,7 +42,9 @@ class TrainingJob(RunHandle):
     def __init__(self, config: RunConfig, dataset=None, *, after: RunHandle | None = None,
                  listeners: Iterable[Any] = (), on_end: Callable[["TrainingJob"], None] | None = None,
                  **trainer_options) -> None:
-        callbacks = list(trainer_options.pop("callbacks", ()))
+        # First in line, so that listeners told the run has ended can already have its model.
+        self._ended_marker = _EndedMarker()
+        callbacks = [self._ended_marker, *trainer_options.pop("callbacks", ())]
         listeners = list(listeners)
         if listeners:
             callbacks.append(SafeListeners(listeners))
@@ -85,6 +87,7 @@ class TrainingJob(RunHandle):
                 self._on_end(self)
 
     def _end_untrained(self) -> None:
+        # Not through the trainer: it never ran. The same callbacks hear the end, the marker first.
         for callback in self.trainer.callbacks:
             callback.on_train_end(self.trainer.record)
 
@@ -128,12 +131,30 @@ class TrainingJob(RunHandle):
 
     @property
     def model(self) -> keras.Model | None:
-        """The trained model, once training is over (None before, or if it could not be built)."""
-        return self.trainer.model if self.done else None
+        """The trained model once training is over, from `on_train_end` on (None before, or if none was built)."""
+        return self.trainer.model if self.done or self._ended_marker.ended else None
 
     @property
     def dataset(self):
         return self.trainer.dataset
+
+
+class _EndedMarker:
+    """The trainer's first callback: notes that training is over before any listener hears it."""
+
+    ended = False
+
+    def on_train_begin(self, record: RunRecord) -> None:
+        pass
+
+    def on_batch_end(self, record: RunRecord) -> None:
+        pass
+
+    def on_epoch_end(self, record: RunRecord) -> None:
+        pass
+
+    def on_train_end(self, record: RunRecord) -> None:
+        self.ended = True
 
 
 class ThreadEngine(Engine):
