@@ -16,7 +16,7 @@ the gate and gradient probes the pages record. Figures are printed, never assert
 - `stop`: seconds from `stop()` to the run's end, mid-way through a long first batch (the worker is ended and
   restarted) and between batches (a clean stop).
 - `memory`: resident memory of this process after 6 and after 20 finished runs kept by their handles, and after
-  rebuilding the 20 models here.
+  rebuilding the 20 models here; run it alone (`--sections memory`) so earlier sections do not count.
 - `cold`: the first run on a freshly started worker against the next one (what WarmWorker leaves to warm up).
 
 Other people's tests share these two cores: run it more than once and read the load average printed at the start.
@@ -118,35 +118,48 @@ def bare_fit(config: RunConfig) -> float:
     return throughput(len(data.x_train), timer.seconds)
 
 
-def section_alone(repeats: int, tf_threads: int | None = None) -> None:
-    engine = DaskEngine(tf_threads=tf_threads)
-    engine.wait_until_ready()
-    warm(engine)
-    for config, title in ((RunConfig(), "app defaults (LSTM 32, sine T=30, 2,000 sequences)"),
-                          (RunConfig(task="adding", seq_len=100, samples=4096, eval_samples=512, units=64,
-                                     epochs=4), "LSTM 64, adding T=100, 4,096 sequences, 4 epochs")):
-        bare, ours = [], []
+ALONE_CONFIGS = (
+    (RunConfig(), "app defaults (LSTM 32, sine T=30, 2,000 sequences)"),
+    (RunConfig(task="adding", seq_len=100, samples=4096, eval_samples=512, units=64, epochs=4),
+     "LSTM 64, adding T=100, 4,096 sequences, 4 epochs"),
+)
+
+
+def compare_alone(engines: dict, repeats: int) -> None:
+    """One run alone on each engine against bare `model.fit` here, taking turns so that load hits all alike."""
+    for config, title in ALONE_CONFIGS:
+        bare, ours = [], {name: [] for name in engines}
         for _ in range(repeats):
             bare.append(bare_fit(config))
-            _, speeds, _ = learners(engine, 1, config)
-            ours.append(speeds[0])
-        ratio = statistics.median(ours) / statistics.median(bare)
-        print(f"  one run alone, {title}, TF threads per worker {tf_threads or 'default'}: "
-              f"bare model.fit {statistics.median(bare):7,.0f}/s ({', '.join(f'{v:,.0f}' for v in bare)}), "
-              f"dask engine {statistics.median(ours):7,.0f}/s ({', '.join(f'{v:,.0f}' for v in ours)}), "
-              f"ratio {ratio:.2f}x", flush=True)
+            for name, engine in engines.items():
+                ours[name].append(learners(engine, 1, config)[1][0])
+        print(f"  one run alone, {title}:")
+        print(f"    bare model.fit here        {statistics.median(bare):7,.0f}/s  "
+              f"({', '.join(f'{v:,.0f}' for v in bare)})")
+        for name, speeds in ours.items():
+            print(f"    {name:<26} {statistics.median(speeds):7,.0f}/s  ({', '.join(f'{v:,.0f}' for v in speeds)})"
+                  f"   ratio {statistics.median(speeds) / statistics.median(bare):.2f}x", flush=True)
+
+
+def section_alone(repeats: int) -> None:
+    engine = DaskEngine()
+    engine.wait_until_ready()
+    warm(engine)
+    compare_alone({"dask engine (defaults)": engine}, repeats)
     engine.close()
 
 
 def section_threads(repeats: int) -> None:
-    print("TensorFlow intra-op threads per worker (2 workers on 2 cores)")
-    for tf_threads in (None, 1):
-        section_alone(repeats, tf_threads)
-        engine = DaskEngine(tf_threads=tf_threads)
+    print("TensorFlow intra-op threads per worker (2 workers on 2 cores); the two clusters take turns")
+    engines = {"dask, TF threads default": DaskEngine(), "dask, TF threads 1": DaskEngine(tf_threads=1)}
+    for engine in engines.values():
         engine.wait_until_ready()
         warm(engine)
-        for repeat in range(repeats):
-            show(f"3 learners, TF threads {tf_threads or 'default'}, round {repeat + 1}", *learners(engine, 3))
+    compare_alone(engines, repeats)
+    for repeat in range(repeats):
+        for name, engine in engines.items():
+            show(f"3 learners, {name[6:]}, round {repeat + 1}", *learners(engine, 3))
+    for engine in engines.values():
         engine.close()
 
 
@@ -194,7 +207,8 @@ def section_memory() -> None:
     print(f"  TensorFlow imported, no engine: {resident_mb():7.0f} MB", flush=True)
     engine = DaskEngine()
     engine.wait_until_ready()
-    print(f"  engine started (scheduler and nannies live here): {resident_mb():7.0f} MB", flush=True)
+    print(f"  engine started (a client; scheduler and nannies live in their host process): {resident_mb():7.0f} MB",
+          flush=True)
     handles = []
     for total in (6, 20):
         while len(handles) < total:
@@ -205,6 +219,10 @@ def section_memory() -> None:
     for handle in handles:
         assert handle.model is not None
     print(f"  after rebuilding those 20 models here: {resident_mb():7.0f} MB", flush=True)
+    host = psutil.Process(engine._host.process.pid).memory_info().rss / 1e6
+    workers = engine.client.run(lambda: psutil.Process().memory_info().rss / 1e6)
+    print(f"  for comparison: the cluster's host process {host:.0f} MB, each worker "
+          f"{', '.join(f'{value:.0f}' for value in workers.values())} MB", flush=True)
     engine.close()
 
 
@@ -222,12 +240,48 @@ def section_cold(repeats: int) -> None:
         engine.close()
 
 
+def _publish_timestamps(topic: str, count: int, size: int) -> int:
+    import numpy as np
+    from distributed import get_worker
+
+    worker = get_worker()
+    padding = np.zeros(size // 4, dtype=np.float32).tobytes()
+    for index in range(count):
+        worker.log_event(topic, {"sent": time.time(), "index": index, "data": padding})
+        time.sleep(0.01)
+    return count
+
+
+def section_events(repeats: int) -> None:
+    print("The progress channel: Worker.log_event -> scheduler -> Client.subscribe_topic, worker to this process")
+    engine = DaskEngine(n_workers=1)
+    engine.wait_until_ready()
+    client = engine.client
+    for size in (100, 30_000, 1_000_000):  # a batch event, an epoch event with probes, a large probe
+        for repeat in range(repeats):
+            topic = f"bench-{size}-{repeat}"
+            latencies, order = [], []
+            client.subscribe_topic(topic, lambda event: (latencies.append(time.time() - event[1]["sent"]),
+                                                         order.append(event[1]["index"])))
+            time.sleep(0.2)
+            client.submit(_publish_timestamps, topic, 100, size, pure=False).result()
+            deadline = time.monotonic() + 30
+            while len(latencies) < 100 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            latencies.sort()
+            print(f"  {size:>9,} bytes: {len(latencies)} of 100 arrived, in order: {order == sorted(order)}, "
+                  f"latency median {1000 * latencies[len(latencies) // 2]:.1f} ms, "
+                  f"max {1000 * latencies[-1]:.1f} ms", flush=True)
+    engine.close()
+
+
 SECTIONS = {"learners": section_learners, "alone": section_alone, "threads": section_threads,
-            "stop": section_stop, "memory": lambda repeats: section_memory(), "cold": section_cold}
+            "stop": section_stop, "memory": lambda repeats: section_memory(), "cold": section_cold,
+            "events": section_events}
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sections", default="learners,alone,threads,stop,memory,cold")
+    parser.add_argument("--sections", default="events,learners,alone,threads,stop,memory,cold")
     parser.add_argument("--repeats", type=int, default=2)
     arguments = parser.parse_args()
     print(f"load average before: {', '.join(f'{value:.1f}' for value in os.getloadavg())}; "

@@ -135,6 +135,11 @@ class RunHandle(abc.ABC):
         """The trained Keras model in this process once the run has ended; None before, or if it has no weights."""
 
     @property
+    def has_model(self) -> bool:
+        """True once the run has ended with weights: `model` will give a model. Cheap: builds nothing."""
+        return self.model is not None
+
+    @property
     @abc.abstractmethod
     def dataset(self) -> "Dataset | None":
         """The run's data in this process: the one given to `submit`, else made from the config when first asked."""
@@ -171,6 +176,11 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def describe(self) -> str:
         """One line saying where runs train, for the interface and the logs."""
+
+    def wait_until_ready(self, timeout: float | None = None) -> bool:
+        """Wait until the engine can start runs (worker processes up); True if it can. Submitting earlier is fine:
+        runs wait in the queue."""
+        return True
 
     def close(self) -> None:
         """Stop every run and release the machinery; the engine cannot be used afterwards."""

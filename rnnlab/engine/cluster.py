@@ -128,10 +128,10 @@ class DaskRun(RunHandle):
         """Rebuilt here from the worker's weights (`build_model` then `set_weights`) the first time it is asked for.
 
         Available from the listeners' `on_train_end` on (the weights have arrived by then)."""
-        if not self._final or self._weights is None:
+        if not self._final:
             return None
         with self._model_lock:
-            if self._model is None:
+            if self._model is None and self._weights is not None:
                 dataset = self.dataset
                 if dataset is None:
                     return None
@@ -139,8 +139,12 @@ class DaskRun(RunHandle):
 
                 model = build_model(self.config, dataset)
                 model.set_weights(self._weights)
-                self._model = model
+                self._model, self._weights = model, None  # the model holds them now
             return self._model
+
+    @property
+    def has_model(self) -> bool:
+        return self._final and (self._model is not None or self._weights is not None)
 
     @property
     def dataset(self):
@@ -529,8 +533,8 @@ class DaskEngine(Engine):
         if self._client is None:
             return None
         try:
-            return len(self._client.scheduler_info()["workers"])
-        except Exception:  # noqa: BLE001
+            return len(self._client.nthreads())  # asks the scheduler now; scheduler_info() can be seconds old
+        except Exception:  # noqa: BLE001 - unreachable for now: say nothing rather than something wrong
             return None
 
 

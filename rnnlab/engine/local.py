@@ -98,7 +98,10 @@ def main(settings: dict) -> None:
     try:
         cluster = distributed.LocalCluster(
             n_workers=settings["n_workers"], threads_per_worker=1, processes=True,
-            memory_limit=settings["memory_limit"], dashboard_address=None, scheduler_port=0)
+            memory_limit=settings["memory_limit"], host="127.0.0.1", scheduler_port=0, dashboard_address=None,
+            # No dashboard; the scheduler's small HTTP server (health checks) on any free port, not on 8787,
+            # which another cluster on the machine may hold.
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
     except Exception as error:  # noqa: BLE001 - reported to the engine in one line
         print(json.dumps({"error": f"{type(error).__name__}: {error}"}), flush=True)
         return

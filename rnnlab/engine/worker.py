@@ -14,8 +14,10 @@ cluster. In the worker:
    apart; the first batch and a divergence go at once), "epoch" (at once: the history row, the epoch's seconds and
    its probes). Payloads are pickled to bytes because events must be msgpack-serialisable.
 4. `_StopWatcher`, a thread, waits on the stop event. When it is set it calls `trainer.stop()` (a clean stop after
-   the batch in progress, weights returned); if the run has not ended `STOP_GRACE_SECONDS` later (a long batch,
-   graph tracing) it ends this process with `os._exit`, and the nanny starts a fresh, warm worker.
+   the batch in progress, weights returned). If no batch ends within `STOP_GRACE_SECONDS` (a long batch, graph
+   tracing, data generation) it ends this process with `os._exit`, and the nanny starts a fresh, warm worker. A run
+   that did reach the end of a batch gets `STOP_FINISH_SECONDS` to validate, evaluate its test set and hand back
+   its weights: a learner's stopped run keeps its model even on a busy machine, where that takes over a second.
 5. It returns the final record's fields and `model.get_weights()`.
 
 `WarmWorker` is the worker plugin that imports TensorFlow, Keras and the trainer (and sets TensorFlow's thread
@@ -41,8 +43,12 @@ from rnnlab.records import RunRecord
 # Batch events go at most this often (the points of every batch in between ride along), so a fast run costs the
 # scheduler a few messages a second, not hundreds, and the chart still shows every batch.
 BATCH_EVENT_SECONDS = 0.25
-# After a stop, how long a run may take to end cleanly before its worker process is ended.
+# After a stop, how long a run may take to reach the end of its batch in progress before its worker process is
+# ended (a long batch, graph tracing, data generation, a probe).
 STOP_GRACE_SECONDS = 1.0
+# Once it has reached it, how long it may take to finish cleanly (Keras validates the cut epoch, the trainer
+# evaluates the test set, the weights are copied) before its worker process is ended all the same.
+STOP_FINISH_SECONDS = 10.0
 # How often the stop watcher re-checks whether its run has ended on its own (each check is a scheduler call).
 _WATCH_SECONDS = 0.5
 
@@ -80,7 +86,8 @@ def train_in_worker(run_id: str, config_values: dict, dataset, options: dict, to
     client = get_client()
     config = RunConfig.from_dict(config_values)
     publish = _publisher(worker, topic, run_id)
-    trainer = Trainer(config, callbacks=[_Reporter(publish)], **options)
+    reporter = _Reporter(publish)
+    trainer = Trainer(config, callbacks=[reporter], **options)
     record = trainer.record
     record.run_id = run_id  # the server's id, so events and the final record find their handle
 
@@ -104,7 +111,7 @@ def train_in_worker(run_id: str, config_values: dict, dataset, options: dict, to
     publish("started", {"pid": os.getpid(), "worker": worker.address, "created": record.created,
                         "memory_limit": worker.memory_manager.memory_limit})
     ended = threading.Event()
-    _StopWatcher(stop, trainer, ended, publish).start()  # from here on, a stop ends the run within about 1 s
+    _StopWatcher(stop, trainer, reporter, ended).start()  # from here on, a stop ends the run within about 1 s
     try:
         if dataset is None:
             try:
@@ -140,6 +147,7 @@ class _Reporter:
         self.publish = publish
         self.sent_batches = 0  # batch points already published
         self.last_sent = -math.inf
+        self.batches_ended = 0  # read by the stop watcher: has a batch ended since the stop?
 
     def _new_batches(self, record: RunRecord) -> dict:
         start, self.sent_batches = self.sent_batches, len(record.batch_loss)
@@ -152,6 +160,7 @@ class _Reporter:
             "params", "layers", "baseline_loss", "steps_per_epoch", "grad_norms_at_init", "gates_at_init")})
 
     def on_batch_end(self, record: RunRecord) -> None:
+        self.batches_ended += 1
         first = self.sent_batches == 0
         if first or record.status != "running" or time.monotonic() - self.last_sent >= BATCH_EVENT_SECONDS:
             self.publish("batch", self._new_batches(record))
@@ -173,12 +182,12 @@ class _Reporter:
 class _StopWatcher(threading.Thread):
     """Waits for the run's stop event; stops the trainer cleanly, or ends the process if it cannot."""
 
-    def __init__(self, stop: Event, trainer, ended: threading.Event, publish) -> None:
+    def __init__(self, stop: Event, trainer, reporter: _Reporter, ended: threading.Event) -> None:
         super().__init__(name="rnnlab-stop-watcher", daemon=True)
         self.stop_event = stop
         self.trainer = trainer
+        self.reporter = reporter
         self.ended = ended
-        self.publish = publish
 
     def run(self) -> None:
         while not self.ended.is_set():
@@ -187,15 +196,16 @@ class _StopWatcher(threading.Thread):
                     continue
             except Exception:  # noqa: BLE001 - the scheduler went away: the worker is closing anyway.
                 return
+            batches_at_stop = self.reporter.batches_ended
             self.trainer.stop()
             if self.ended.wait(STOP_GRACE_SECONDS):
                 return
+            if self.reporter.batches_ended > batches_at_stop and self.ended.wait(STOP_FINISH_SECONDS):
+                return  # it stopped at the end of a batch and finished cleanly
             # Mid-batch (or mid-trace): the trainer cannot reach a batch boundary soon. Ending the process is the
-            # only way to free the core and the memory; the nanny starts a new, warm worker in its place.
-            self.publish("killed-for-stop", {})
-            time.sleep(0.05)  # let the event loop send it; the server knows the reason anyway
+            # only way to free the core and the memory; the nanny starts a new, warm worker in its place, and the
+            # server, which asked for the stop, ends the run "stopped" with what it had streamed.
             os._exit(75)
-            return
 
 
 def _resident_bytes() -> int:
