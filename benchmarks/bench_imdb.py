@@ -36,7 +36,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from rnnlab import sentiment  # noqa: E402
 from rnnlab.config import defaults_for_task  # noqa: E402
-from rnnlab.jobs import TrainingJob  # noqa: E402
+from rnnlab.engine.threads import TrainingJob  # noqa: E402
 from rnnlab.models import build_model  # noqa: E402
 from rnnlab.training import Trainer, throughput  # noqa: E402
 from timing import EpochTimer  # noqa: E402

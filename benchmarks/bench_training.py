@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 from rnnlab.config import RunConfig  # noqa: E402
-from rnnlab.jobs import TrainingJob  # noqa: E402
+from rnnlab.engine.threads import TrainingJob  # noqa: E402
 from rnnlab.models import build_model  # noqa: E402
 from rnnlab.data import make_dataset  # noqa: E402
 from rnnlab.training import Trainer, throughput  # noqa: E402

@@ -6,7 +6,7 @@ import streamlit as st
 
 from pages import session
 from rnnlab import explain
-from rnnlab.jobs import TrainingJob
+from rnnlab.engine.threads import TrainingJob
 from rnnlab.records import RunRecord
 
 

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import streamlit as st
 
 from rnnlab.config import RunConfig, read_link
-from rnnlab.jobs import TrainingJob
+from rnnlab.engine.threads import TrainingJob
 from rnnlab.records import distinct_names
 
 # Every run keeps its model and data in memory; past this many the learner is asked to delete some.

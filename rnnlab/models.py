@@ -18,11 +18,14 @@ callback (`history_callbacks`) rather than a metric, which would compute the sof
 
 from __future__ import annotations
 
+import contextlib
 import math
+import random
 import threading
 
 import keras
 import numpy as np
+from keras.src.random import seed_generator as keras_seed_generator
 
 from rnnlab.config import CELL_TITLES, RunConfig
 from rnnlab.introspect import layers as introspect_layers
@@ -60,7 +63,7 @@ def history_callbacks(dataset: Dataset) -> list[keras.callbacks.Callback]:
 
 def build_model(config: RunConfig, dataset: Dataset) -> keras.Model:
     """A compiled Keras model for `config`, with weights drawn from `config.seed`."""
-    with _BUILD_LOCK:
+    with _BUILD_LOCK, _private_python_random(config.seed):
         keras.utils.set_random_seed(config.seed)
         model = _assemble(config, dataset)
         _apply_initial_scales(model, config)
@@ -76,6 +79,23 @@ def _loss(dataset: Dataset):
 
 def _metrics(dataset: Dataset) -> list:
     return ["accuracy"] if dataset.is_classification else []
+
+
+@contextlib.contextmanager
+def _private_python_random(seed: int):
+    """While a model is built, Keras draws its initializers' seeds from a private `random.Random(seed)`.
+
+    Keras gives every initializer without a seed one drawn from Python's process-wide `random`. Any other thread
+    drawing from it during a build (Dask's event loop in a worker process, Tornado in the web server) changed the
+    weights: measured, 10 builds of 10 differed while a thread called `random.random()`. A private generator seeded
+    as `set_random_seed` seeds the global one draws the same numbers an undisturbed build drew, whatever else runs.
+    """
+    original = keras_seed_generator.python_random
+    keras_seed_generator.python_random = random.Random(seed)
+    try:
+        yield
+    finally:
+        keras_seed_generator.python_random = original
 
 
 def recurrent_layer_name(config: RunConfig, index: int) -> str:

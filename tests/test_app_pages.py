@@ -8,8 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnnlab.config import RunConfig
+from rnnlab.engine.threads import TrainingJob
 from rnnlab.explain import run_verdict
-from rnnlab.jobs import TrainingJob
 from rnnlab.records import RunRecord
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -313,5 +313,5 @@ def test_the_budget_module_needs_no_tensorflow():
     import sys
 
     code = ("import sys; import rnnlab.budget; "
-            "sys.exit(1 if {'tensorflow', 'keras', 'numpy', 'rnnlab.tasks', 'rnnlab.imdb'} & set(sys.modules) else 0)")
+            "sys.exit(1 if {'tensorflow', 'keras', 'numpy', 'rnnlab.data', 'rnnlab.data.imdb'} & set(sys.modules) else 0)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from rnnlab import explain
 from rnnlab.config import RunConfig
-from rnnlab.jobs import TrainingJob
+from rnnlab.engine.threads import TrainingJob
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "gradients.py")
 TINY = dict(task="adding", seq_len=8, samples=32, eval_samples=32, units=3, epochs=2)

@@ -20,9 +20,9 @@ from streamlit.testing.v1 import AppTest
 
 from rnnlab.plots import cell as cell_charts
 from rnnlab.config import RunConfig
+from rnnlab.engine.threads import TrainingJob
 from rnnlab.introspect import forget_gate_by_epoch, mean_forget_gate, trace
 from rnnlab.introspect.steps import cell_step, layer_directions, recurrent_layer, replay, saturation
-from rnnlab.jobs import TrainingJob
 from rnnlab.models import build_model
 from rnnlab.data import get_task, make_dataset
 

@@ -107,3 +107,28 @@ def test_same_seed_same_weights_different_seed_different_weights():
     for a, b in zip(first.get_weights(), again.get_weights()):
         np.testing.assert_array_equal(a, b)
     assert not np.array_equal(first.get_weights()[0], other.get_weights()[0])
+
+
+def test_weights_depend_on_the_seed_alone_whatever_other_threads_draw(tiny_config):
+    # Dask's event loop in a worker process, or Tornado in the web server, may draw from Python's `random` while
+    # a model is built; Keras seeds unseeded initializers from it.
+    import random
+    import threading
+
+    data = make_dataset(tiny_config)
+    reference = build_model(tiny_config, data).get_weights()
+    stop = threading.Event()
+
+    def draw():
+        while not stop.is_set():
+            random.random()
+
+    thread = threading.Thread(target=draw, daemon=True)
+    thread.start()
+    try:
+        for _ in range(3):
+            for expected, weights in zip(reference, build_model(tiny_config, data).get_weights()):
+                np.testing.assert_array_equal(weights, expected)
+    finally:
+        stop.set()
+        thread.join(10)

@@ -1,0 +1,99 @@
+"""The training engine: where the dashboard's runs train, chosen by configuration, behind one small interface.
+
+    from rnnlab.engine import get_engine
+    engine = get_engine()                      # one per process, made on first use
+    handle = engine.submit(config, listeners=[store], after=previous)
+    handle.record.snapshot(); handle.queue_position; handle.stop(); handle.join(10); handle.model
+    engine.live(run_id); engine.describe()
+
+`rnnlab/engine/base.py` defines the handle and the listener protocol. Which engine `get_engine()` makes depends on
+the environment, read once when it is first called:
+
+- default: a local Dask cluster of warm worker processes (`rnnlab/engine/cluster.py`). `RNNLAB_WORKERS` workers
+  (default: one per core), one run at a time each; runs beyond that wait in a first-come queue. Each worker has a
+  memory limit of `RNNLAB_WORKER_MEMORY_MB` megabytes (default: 80% of the machine's memory shared between the
+  workers); a run that passes it ends "failed" and takes nobody else's run with it. `RNNLAB_WORKER_TF_THREADS` sets
+  TensorFlow's thread pool in each worker (default: TensorFlow's own, one thread per core; see
+  benchmarks/bench_learners.py for the measurement behind that choice).
+- `RNNLAB_SCHEDULER=tcp://host:8786`: connect to an existing Dask cluster instead. Its workers must be able to
+  import `rnnlab` with the same requirements (see `rnnlab/engine/cluster.py` for the scheduler settings to use).
+- `RNNLAB_WORKERS=0`: train on threads of this process (`rnnlab/engine/threads.py`), as the dashboard did before;
+  for small hosts. Stop then acts only between batches, and a run too large for the machine takes the process
+  with it.
+
+The engine is closed when the interpreter exits, so no worker process outlives the server. `import rnnlab`, the
+`Trainer` and the command line never use an engine: they train in the calling process.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import threading
+from typing import TYPE_CHECKING, Mapping
+
+if TYPE_CHECKING:
+    from rnnlab.engine.base import Engine, RunHandle
+
+__all__ = ["Engine", "RunHandle", "create_engine", "engine_settings", "get_engine"]
+
+_engine: Engine | None = None
+_engine_lock = threading.Lock()
+
+
+def __getattr__(name: str):
+    # Imported on first use, so that the local cluster's host process (python -m rnnlab.engine.local) stays light.
+    if name in ("Engine", "RunHandle"):
+        from rnnlab.engine import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module 'rnnlab.engine' has no attribute {name!r}")
+
+
+def get_engine() -> Engine:
+    """This process's engine, made from the environment on first use (thread-safe); closed at interpreter exit."""
+    global _engine
+    with _engine_lock:
+        if _engine is None:
+            _engine = create_engine()
+            atexit.register(_engine.close)
+        return _engine
+
+
+def create_engine(environ: Mapping[str, str] | None = None) -> Engine:
+    """A new engine as the environment (`RNNLAB_*`, see the module docstring) describes."""
+    settings = engine_settings(os.environ if environ is None else environ)
+    if settings["kind"] == "threads":
+        from rnnlab.engine.threads import ThreadEngine
+
+        return ThreadEngine()
+    from rnnlab.engine.cluster import DaskEngine
+
+    return DaskEngine(settings["address"], n_workers=settings["n_workers"], memory_limit=settings["memory_limit"],
+                      tf_threads=settings["tf_threads"])
+
+
+def engine_settings(environ: Mapping[str, str]) -> dict:
+    """What the environment asks for: kind ("threads", "local" or "cluster"), address, n_workers, memory_limit
+    (bytes), tf_threads; None where the engine's default applies. Raises `ValueError` with a sentence for a setting
+    that is not a whole number."""
+    workers = _whole_number(environ, "RNNLAB_WORKERS")
+    address = environ.get("RNNLAB_SCHEDULER", "").strip() or None
+    memory_mb = _whole_number(environ, "RNNLAB_WORKER_MEMORY_MB")
+    tf_threads = _whole_number(environ, "RNNLAB_WORKER_TF_THREADS")
+    kind = "threads" if workers == 0 else "cluster" if address else "local"
+    return {"kind": kind, "address": address, "n_workers": workers or None,
+            "memory_limit": memory_mb * 1_000_000 if memory_mb else None, "tf_threads": tf_threads or None}
+
+
+def _whole_number(environ: Mapping[str, str], name: str) -> int | None:
+    text = environ.get(name, "").strip()
+    if not text:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {text!r}.") from None
+    if value < 0:
+        raise ValueError(f"{name} must be 0 or more, not {value}.")
+    return value

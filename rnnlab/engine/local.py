@@ -1,0 +1,123 @@
+"""The local cluster, hosted in a process of its own that the Dask engine starts and that dies with it.
+
+    host = LocalClusterHost.start(n_workers=2, memory_limit=9_600_000_000)   # returns once the workers are up
+    Client(host.address) ...
+    host.close()
+
+Why not a `LocalCluster` inside the web server: Streamlit runs every page as a module called `__main__` whose
+`__file__` is the page, and multiprocessing's "spawn" (how Dask's nannies start workers) re-runs the `__main__`
+file in each new process. Every worker would run a page, import Streamlit and try to start a cluster of its own.
+Here the nannies and the scheduler live in `python -m rnnlab.engine.local`, whose `__main__` is this module, so
+workers start clean. It also keeps the scheduler's and nannies' event loops (the memory monitor polls every
+100 ms) off the web server's GIL.
+
+The host prints one line of JSON on stdout once its workers are up ({"address": ...} or {"error": ...}), then
+blocks reading stdin. The engine keeps that pipe open; when the engine closes it, or the web server dies however
+abruptly, the read ends, the host closes the cluster and exits, and the workers (who watch their nanny) exit too.
+
+Dask settings (`LOCAL_DASK_CONFIG`, set for the whole host, so restarted workers get them too):
+`allowed-failures` 0 (a run whose worker died is not retried on another); spilling, pausing and the memory target
+off (a run's memory is TensorFlow's, not Dask data, and a paused worker would hold its queue forever); the nanny
+ends a worker past 95% of its memory limit; Dask's event and message logs keep 100 entries, not 1,000, since
+progress events carry probe arrays.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+LOCAL_DASK_CONFIG = {
+    "distributed.scheduler.allowed-failures": 0,
+    "distributed.worker.memory.target": False,
+    "distributed.worker.memory.spill": False,
+    "distributed.worker.memory.pause": False,
+    "distributed.worker.memory.terminate": 0.95,
+    "distributed.admin.low-level-log-length": 100,
+}
+
+
+class LocalClusterHost:
+    """The process hosting the local cluster; see the module docstring."""
+
+    def __init__(self, process: subprocess.Popen, address: str) -> None:
+        self.process = process
+        self.address = address
+
+    @classmethod
+    def start(cls, n_workers: int, memory_limit: int, timeout: float = 120.0) -> "LocalClusterHost":
+        """Start the host and wait (at most `timeout` seconds) until its workers are up; raise `RuntimeError` if
+        they do not come up."""
+        package_root = str(Path(__file__).resolve().parents[2])
+        environment = dict(os.environ)
+        environment["PYTHONPATH"] = os.pathsep.join(
+            [package_root, *[entry for entry in sys.path if entry and os.path.isdir(entry)]])
+        settings = json.dumps({"n_workers": n_workers, "memory_limit": memory_limit})
+        process = subprocess.Popen([sys.executable, "-m", "rnnlab.engine.local", settings], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, env=environment, start_new_session=False)
+        ready, _, _ = select.select([process.stdout], [], [], timeout)
+        line = process.stdout.readline() if ready else b""
+        try:
+            answer = json.loads(line or b"{}")
+        except json.JSONDecodeError:
+            answer = {}
+        if "address" not in answer:
+            cls._end(process)
+            raise RuntimeError(answer.get("error") or f"the local cluster did not start within {timeout:.0f} s")
+        process.stdout.close()  # nothing more comes this way: the host sends later output to stderr
+        return cls(process, answer["address"])
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Ask the host to close the cluster (by closing its stdin) and wait for it; kill it if it does not exit."""
+        self._end(self.process, timeout)
+
+    @staticmethod
+    def _end(process: subprocess.Popen, timeout: float = 30.0) -> None:
+        try:
+            process.stdin.close()
+        except OSError:
+            pass
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+def main(settings: dict) -> None:
+    import dask
+
+    dask.config.set(LOCAL_DASK_CONFIG)
+    import distributed
+
+    try:
+        cluster = distributed.LocalCluster(
+            n_workers=settings["n_workers"], threads_per_worker=1, processes=True,
+            memory_limit=settings["memory_limit"], host="127.0.0.1", scheduler_port=0, dashboard_address=None,
+            # No dashboard; the scheduler's small HTTP server (health checks) on any free port, not on 8787,
+            # which another cluster on the machine may hold.
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"})
+    except Exception as error:  # noqa: BLE001 - reported to the engine in one line
+        print(json.dumps({"error": f"{type(error).__name__}: {error}"}), flush=True)
+        return
+    print(json.dumps({"address": cluster.scheduler_address}), flush=True)
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # later output (and the workers') goes to the log
+    try:
+        sys.stdin.buffer.read()  # until the engine closes the pipe or its process ends
+    except KeyboardInterrupt:
+        pass
+    started = time.monotonic()
+    try:
+        cluster.close(timeout=20)
+    finally:
+        if time.monotonic() - started > 20:
+            os._exit(0)
+
+
+if __name__ == "__main__":
+    main(json.loads(sys.argv[1]))
