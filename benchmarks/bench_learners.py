@@ -125,17 +125,28 @@ ALONE_CONFIGS = (
 )
 
 
+def trainer_here(config: RunConfig) -> float:
+    from rnnlab.training import Trainer
+
+    return Trainer(config, record_grad_norms=True, record_gates=True).run().samples_per_second
+
+
 def compare_alone(engines: dict, repeats: int) -> None:
-    """One run alone on each engine against bare `model.fit` here, taking turns so that load hits all alike."""
+    """One run alone on each engine against bare `model.fit` and the `Trainer` here, taking turns so that load hits
+    all alike. The Trainer row separates what the engine costs from what the trainer (tf.data, the per-batch
+    record, probes between epochs) costs."""
     for config, title in ALONE_CONFIGS:
-        bare, ours = [], {name: [] for name in engines}
+        bare, here, ours = [], [], {name: [] for name in engines}
         for _ in range(repeats):
             bare.append(bare_fit(config))
+            here.append(trainer_here(config))
             for name, engine in engines.items():
                 ours[name].append(learners(engine, 1, config)[1][0])
         print(f"  one run alone, {title}:")
         print(f"    bare model.fit here        {statistics.median(bare):7,.0f}/s  "
               f"({', '.join(f'{v:,.0f}' for v in bare)})")
+        print(f"    rnnlab Trainer here        {statistics.median(here):7,.0f}/s  "
+              f"({', '.join(f'{v:,.0f}' for v in here)})   ratio {statistics.median(here) / statistics.median(bare):.2f}x")
         for name, speeds in ours.items():
             print(f"    {name:<26} {statistics.median(speeds):7,.0f}/s  ({', '.join(f'{v:,.0f}' for v in speeds)})"
                   f"   ratio {statistics.median(speeds) / statistics.median(bare):.2f}x", flush=True)

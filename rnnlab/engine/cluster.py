@@ -33,8 +33,9 @@ they start (`WarmWorker`), restarted ones too.
 
 A cluster given by address must have `rnnlab` (and its requirements) importable on every worker, the same
 versions as here. Start its scheduler with `DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0` and, if runs record
-large probes, `DASK_DISTRIBUTED__ADMIN__LOW_LEVEL_LOG_LENGTH=100`; a run is never trained twice even without
-them (a retried run ends "failed" at once), but a retry would take a second worker's time.
+large probes, `DASK_DISTRIBUTED__ADMIN__LOW_LEVEL_LOG_LENGTH=100`, and its workers with
+`DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED=False` (see rnnlab/engine/local.py). A run is never trained twice even
+without the first (a retried run ends "failed" at once), but a retry would take a second worker's time.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ Dask settings (`LOCAL_DASK_CONFIG`, set for the whole host, so restarted workers
 `allowed-failures` 0 (a run whose worker died is not retried on another); spilling, pausing and the memory target
 off (a run's memory is TensorFlow's, not Dask data, and a paused worker would hold its queue forever); the nanny
 ends a worker past 95% of its memory limit; Dask's event and message logs keep 100 entries, not 1,000, since
-progress events carry probe arrays.
+progress events carry probe arrays; Dask's sampling profiler is off in the workers (it slowed small runs ~15%).
 """
 
 from __future__ import annotations
@@ -39,6 +39,10 @@ LOCAL_DASK_CONFIG = {
     "distributed.worker.memory.pause": False,
     "distributed.worker.memory.terminate": 0.95,
     "distributed.admin.low-level-log-length": 100,
+    # Dask's sampling profiler walks every thread's stack 100 times a second; on the app's small models (Python
+    # work between short TensorFlow calls) switching it off made runs ~15% faster (8,023 against 6,958
+    # sequences/s, four runs each, taking turns).
+    "distributed.worker.profile.enabled": False,
 }
 
 
