@@ -7,7 +7,7 @@
                                                          # runs and refits without measuring again
 
 Every shape runs in a fresh process (`rnnlab.budget_measure`), so TensorFlow starts cold and each peak is that
-run's own. Memory: two training batches and the validation set, peak resident memory (`ru_maxrss`), two
+run's own. Memory: two training batches and the validation set, peak resident memory (`VmHWM`), two
 processes at a time. Time: whole epochs (validation included) one process at a time; a shape's figure is the
 median of epochs 2..N (the first also traces the graph), and with `--repeats` the fastest of the repeats, since a
 shared machine only ever makes a run slower. The machine's load average is printed with every run: with other

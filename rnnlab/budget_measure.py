@@ -7,7 +7,7 @@ and the training pipeline the trainer uses, then trains:
 
 - `measure_memory`: a couple of training batches, then the validation set; it reports the resident memory after
   importing TensorFlow and making the data (`baseline_bytes`) and the process's peak (`peak_bytes`,
-  `getrusage().ru_maxrss`, which covers everything the process ever held, data and tracing included).
+  `VmHWM`, which covers everything the process ever held, data and tracing included).
 - `measure_time`: a few whole epochs (validation included); it reports each epoch's wall time.
 
     from rnnlab.budget import Shape
@@ -75,18 +75,23 @@ def _run_child(request: dict, timeout: float) -> Measurement:
 # --- The child process ------------------------------------------------------------------------------------------
 
 
-def _resident_bytes() -> int:
+def _status_bytes(field: str) -> int:
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024  # reported in kB
     return 0
 
 
-def _peak_bytes() -> int:
-    import resource
+def _resident_bytes() -> int:
+    return _status_bytes("VmRSS")
 
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports kilobytes
+
+def _peak_bytes() -> int:
+    """The high-water mark of this process's own memory (VmHWM). Not `getrusage().ru_maxrss`: Linux carries that
+    over from the parent through fork and exec, so a child of a 1.2 GB test process reported 1.2 GB whatever it
+    trained."""
+    return _status_bytes("VmHWM")
 
 
 def _make_data(config: RunConfig, shape, items: int, rng):
