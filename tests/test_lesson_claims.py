@@ -52,6 +52,8 @@ MEASURED_ANSWERS = {
     ("05_deeper_and_both_ways", 1): "Bidirectional LSTM",
     ("06_forecasting_a_time_series", 1): "SimpleRNN(50)",
     ("07_reading_sentiment", 1): "LSTM with 32 units, vocabulary of 10,000 words",
+    ("08_predicting_the_next_word", 1): "Characters, windows of 60",
+    ("08_predicting_the_next_word", 2): "SimpleRNN(32)",
     ("09_from_the_dashboard_to_code", 1): "Two stacked LSTM(32) layers",
 }
 
@@ -290,6 +292,207 @@ def test_lesson_7_the_word_table_holds_most_of_a_text_models_parameters(imdb_fil
     assert [row["parameters"] for row in narrow.layers] == [320_000, 8_320, 33]
     assert [row["parameters"] for row in wide.layers] == [64_000, 82_432, 129]
     assert (wide.params, narrow.params) == (146_561, 328_353)
+
+
+# --- Lesson 8: Predicting the next word --------------------------------------------------------------------------
+# Named test_lesson_08_... so that `-k 08` runs them with lesson 8's quizzes. Three runs serve them all (the quizzes
+# train the same three): the Next word defaults, the same LSTM by characters, and a SimpleRNN. About 35 s.
+
+NEXT_WORD = "task=text"  # the toy grammar word by word, windows of 20, 3,000 windows, LSTM(32), 10 epochs
+NEXT_CHAR = "task=text&level=char&seq_len=60"
+NEXT_WORD_SIMPLERNN = "task=text&cell=simplernn"
+PROMPT = "the cat sat on the"
+
+
+def grammar_floor() -> float:
+    """The toy grammar's own entropy in nats per word: what a sentence's choices cost (verb, nouns, "and", "on the"
+    and a place), over the expected number of words in a sentence, its full stop included."""
+    from rnnlab.data.text import GRAMMAR_AND, GRAMMAR_VERBS, GRAMMAR_WORDS
+
+    def either(p):  # a yes/no choice taken with probability p
+        return 0.0 if p in (0, 1) else -(p * math.log(p) + (1 - p) * math.log(1 - p))
+
+    def phrase(kinds):  # an article, then a noun of one of the kinds (every kind has as many nouns)
+        return math.log(len(GRAMMAR_WORDS["article"])) + math.log(sum(len(GRAMMAR_WORDS[kind]) for kind in kinds))
+
+    share = 1 / len(GRAMMAR_VERBS)
+    nats, words = math.log(len(GRAMMAR_VERBS)), 0.0
+    for subjects, objects, place in GRAMMAR_VERBS.values():
+        nats += share * (phrase(subjects) + either(GRAMMAR_AND) + GRAMMAR_AND * phrase(subjects)
+                         + (phrase(objects) if objects else 0.0) + either(place) + place * phrase(("place",)))
+        words += share * (2 + 3 * GRAMMAR_AND + 1 + (2 if objects else 0) + 3 * place + 1)
+    return nats / words
+
+
+def grammatical(sentence: str) -> bool:
+    """Whether a sentence (without its full stop) is one the toy grammar can make."""
+    from rnnlab.data.text import GRAMMAR_VERBS, GRAMMAR_WORDS, WORD_CATEGORIES
+
+    def phrase(words, kinds):
+        return len(words) == 2 and words[0] in GRAMMAR_WORDS["article"] and WORD_CATEGORIES.get(words[1]) in kinds
+
+    words = sentence.split()
+    verbs = [index for index, word in enumerate(words) if word in GRAMMAR_VERBS]
+    if len(verbs) != 1:
+        return False
+    at = verbs[0]
+    subjects, objects, place = GRAMMAR_VERBS[words[at]]
+    subject, rest = words[:at], words[at + 1:]
+    if not (phrase(subject, subjects) or (len(subject) == 5 and phrase(subject[:2], subjects) and subject[2] == "and"
+                                          and phrase(subject[3:], subjects))):
+        return False
+    if objects is not None:
+        if not phrase(rest[:2], objects):
+            return False
+        rest = rest[2:]
+    return not rest or (place > 0 and len(rest) == 3 and rest[0] == "on" and phrase(rest[1:], ("place",)))
+
+
+def finished_sentences(text: str) -> list[str]:
+    """The whole sentences of a sample: between its first full stop (ending the prompt's) and its last."""
+    return [sentence.strip() for sentence in text.split(".")[1:-1]]
+
+
+def grammatical_share(text: str) -> float:
+    sentences = finished_sentences(text)
+    return sum(map(grammatical, sentences)) / len(sentences) if sentences else math.nan
+
+
+def real_word_share(sample: str) -> float:
+    """The share of the pieces between spaces, after the prompt, that are words of the toy grammar."""
+    from rnnlab.data.text import WORD_CATEGORIES
+
+    assert sample.startswith(PROMPT), sample
+    pieces = sample[len(PROMPT):].split()
+    return sum(piece in WORD_CATEGORIES for piece in pieces) / len(pieces)
+
+
+def test_lesson_08_one_classification_over_35_tokens_at_every_step():
+    from rnnlab.data.text import WORD_CATEGORIES
+
+    assert {NEXT_WORD, NEXT_CHAR} <= presets("08_predicting_the_next_word")
+    model, data = untrained_model(from_link(NEXT_WORD))
+    assert len(WORD_CATEGORIES) == 33 and data.vocab_size == 35  # 33 words, padding and [UNK]
+    assert [(row["output shape"], row["parameters"]) for row in layer_table(model)] == [
+        ("(batch, 20, 16)", 35 * 16), ("(batch, 20, 32)", 4 * 32 * (32 + 16 + 1)), ("(batch, 20, 35)", 33 * 35)]
+    assert layer_table(model)[1]["parameters"] == 6_272 and layer_table(model)[2]["parameters"] == 1_155
+    np.testing.assert_array_equal(data.x_val[:, 1:], data.y_val[:, :-1])  # the targets: the words shifted by one
+
+
+def test_lesson_08_the_network_ends_far_below_the_learned_nothing_line_and_near_the_grammars_floor():
+    from rnnlab.data.text import corpus_text, split_text, vocabulary_of
+
+    trainer = train_once(NEXT_WORD)
+    record = run(NEXT_WORD)
+    # The learned-nothing loss is the entropy of the training text's word shares (2.95 nats), below ln 33 (3.50).
+    ids = vocabulary_of(trainer.dataset).encode(split_text(corpus_text(record.config)[0])[0])
+    shares = np.bincount(ids) / ids.size
+    entropy = float(-(shares[shares > 0] * np.log(shares[shares > 0])).sum())
+    assert abs(record.baseline_loss - entropy) < 0.01 and record.baseline_loss < math.log(33)
+    # The grammar's own floor: 8.46 nats per sentence of 6.7 words, 1.26 nats per word.
+    floor = grammar_floor()
+    assert 1.25 < floor < 1.27, floor
+    # Measured on seed 0: 1.35, 46% of the learned-nothing loss and 0.09 above the floor.
+    assert share(record) < 0.5 and val_loss(record) - floor < 0.15, (val_loss(record), record.baseline_loss)
+    assert record.final("val_perplexity") == pytest.approx(math.exp(val_loss(record)), rel=1e-4)
+
+
+def test_lesson_08_after_the_cat_sat_on_the_come_the_four_places():
+    from rnnlab.data.text import GRAMMAR_WORDS, vocabulary_of
+    from rnnlab.generate import next_token_distribution
+
+    trainer = train_once(NEXT_WORD)
+    vocabulary = vocabulary_of(trainer.dataset)
+    probabilities = next_token_distribution(trainer.model, vocabulary, PROMPT)
+    places = [float(probabilities[vocabulary.tokens.index(word)]) for word in GRAMMAR_WORDS["place"]]
+    assert sum(places) > 0.8 and min(places) > 0.1, places  # measured: 0.95 together, 0.22 to 0.27 each
+
+
+def test_lesson_08_characters_lose_less_per_token_but_more_per_word():
+    from rnnlab.data.text import corpus_text, split_text
+
+    words, characters = run(NEXT_WORD), run(NEXT_CHAR)
+    assert characters.layers[-1]["output shape"] == "(batch, 60, 25)"  # 23 characters, padding and [UNK]
+    validation_text = split_text(corpus_text(characters.config)[0])[1]
+    per_word = len(validation_text) / len(validation_text.split())  # 3.9 characters, the space included
+    assert 3.8 < per_word < 4.0
+    # Measured on seed 0: 0.47 nats per character, 1.8 per word, against 1.35 for the word model.
+    assert val_loss(characters) < val_loss(words) < per_word * val_loss(characters)
+
+
+def test_lesson_08_the_samples_turn_from_noise_into_words_then_into_sentences():
+    characters, words = run(NEXT_CHAR).generated, run(NEXT_WORD).generated
+    assert len(characters) == len(words) == 10
+    # Characters: 19% of the pieces were words after epoch 1, 97% after epoch 10 (seed 0).
+    assert real_word_share(characters[0]) < 0.5 and real_word_share(characters[-1]) > 0.9, (characters[0],
+                                                                                          characters[-1])
+    # Words: no finished sentence was grammatical after epoch 1, all of them after epoch 10 (seed 0).
+    assert grammatical_share(words[-1]) > grammatical_share(words[0]), (words[0], words[-1])
+
+
+def test_lesson_08_temperature_zero_takes_the_most_likely_word_and_higher_is_more_varied():
+    from rnnlab.data.text import vocabulary_of
+    from rnnlab.generate import generate
+
+    trainer = train_once(NEXT_WORD)
+    vocabulary = vocabulary_of(trainer.dataset)
+    greedy = [generate(trainer.model, vocabulary, PROMPT, length=100, temperature=0, seed=seed) for seed in (0, 1)]
+    assert greedy[0].tokens == greedy[1].tokens  # the sampler's seed no longer matters
+    assert all(step.token == int(np.argmax(step.probabilities)) for step in greedy[0].steps)
+    sentences = finished_sentences(greedy[0].text)
+    assert len(sentences) >= 10 and len(set(sentences)) <= 3 and all(map(grammatical, sentences)), greedy[0].text
+
+    def share_at(temperature):
+        return np.mean([grammatical_share(generate(trainer.model, vocabulary, PROMPT, length=200,
+                                                   temperature=temperature, seed=seed).text) for seed in (0, 1, 2)])
+
+    assert share_at(0.5) > share_at(2.0)  # measured on seed 0: 91% to 100% against 12% to 33%
+
+
+def test_lesson_08_bidirectional_is_refused_for_next_word():
+    with pytest.raises(ValueError, match="read the future"):
+        from_link("task=text&bidirectional=true")
+
+
+def test_lesson_08_elmans_map_groups_the_kinds_after_training():
+    from rnnlab.introspect import word_map
+
+    def nouns_and_verbs(states):
+        kinds = {"animal": "noun", "person": "noun", "food": "noun", "object": "noun", "place": "noun",
+                 "verb, no object": "verb", "verb with object": "verb"}
+        keep = [index for index, kind in enumerate(states.categories) if kind in kinds]
+        return word_map.WordStates(words=[states.words[index] for index in keep],
+                                   categories=[kinds[states.categories[index]] for index in keep],
+                                   states=states.states[keep], layer=states.layer)
+
+    def maps(query):
+        trainer = train_once(query)
+        untrained, _ = untrained_model(trainer.config, trainer.dataset)
+        return word_map.elman_map(untrained, trainer.model, trainer.dataset, seed=trainer.config.seed)
+
+    before, after = maps(NEXT_WORD)
+    assert before.separation < 1.2 and after.separation > 1.5 * before.separation  # measured: 0.98 -> 2.68
+    assert word_map.separation(nouns_and_verbs(after.states)) > \
+        word_map.separation(nouns_and_verbs(before.states))  # measured: 1.01 -> 1.40
+    characters_before, characters_after = maps(NEXT_CHAR)
+    assert characters_before.separation < characters_after.separation < after.separation  # 0.95 -> 1.14
+    assert characters_after.separation - characters_before.separation < after.separation - before.separation
+
+
+def test_lesson_08_a_simplernn_predicts_the_grammar_better_than_an_lstm():
+    from rnnlab.introspect import word_map
+
+    simple, lstm = run(NEXT_WORD_SIMPLERNN), run(NEXT_WORD)
+    assert (simple.params, lstm.params) == (3_283, 7_987)
+    # Measured on seed 0: 1.320 against 1.349 after 10 epochs, 1.72 against 2.58 after the first.
+    assert val_loss(simple) < val_loss(lstm) and simple.history["val_loss"][0] < lstm.history["val_loss"][0]
+    maps = {}
+    for query in (NEXT_WORD_SIMPLERNN, NEXT_WORD):
+        trainer = train_once(query)
+        untrained, _ = untrained_model(trainer.config, trainer.dataset)
+        maps[query] = word_map.elman_map(untrained, trainer.model, trainer.dataset, seed=0)
+    before, after = maps[NEXT_WORD_SIMPLERNN]
+    assert before.separation < after.separation < maps[NEXT_WORD][1].separation  # 1.01 -> 2.28, the LSTM 2.68
 
 
 # --- Lesson 9: From the dashboard to code -----------------------------------------------------------------------
