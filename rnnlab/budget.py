@@ -36,7 +36,7 @@ GB = 1024 * MB
 
 # --- Memory constants, measured ---------------------------------------------------------------------------------
 # Measured by benchmarks/bench_budget.py on 2026-11-22 (2 CPU cores, TensorFlow 2.21, Keras 3.15): each shape
-# trained for two batches in a fresh process, peak from getrusage's ru_maxrss.
+# trained for two batches in a fresh process, peak resident memory (VmHWM).
 
 # Resident memory of a process that has imported TensorFlow and trained a tiny one-layer model for two batches
 # (620 MB), less one layer's share of the next constant.
@@ -374,6 +374,12 @@ def check(estimate: Estimate, limits: Limits | None = None) -> Verdict:
     """Compare an estimate with the limits (by default, `Limits.from_environment()`)."""
     limits = limits or Limits.from_environment()
     needed, knob = estimate.peak_bytes, dominant_knob(estimate)
+    floor = estimate.tensorflow_bytes  # what even the smallest network needs
+    if limits.hard_bytes < floor:
+        # No setting a learner can turn would help: the limit is below what TensorFlow itself takes.
+        return Verdict("refuse", f"This server lets a run use {format_bytes(limits.hard_bytes, about=False)}, less "
+                                 f"than TensorFlow itself needs ({format_bytes(estimate.tensorflow_bytes)}); ask the "
+                                 f"person running it to raise RNNLAB_MAX_RUN_MB.", "")
     if needed > limits.hard_bytes:
         return Verdict("refuse", f"Reduce {knob}: this run needs {format_bytes(needed)}, "
                                  f"the limit is {format_bytes(limits.hard_bytes, about=False)}.", knob)
@@ -396,8 +402,10 @@ def format_bytes(count: float, *, about: bool = True) -> str:
     if count >= GB:
         return f"{prefix}{count / GB:.1f} GB"
     megabytes = count / MB
-    if megabytes >= 100:
+    if megabytes >= 100 and about:  # an estimate to the nearest ten; a limit someone set is shown as it is
         return f"{prefix}{round(megabytes, -1):,.0f} MB"
+    if megabytes >= 100:
+        return f"{megabytes:,.0f} MB"
     if megabytes < 1:
         return "under 1 MB"
     return f"{prefix}{megabytes:,.0f} MB"

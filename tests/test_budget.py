@@ -126,8 +126,13 @@ def test_environment_overrides_the_per_run_budget(monkeypatch):
     assert (limits.hard_bytes, limits.soft_bytes) == (1000 * MB, 500 * MB)
     config = RunConfig(units=64)
     assert check(estimate(config, sine_shape(config))).level == "warn"  # ~650 MB: over half of 1000 MB
+    monkeypatch.setenv(budget.MAX_RUN_ENV, "625")  # above TensorFlow's 620 MB, below the run's 630 MB
+    assert check(estimate(config, sine_shape(config))).sentence.endswith("the limit is 625 MB.")
+    # Below what TensorFlow itself takes no knob helps, and the sentence says who can change the limit.
     monkeypatch.setenv(budget.MAX_RUN_ENV, "600")
-    assert check(estimate(config, sine_shape(config))).sentence.endswith("the limit is 600 MB.")
+    assert check(estimate(config, sine_shape(config))).sentence == (
+        "This server lets a run use 600 MB, less than TensorFlow itself needs (about 620 MB); ask the person running "
+        "it to raise RNNLAB_MAX_RUN_MB.")
 
 
 @pytest.mark.parametrize("text", ["lots", "-5", "0", "nan"])
