@@ -13,13 +13,16 @@ st.title("Build & Train")
 st.caption("Pick a task and a network in the sidebar, press **Train**, and watch it learn. Every number on this "
            "page is computed from the model being trained.")
 
+learner = session.learner()  # from the address, or a new learner whose token goes into it
+session.notices()
 stored = session.current_config()  # reads a shared link's settings on a session's first page
 warning = session.pop_config_warning()
 if warning:
     st.warning(warning)
 config = widgets.config_ui(stored)
 session.set_config(config)
-st.query_params.from_dict(config.to_query())  # the address bar is always a link to these settings
+# The address bar is always a link to these settings, and to this learner's runs.
+st.query_params.from_dict({**config.to_query(), session.LEARNER_PARAM: learner.token})
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -96,15 +99,17 @@ with model_column:
 
 with train_column:
     active = session.active_job()
+    estimate, verdict = session.plan(config)
     buttons = st.columns([1, 1, 2])
-    if buttons[0].button("Train", type="primary", disabled=active is not None, width="stretch",
-                         key="bt_train"):
+    if buttons[0].button("Train", type="primary", disabled=active is not None or verdict.level == "refuse",
+                         width="stretch", key="bt_train"):
         active = session.start_run(config)
         if active is not None:
             st.session_state["bt_shown"] = active.run_id
     if buttons[1].button("Stop", disabled=active is None, width="stretch", key="bt_stop"):
         session.stop_all()
     log_scale = buttons[2].toggle("Log-scale loss axis", key="bt_log")
+    progress.draw_cost(estimate, verdict)
 
     job = shown_job()
     if job is None:
@@ -119,7 +124,7 @@ with train_column:
     def live_panel() -> None:
         record = job.record.snapshot()
         st.markdown(f"**{session.names().get(record.run_id, record.name)}**")
-        progress.draw_progress(record, get_task(record.config.task).items)
+        progress.draw_progress(record, get_task(record.config.task).items, job)
         draw_metrics(record)
         st.plotly_chart(run_plots.loss_figure([record], log_y=log_scale), width="stretch",
                         key=f"bt_loss_{record.run_id}")

@@ -14,13 +14,11 @@ import streamlit as st
 
 from pages import progress, session, widgets
 from rnnlab import sentiment
-from rnnlab.config import defaults_for_task, read_link
 from rnnlab.data import DataError, DownloadUnavailable, files, imdb
 from rnnlab.data.imdb import ENV_VAR
 from rnnlab.models import parameter_formula
 from rnnlab.plots import runs as run_plots
 from rnnlab.plots import sentiment as sentiment_plots
-from rnnlab.training import estimate_epoch_seconds
 
 DEFAULT_REVIEW = "This movie was not bad at all."
 
@@ -145,29 +143,17 @@ def reviews_ui(config):
     return config, dataset
 
 
-def cost_ui(config, dataset) -> None:
-    """What training will cost: the parameter count now, the time per epoch when asked (it takes seconds)."""
+def cost_ui(config, dataset):
+    """What training will cost, before it starts: the parameters, and the memory and time the budget estimates.
+    Returns the verdict, so Train is refused for a run that cannot fit."""
     rows = parameter_formula(config, dataset)
-    columns = st.columns(3)
-    columns[0].metric("Trainable parameters", f"{sum(row['parameters'] for row in rows):,}",
-                      help="Closed-form count; most of it is the embedding, one vector per vocabulary word.")
-    estimates = st.session_state.setdefault("imdb_estimates", {})
-    key = tuple(sorted(config.to_dict().items()))
-    if columns[1].button("Estimate the training time", key="imdb_estimate", width="stretch",
-                         disabled=session.active_job() is not None,
-                         help="Times a few batches of a throwaway copy of this model on this machine (~2 s)."):
-        with st.spinner("Timing a few batches…"):
-            try:
-                estimates[key] = estimate_epoch_seconds(config, dataset)
-            except Exception as error:  # noqa: BLE001 - any Keras failure is one line here, never a traceback
-                st.error(f"The estimate failed: {error}")
-    if key in estimates:
-        seconds = estimates[key]
-        columns[2].metric("Seconds per epoch (estimate)", f"≈ {seconds:,.0f} s",
-                          help=f"About {seconds * config.epochs:,.0f} s for {config.epochs} epochs, plus a second "
-                               "or two to prepare the graph, if nothing else trains at the same time.")
+    st.metric("Trainable parameters", f"{sum(row['parameters'] for row in rows):,}",
+              help="Closed-form count; most of it is the embedding, one vector per vocabulary word.")
+    estimate, verdict = session.plan(config)
+    progress.draw_cost(estimate, verdict)
     with st.expander("Where the parameters come from"):
-        st.dataframe(rows, hide_index=True, width="stretch")
+        st.table(rows)
+    return verdict
 
 
 def shown_job():
@@ -262,27 +248,18 @@ def own_review_ui(job) -> None:
                "verdict on the review cut after that word; the gates are read while it reads the whole review.")
 
 
-if "imdb_config" not in st.session_state:
-    # A shared link such as /imdb?task=imdb&cell=gru (a lesson's preset) opens with its settings.
-    link = st.query_params.to_dict()
-    if link.get("task") == "imdb":
-        linked, errors = read_link(link)
-        st.session_state["imdb_config"] = linked
-        if errors:
-            st.warning("Some of the link's settings were not used, and their defaults stand in: " + " ".join(errors))
-    else:
-        st.session_state["imdb_config"] = defaults_for_task("imdb")
+widgets.linked_config("imdb", "imdb")  # a shared link such as /imdb?task=imdb&cell=gru opens with its settings
 config = widgets.config_ui(st.session_state["imdb_config"], prefix="imdb", tasks=("imdb",), imdb_fields=True)
 
 st.subheader("The reviews")
 config, dataset = reviews_ui(config)
-if dataset is not None:
-    cost_ui(config, dataset)
+verdict = cost_ui(config, dataset) if dataset is not None else None
 
 st.subheader("Training")
 active = session.active_job()
 buttons = st.columns([1, 1, 3])
-if buttons[0].button("Train", type="primary", disabled=active is not None or dataset is None, width="stretch",
+if buttons[0].button("Train", type="primary", width="stretch",
+                     disabled=active is not None or dataset is None or verdict.level == "refuse",
                      key="imdb_train"):
     active = session.start_run(config, dataset)
     if active is not None:
@@ -305,7 +282,7 @@ def live_panel() -> None:
     name = session.names().get(record.run_id, record.name)
     st.markdown(f"**{name}** · {len(job.dataset.x_train):,} training reviews" if job.dataset is not None
                 else f"**{name}**")
-    progress.draw_progress(record, "reviews")
+    progress.draw_progress(record, "reviews", job)
     columns = st.columns(2)
     columns[0].plotly_chart(run_plots.loss_figure([record]), width="stretch", key=f"imdb_loss_{record.run_id}")
     columns[1].plotly_chart(run_plots.accuracy_figure([record]), width="stretch",

@@ -16,7 +16,7 @@ import streamlit as st
 
 from pages import progress, session, widgets
 from rnnlab import explain, generate
-from rnnlab.config import CHOICE_TITLES, CORPORA, defaults_for_task
+from rnnlab.config import CHOICE_TITLES, CORPORA
 from rnnlab.data import DataError, DownloadUnavailable, files, imdb, make_dataset
 from rnnlab.data import text as text_data
 from rnnlab.introspect import recurrent_layer_names, trace, word_map
@@ -285,8 +285,7 @@ def map_ui(job) -> None:
 
 # --- The page --------------------------------------------------------------------------------------------------------
 
-if "text_config" not in st.session_state:
-    st.session_state["text_config"] = defaults_for_task("text")
+widgets.linked_config("text", "text")  # a shared link such as /next_word?task=text&level=char opens with its settings
 config = widgets.config_ui(st.session_state["text_config"], prefix="text", tasks=("text",),
                            data_fields=("level", "vocab_size", "embedding_dim"))
 
@@ -329,7 +328,7 @@ def live_panel() -> None:
     name = session.names().get(record.run_id, record.name)
     st.markdown(f"**{name}** · {len(job.dataset.x_train):,} training windows" if job.dataset is not None
                 else f"**{name}**")
-    progress.draw_progress(record, "windows")
+    progress.draw_progress(record, "windows", job)
     columns = st.columns(2)
     columns[0].plotly_chart(run_plots.loss_figure([record]), width="stretch", key=f"text_loss_{record.run_id}")
     columns[1].plotly_chart(text_plots.perplexity_figure([record]), width="stretch",

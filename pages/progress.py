@@ -6,11 +6,11 @@ import streamlit as st
 
 from pages import session
 from rnnlab import explain
-from rnnlab.engine.threads import TrainingJob
+from rnnlab.engine.base import RunHandle
 from rnnlab.records import RunRecord
 
 
-def live(jobs: list[TrainingJob], settled_key: str, draw: Callable[[], None],
+def live(jobs: list[RunHandle], settled_key: str, draw: Callable[[], None],
          on_settled: Callable[[], None] | None = None) -> None:
     """Call `draw()` now, and again every poll while any of `jobs` trains or waits to; once all have ended, call
     `on_settled()` and redraw the whole page once, so what needs the finished runs appears and polling stops.
@@ -30,14 +30,14 @@ def live(jobs: list[TrainingJob], settled_key: str, draw: Callable[[], None],
     panel()
 
 
-def draw_progress(record: RunRecord, items: str = "sequences") -> None:
+def draw_progress(record: RunRecord, items: str = "sequences", handle=None) -> None:
     """The epoch, the batch within it and the time left while `record` trains; once it has ended, a verdict that
     judges it against the loss of a network that learned nothing (`rnnlab.explain.run_verdict`).
 
     `items` names what the run trains on ("sequences", "reviews"), for the speed it reports.
     """
-    if record.status == "pending":  # queued behind another run of this session
-        st.progress(0.0, text="Waiting for the run before it to finish")
+    if record.status == "pending":
+        st.progress(0.0, text=waiting_text(handle) if handle is not None else "Waiting to train")
     elif record.status == "running":
         st.progress(min(record.steps_done / record.total_steps, 1.0) if record.total_steps else 0.0,
                     text=progress_text(record))
@@ -45,6 +45,31 @@ def draw_progress(record: RunRecord, items: str = "sequences") -> None:
         verdict = explain.run_verdict(record, items)
         {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}[verdict.level](
             verdict.sentence)
+
+
+def waiting_text(handle) -> str:
+    """Why a run has not started: its place in the queue for a worker, or the learner's run it waits for."""
+    if handle.waiting_for is not None:
+        return f"Waiting for your run before it, {handle.waiting_for.record.name}, to finish"
+    position = handle.queue_position
+    if position is not None:
+        ahead = position - 1
+        return (f"Waiting for a free worker: {ahead} run{'' if ahead == 1 else 's'} ahead of this one"
+                if ahead else "Waiting for a free worker: this run is next")
+    return "Starting: preparing a worker for this run"
+
+
+def draw_cost(estimate, verdict) -> None:
+    """What a run will cost, beside its Train button, and a warning or the refusal when it is too big."""
+    st.caption(f"This run needs {estimate.summary()} on this server's workers.",
+               help="Estimated before training from the settings: the weights, the optimizer's copies, what "
+                    "backpropagation through time keeps for every step, the data and TensorFlow itself "
+                    "(rnnlab/budget.py). Time is for a worker with nothing else to do. Runs on this server train "
+                    f"on {session.engine_description()}.")
+    if verdict.level == "warn":
+        st.warning(verdict.sentence)
+    elif verdict.level == "refuse":
+        st.error(verdict.sentence)
 
 
 def progress_text(record: RunRecord) -> str:

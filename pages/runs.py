@@ -1,29 +1,60 @@
-"""Compare runs: every run of this session in one table, chosen runs overlaid on one chart, downloads and deletes."""
+"""Compare runs: every run of this learner in one table, chosen runs overlaid on one chart, downloads, uploads and
+deletes."""
 
 import math
+import os
 
 import pandas as pd
 import streamlit as st
 
 from pages import session
 from rnnlab.data.files import display_settings
+from rnnlab.lab import UploadError, get_lab
 from rnnlab.plots import runs as run_plots
 
 st.title("Compare runs")
-st.caption("Every run you train stays here until you close the tab. Overlay several to race SimpleRNN, LSTM and "
-           "GRU on one task, then download a run as JSON or its history as CSV.")
+st.caption("Every run you train is kept on this server under your link (the address bar): a reload, a new tab "
+           "with the same link or a server restart brings them back. Overlay several to race SimpleRNN, LSTM and "
+           "GRU on one task; download a run as JSON, its history as CSV and its model as .keras, and upload them "
+           "again later.")
+session.learner()
+session.notices()
+
+
+def upload_ui() -> None:
+    """A run downloaded from here (its JSON, and optionally its .keras model) back among the learner's runs."""
+    with st.expander("Upload a run"):
+        files = st.file_uploader("A run's JSON (run_….json), and its model (run_….keras) if you have it",
+                                 type=["json", "keras"], accept_multiple_files=True, key="runs_upload")
+        if files and st.button("Add to my runs", key="runs_upload_add"):
+            runs = [file for file in files if file.name.lower().endswith(".json")]
+            models = {os.path.splitext(file.name)[0]: file for file in files if file.name.lower().endswith(".keras")}
+            if not runs:
+                st.error("Upload the run's JSON too: a model alone does not say how it was trained.")
+                return
+            for file in runs:
+                model = models.get(os.path.splitext(file.name)[0])
+                try:
+                    record = get_lab().upload_run(session.token(), file.getvalue(),
+                                                  model.getvalue() if model else None,
+                                                  model.name if model else "model.keras")
+                    st.success(f"Added **{record.name}**" + (" with its model." if model else "."))
+                except UploadError as error:
+                    st.error(f"{file.name}: {error}")
+
 
 deleted = session.last_deleted()
 if deleted is not None:
     note, undo = st.columns([4, 1])
-    note.info(f"Deleted **{deleted.record.name}**.")
+    note.info(f"Deleted **{deleted[1]}**.")
     if undo.button("Undo", key="runs_undo", width="stretch"):
         session.undo_delete()
         st.rerun()
 
 jobs = list(session.runs().values())
 if not jobs:
-    st.info("No runs yet: train one on **Build & Train** first.")
+    st.info("No runs yet: train one on **Build & Train** first, or upload one.")
+    upload_ui()
     st.stop()
 
 records = [job.record.snapshot() for job in jobs]
@@ -94,15 +125,25 @@ selected = st.selectbox("Run", [record.run_id for record in records], index=len(
 record = by_id[selected]
 if record.message:
     st.warning(record.message)
-columns = st.columns(3)
+columns = st.columns(4)
 columns[0].download_button("Run as JSON", record.to_json(indent=1), file_name=f"run_{record.run_id}.json",
                            mime="application/json", key="runs_json", width="stretch")
 columns[1].download_button("History as CSV", record.history_frame().to_csv(index=False),
                            file_name=f"history_{record.run_id}.csv", mime="text/csv", key="runs_csv",
                            width="stretch")
-if columns[2].button("Delete this run", key="runs_delete", width="stretch",
+model_file = get_lab().store.model_path(record.run_id)
+if os.path.isfile(model_file):
+    with open(model_file, "rb") as handle:
+        columns[2].download_button("Model as .keras", handle.read(), file_name=f"run_{record.run_id}.keras",
+                                   mime="application/octet-stream", key="runs_model", width="stretch",
+                                   help="Keras's own file: keras.saving.load_model(path) in any Keras 3.")
+else:
+    columns[2].button("Model as .keras", disabled=True, key="runs_model", width="stretch",
+                      help="This run has no saved model (it is still training, or ended without weights).")
+if columns[3].button("Delete this run", key="runs_delete", width="stretch",
                      help="You can undo this until you delete another run."):
     session.delete_run(selected)
     st.rerun()
 with st.expander("Its settings"):
     st.json(display_settings(record.config))
+upload_ui()

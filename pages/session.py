@@ -1,8 +1,12 @@
-"""The learner's session: their runs, the run training now, and the configuration they are editing.
+"""The learner's session: who they are, their runs, and the configuration they are editing.
 
-Every page reads and writes session state through these functions, so the keys live in one place. Runs are
-`rnnlab.jobs.TrainingJob`s kept in this session only: three learners in three tabs never see each other's runs.
-Training happens on the job's own thread, so it carries on across clicks and page switches.
+A learner is a token in the address (`?learner=…`), made on their first visit and kept in every link the app writes,
+so a reload, a new tab with the same link, or a server restart finds the same learner. Their runs are kept by the
+server's lab (`rnnlab.lab`): trained on the engine's workers, saved in the store as they train, reattached to the
+page while they still train. Two learners never see each other's runs. A link may also carry `?join=…` (a class's
+join link): the learner joins that class on opening it.
+
+Every page reads and writes session state through these functions, so the keys live in one place.
 """
 
 from __future__ import annotations
@@ -14,105 +18,156 @@ from typing import Any, Callable
 import streamlit as st
 
 from rnnlab.config import RunConfig, read_link
-from rnnlab.engine.threads import TrainingJob
+from rnnlab.lab import BudgetError, get_lab
 from rnnlab.records import distinct_names
+from rnnlab.store import Learner, StoreError
 
-# Every run keeps its model and data in memory; past this many the learner is asked to delete some.
-MAX_RUNS = 24
-# How often a page redraws a run that is training. Each redraw is a Streamlit rerun in this process, which shares
-# the GIL and the two cores with the training thread: measured with Chromium drawing the page
-# (benchmarks/bench_app.py), a 1 s poll kept training at 0.98x bare Keras and a 0.5 s poll at 0.75x.
-# A teacher can change it with the environment variable RNNLAB_POLL_SECONDS.
+LEARNER_PARAM, JOIN_PARAM, TEACHER_PARAM = "learner", "join", "teacher"
+# How often a page redraws a run that is training. Each redraw is a Streamlit rerun in the web server's process;
+# measured with Chromium drawing the page (benchmarks/bench_app.py), a 1 s poll kept a watched run at 0.98x bare
+# Keras and a 0.5 s poll at 0.75x when runs trained in this process. A teacher can change it with
+# RNNLAB_POLL_SECONDS.
 POLL_SECONDS = float(os.environ.get("RNNLAB_POLL_SECONDS", "1.0"))
 
 
-def runs() -> dict[str, TrainingJob]:
-    """This session's runs by id, oldest first."""
-    if "runs" not in st.session_state:
-        st.session_state["runs"] = {}
-    return st.session_state["runs"]
+# --- Who this is ----------------------------------------------------------------------------------------------------
+
+def learner() -> Learner:
+    """This session's learner: from the address, else a new one; the token is written back into the address.
+
+    A token the server does not know (a mistyped link, another server's) starts a new learner with a warning; a join
+    link puts the learner in that class.
+    """
+    cached = st.session_state.get("learner_record")
+    if cached is not None and not st.query_params.get(JOIN_PARAM):
+        keep_in_address(cached.token)
+        return cached
+    store = get_lab().store
+    token = st.session_state.get("learner") or st.query_params.get(LEARNER_PARAM, "")
+    known = store.learner(token) if token else None
+    if known is None:
+        if token:
+            st.session_state["learner_warning"] = ("That learner link is not known on this server, so you start "
+                                                   "afresh here.")
+        known = store.new_learner()
+    st.session_state["learner"] = known.token
+    join = st.query_params.get(JOIN_PARAM, "")
+    if join and st.session_state.get("joined") != join:
+        st.session_state["joined"] = join
+        try:
+            classroom = store.join(known.token, join)
+            st.session_state["learner_notice"] = (f"You joined the class **{classroom.title}**: your runs are shared "
+                                                  "with your teacher.")
+            known = store.learner(known.token)
+        except StoreError as error:
+            st.session_state["learner_warning"] = str(error)
+    st.session_state["learner_record"] = known
+    keep_in_address(known.token)
+    return known
 
 
-def active_jobs() -> list[TrainingJob]:
-    """Runs training now or queued to train next (a session trains one run at a time)."""
-    return [job for job in runs().values() if job.running]
+def keep_in_address(token: str) -> None:
+    """Keep the learner's token in the address bar, so a reload or a copied link finds the same runs."""
+    if st.query_params.get(LEARNER_PARAM) != token:
+        st.query_params[LEARNER_PARAM] = token
+    if JOIN_PARAM in st.query_params:
+        del st.query_params[JOIN_PARAM]  # joined: the address now names the learner alone
 
 
-def active_job() -> TrainingJob | None:
-    """The first run that is training or queued, if any."""
+def token() -> str:
+    return learner().token
+
+
+def notices() -> None:
+    """Show, once, what happened to the learner's link (joined a class, an unknown link, runs interrupted)."""
+    warning = st.session_state.pop("learner_warning", None)
+    if warning:
+        st.warning(warning)
+    notice = st.session_state.pop("learner_notice", None)
+    if notice:
+        st.success(notice)
+
+
+# --- Runs -----------------------------------------------------------------------------------------------------------
+
+def runs() -> dict[str, Any]:
+    """This learner's runs by id, oldest first: live handles while they train, stored runs once they have ended."""
+    return get_lab().runs(token())
+
+
+def active_jobs() -> list:
+    """Runs training now or waiting to train."""
+    return [handle for handle in runs().values() if handle.running]
+
+
+def active_job():
+    """The first run that is training or waiting, if any."""
     return next(iter(active_jobs()), None)
 
 
-def start_runs(configs: list[RunConfig], dataset=None) -> list[TrainingJob]:
-    """Queue `configs` to train one after another in the background; [] (with a message) if they cannot start.
+def plan(config: RunConfig):
+    """(estimate, verdict): what `config` will cost and whether it may train here (`rnnlab.lab.Lab.plan`)."""
+    return get_lab().plan(config)
+
+
+def engine_description() -> str:
+    """Where runs train on this server, e.g. "2 local worker processes, 9.4 GB memory limit each"."""
+    return get_lab().engine.describe()
+
+
+def start_runs(configs: list[RunConfig], dataset=None) -> list:
+    """Queue `configs` to train one after another on the server's workers; [] with a message if they cannot start
+    (too big for a worker, or the learner has runs training already).
 
     Every run records its probes (gates of one validation sequence, gradient norms of a validation batch) before
     training and after each epoch, for the Inside the cell and Gradients pages.
     """
-    if active_job() is not None:
-        st.warning("A run is already training; stop it or let it finish first.")
+    try:
+        return get_lab().start(token(), configs, dataset)
+    except (BudgetError, StoreError) as error:
+        st.error(str(error))
         return []
-    if len(runs()) + len(configs) > MAX_RUNS:
-        st.warning(f"This session holds at most {MAX_RUNS} runs; delete some on **Compare runs** first.")
-        return []
-    jobs, previous = [], None
-    for config in configs:
-        previous = TrainingJob(config, dataset, after=previous, record_grad_norms=True, record_gates=True).start()
-        runs()[previous.run_id] = previous
-        jobs.append(previous)
-    return jobs
 
 
-def start_run(config: RunConfig, dataset=None) -> TrainingJob | None:
-    """Start training `config` in the background; None (with a message on screen) if it cannot start now."""
-    jobs = start_runs([config], dataset)
-    return jobs[0] if jobs else None
+def start_run(config: RunConfig, dataset=None):
+    """Start training `config`; None (with a message on screen) if it cannot start now."""
+    handles = start_runs([config], dataset)
+    return handles[0] if handles else None
 
 
 def stop_all() -> None:
     """Stop the run training now and every run queued after it."""
-    for job in active_jobs():
-        job.stop()
+    for handle in active_jobs():
+        handle.stop()
 
 
 def delete_run(run_id: str) -> None:
-    """Remove a run from the session, keeping it aside so `undo_delete` can bring it back (the last one only)."""
-    job = runs().pop(run_id, None)
-    if job is not None:
-        job.stop()
-        st.session_state["deleted_run"] = job
+    """Remove a run from the learner's runs, keeping it aside so `undo_delete` can bring it back (the last one)."""
+    record = runs()[run_id].record
+    get_lab().delete(token(), run_id)
+    st.session_state["deleted_run"] = (run_id, record.name)
 
 
-def undo_delete() -> TrainingJob | None:
-    """Put the last deleted run back where it was in the order of runs; None if there is none to restore."""
-    job = st.session_state.pop("deleted_run", None)
-    if job is not None:
-        ordered = sorted([*runs().values(), job], key=lambda each: each.record.created)
-        runs().clear()
-        runs().update({each.run_id: each for each in ordered})
-    return job
+def undo_delete() -> None:
+    deleted = st.session_state.pop("deleted_run", None)
+    if deleted is not None:
+        get_lab().restore(token(), deleted[0])
 
 
-def last_deleted() -> TrainingJob | None:
+def last_deleted() -> tuple[str, str] | None:
+    """(run id, name) of the run deleted last, while it can still be brought back."""
     return st.session_state.get("deleted_run")
 
 
+def finished_runs(task: str | None = None) -> list:
+    """Runs that have ended with a model (finished, stopped or diverged), optionally of one task only."""
+    return [handle for handle in runs().values()
+            if handle.done and handle.has_model and (task is None or handle.config.task == task)]
+
+
 def names() -> dict[str, str]:
-    """A name per run of this session that tells it apart from the others (`rnnlab.records.distinct_names`)."""
-    return distinct_names([job.record for job in runs().values()])
-
-
-def finished_runs(task: str | None = None) -> list[TrainingJob]:
-    """Runs that have ended (finished, stopped or diverged) with a model, optionally of one task only."""
-    return [job for job in runs().values()
-            if job.done and job.model is not None and (task is None or job.config.task == task)]
-
-
-class _Failed:
-    """A remembered failure: `cached` raises the same exception again instead of computing again."""
-
-    def __init__(self, error: Exception) -> None:
-        self.error = error
+    """A name per run of this learner that tells it apart from the others (`rnnlab.records.distinct_names`)."""
+    return distinct_names([handle.record for handle in runs().values()])
 
 
 def cached(store: str, key, compute: Callable[[], Any], limit: int = 8, spinner: str | None = None,
@@ -143,19 +198,32 @@ def cached(store: str, key, compute: Callable[[], Any], limit: int = 8, spinner:
     return value
 
 
+class _Failed:
+    """A remembered failure: `cached` raises the same exception again instead of computing again."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+
 def forget(store: str, key) -> None:
     st.session_state.get(store, {}).pop(key, None)
 
 
+# --- The configuration being edited ---------------------------------------------------------------------------------
+
 def current_config() -> RunConfig:
-    """The configuration the learner is editing; on a session's first page it comes from the URL, if any.
+    """The configuration the learner is editing; on a session's first page it comes from the URL, if any, else from
+    the preset the learner's class has pinned, else the defaults.
 
     A teacher can hand out a link such as `?task=adding&cell=simplernn&seq_len=50`; settings the link does not
     give take the task's own defaults. A bad value costs only itself: the link's other settings are used, and a
     warning names every bad one.
     """
     if "config" not in st.session_state:
-        config, errors = read_link(st.query_params.to_dict())
+        query = st.query_params.to_dict()
+        settings = {name for name in query if name not in (LEARNER_PARAM, JOIN_PARAM, TEACHER_PARAM)}
+        pinned = class_preset()
+        config, errors = read_link(query if settings or not pinned else pinned)
         st.session_state["config"] = config
         if errors:
             st.session_state["config_warning"] = ("Some of the link's settings were not used, and their defaults "
@@ -163,12 +231,30 @@ def current_config() -> RunConfig:
     return st.session_state["config"]
 
 
-def link_to(page: str, query: dict[str, str], here: str) -> str:
-    """A full link a learner can share: this app's address, `page` ("" for Build & Train, "runs", ...), `query`.
+def class_preset() -> str:
+    """The preset the learner's class has pinned (a link's query), or ""."""
+    class_id = learner().class_id
+    classroom = get_lab().store.classroom(class_id) if class_id else None
+    return classroom.preset if classroom else ""
 
-    `here` is the URL path of the page asking ("lessons"), which the browser's address ends with. Where the address
+
+def set_config(config: RunConfig) -> None:
+    st.session_state["config"] = config
+
+
+def pop_config_warning() -> str | None:
+    return st.session_state.pop("config_warning", None)
+
+
+def link_to(page: str, query: dict[str, str], here: str, with_learner: bool = False) -> str:
+    """A full link: this app's address, `page` ("" for Build & Train, "runs", ...), `query`.
+
+    `here` is the URL path of the page asking ("lessons"), which the browser's address ends with. A link to share
+    with others carries no learner token; `with_learner` adds this learner's (their own bookmark). Where the address
     is unknown (tests without a browser) the link is relative.
     """
+    if with_learner:
+        query = {**query, LEARNER_PARAM: token()}
     url = st.context.url
     query_text = urllib.parse.urlencode(query)
     if not url:
@@ -179,11 +265,3 @@ def link_to(page: str, query: dict[str, str], here: str) -> str:
         path = path[: -len(here) - 1]
     path = f"{path}/{page}" if page else f"{path}/"
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, query_text, ""))
-
-
-def set_config(config: RunConfig) -> None:
-    st.session_state["config"] = config
-
-
-def pop_config_warning() -> str | None:
-    return st.session_state.pop("config_warning", None)

@@ -11,7 +11,7 @@ import dataclasses
 import streamlit as st
 
 from pages import session
-from rnnlab.config import CHOICE_TITLES, RunConfig, TASK_DEFAULTS, field_info
+from rnnlab.config import CHOICE_TITLES, RunConfig, TASK_DEFAULTS, defaults_for_task, field_info, read_link
 from rnnlab.data import get_task
 from rnnlab.data.synthetic import SYNTHETIC_TASKS as _SYNTHETIC
 
@@ -32,24 +32,41 @@ def open_in_build_train(config: RunConfig) -> None:
     st.switch_page("pages/build_train.py")
 
 
-# The page that trains each task, when it is not Build & Train (whose sidebar offers the synthetic tasks only).
-PRESET_PAGES = {"imdb": ("imdb", "pages/imdb.py")}
+# The page that trains each task, when it is not Build & Train (whose sidebar offers the synthetic tasks only):
+# (its URL path, its script, the prefix of its own configuration in session state: `imdb_config`, `text_config`).
+PRESET_PAGES = {"imdb": ("imdb", "pages/imdb.py", "imdb"), "text": ("next_word", "pages/next_word.py", "text")}
 
 
 def preset_page(config: RunConfig) -> str:
-    """The URL path of the page that trains `config` ("" for Build & Train, "imdb" for IMDB sentiment)."""
-    return PRESET_PAGES.get(config.task, ("", ""))[0]
+    """The URL path of the page that trains `config` ("" for Build & Train, "imdb", "next_word")."""
+    return PRESET_PAGES.get(config.task, ("", "", ""))[0]
 
 
 def open_preset(config: RunConfig) -> None:
-    """Open a lesson's preset on the page that can train it: an IMDB preset on IMDB sentiment (with its settings in
-    that page's sidebar), every other task on Build & Train."""
+    """Open a lesson's preset on the page that can train it, with its settings in that page's sidebar: an IMDB
+    preset on IMDB sentiment, a text preset on Next word, every other task on Build & Train."""
     if config.task not in PRESET_PAGES:
         open_in_build_train(config)
         return
-    st.session_state["imdb_config"] = config
-    reload_widgets("imdb")
-    st.switch_page(PRESET_PAGES[config.task][1])
+    _, script, prefix = PRESET_PAGES[config.task]
+    st.session_state[f"{prefix}_config"] = config
+    reload_widgets(prefix)
+    st.switch_page(script)
+
+
+def linked_config(task: str, prefix: str) -> None:
+    """On a page of its own task, take the settings of a shared link (`/next_word?task=text&level=char`, a lesson's
+    preset) the first time the page opens in a session, else the task's defaults; a warning names bad values."""
+    if f"{prefix}_config" in st.session_state:
+        return
+    link = st.query_params.to_dict()
+    if link.get("task") == task:
+        linked, errors = read_link(link)
+        st.session_state[f"{prefix}_config"] = linked
+        if errors:
+            st.warning("Some of the link's settings were not used, and their defaults stand in: " + " ".join(errors))
+    else:
+        st.session_state[f"{prefix}_config"] = defaults_for_task(task)
 
 
 def config_ui(stored: RunConfig, *, prefix: str = "cfg", tasks: tuple[str, ...] = SYNTHETIC_TASKS,

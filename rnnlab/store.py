@@ -218,6 +218,9 @@ class Store:
                                                      classroom.teacher_token, "", time.time()))
         return classroom
 
+    def classroom(self, class_id: str) -> Classroom | None:
+        return self._classroom("class_id", class_id)
+
     def class_by_join(self, join_token: str) -> Classroom | None:
         return self._classroom("join_token", join_token)
 

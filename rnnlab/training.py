@@ -227,16 +227,3 @@ def throughput(samples: int, epoch_seconds: list[float]) -> float:
 def train(config: RunConfig, dataset: Dataset | None = None, **options) -> RunRecord:
     """Train `config` and return its record; `options` go to `Trainer` (callbacks, record_grad_norms, ...)."""
     return Trainer(config, dataset, **options).run()
-
-
-def estimate_epoch_seconds(config: RunConfig, dataset: Dataset, batches: int = 3) -> float:
-    """Seconds one epoch will take, timed on this machine on a few batches of a throwaway copy of the model."""
-    model = build_model(config, dataset)
-    size = config.batch_size
-    model.train_on_batch(dataset.x_train[:size], dataset.y_train[:size])  # traces the graph: not timed
-    started = time.perf_counter()
-    for index in range(batches):
-        window = slice((index + 1) * size % max(len(dataset.x_train) - size, 1), None)
-        model.train_on_batch(dataset.x_train[window][:size], dataset.y_train[window][:size])
-    per_batch = (time.perf_counter() - started) / batches
-    return per_batch * math.ceil(len(dataset.x_train) / size)

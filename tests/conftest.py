@@ -2,8 +2,14 @@
 
 import os
 import sys
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Pages tested in this process train on threads (quick to start); tests/test_engine.py starts Dask workers itself, and
+# the browser tests serve the app as a user would, with its default Dask engine.
+os.environ["RNNLAB_WORKERS"] = "0"
+# The run store of this test session: never the user's ~/.rnnlab.
+os.environ["RNNLAB_HOME"] = tempfile.mkdtemp(prefix="rnnlab-tests-")
 
 import pytest  # noqa: E402
 

@@ -16,3 +16,45 @@ def fake_record(cell="lstm", first=1e-8, later=(1e-6, 0.2), val_loss=(0.15, 0.01
     record.baseline_loss = baseline
     record.status = "finished"
     return record
+
+
+# --- Runs as the app keeps them: in the lab's store, under a learner's token ---------------------------------------
+
+_LEARNERS: dict[tuple[str, ...], str] = {}
+
+
+def learner_with(jobs) -> str:
+    """A learner whose runs are these ended jobs, saved as the web server saves runs (rows, epochs, `.keras`
+    models), so a page reads them back through the store exactly as after a reload. A run belongs to one learner:
+    the same jobs again give the same learner."""
+    from rnnlab.lab import get_lab
+    from rnnlab.saving import save_model
+
+    key = tuple(job.run_id for job in jobs)
+    if key and key in _LEARNERS:
+        return _LEARNERS[key]
+    store = get_lab().store
+    token = store.new_learner().token
+    _LEARNERS[key] = token
+    for job in jobs:
+        assert job.done, f"{job.record.name} has not ended"
+        store.save_run(token, job.record)
+        for epoch in range(1, job.record.epochs_done + 1):
+            store.save_epoch(job.record, epoch)
+        if job.model is not None and job.dataset is not None:
+            save_model(job.model, job.dataset, store.model_path(job.run_id))
+    return token
+
+
+def lab_runs(at) -> dict:
+    """The runs of the learner an AppTest session belongs to, as its pages see them."""
+    from rnnlab.lab import get_lab
+
+    return get_lab().runs(at.session_state["learner"])
+
+
+def finish_runs(at, timeout: float = 120):
+    """Wait for every run of the AppTest session's learner to end, then rerun the page."""
+    for handle in lab_runs(at).values():
+        assert handle.join(timeout), f"{handle.record.name} did not end within {timeout} s"
+    return at.run()

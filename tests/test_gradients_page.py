@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from helpers import lab_runs, learner_with
 from rnnlab import explain
 from rnnlab.config import RunConfig
 from rnnlab.engine.threads import TrainingJob
@@ -34,9 +35,9 @@ def lstm_job():
 
 
 def page(runs=None) -> AppTest:
+    """The page opened by a learner whose runs are these (saved in the store, as the app keeps them)."""
     at = AppTest.from_file(PAGE, default_timeout=60)
-    if runs is not None:
-        at.session_state["runs"] = {job.run_id: job for job in runs}
+    at.query_params["learner"] = learner_with(runs or [])
     return at.run()
 
 
@@ -127,7 +128,7 @@ def test_race_button_queues_three_cells_with_the_settings_on_the_page(lstm_job):
     at.number_input(key="grad_race_epochs").set_value(1)
     at.button(key="grad_race_start").click().run()
     assert not at.exception
-    runs = at.session_state["runs"]
+    runs = lab_runs(at)
     queued = [runs[run_id] for run_id in at.session_state["grad_race_ids"]]
     assert [job.config.cell for job in queued] == ["simplernn", "lstm", "gru"]
     assert {(job.config.task, job.config.seq_len, job.config.samples, job.config.units, job.config.epochs)

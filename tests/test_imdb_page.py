@@ -29,6 +29,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from helpers import lab_runs
 from rnnlab import sentiment
 from rnnlab.config import RunConfig, defaults_for_task
 from rnnlab.data import files, imdb
@@ -201,9 +202,16 @@ def test_csv_too_small_for_the_defaults_is_shrunk_to_fit(csv_path, data_dir, mon
     at.session_state["imdb_config"] = at.session_state["imdb_config"].replace(**TINY)
     at.session_state["imdb__reload"] = True  # as widgets.reload_widgets does
     at.run()
-    at.button(key="imdb_estimate").click().run()
     assert not at.exception
-    assert metrics(at)["Seconds per epoch (estimate)"].startswith("≈")
+    # The cost beside Train is the budget's estimate for these settings, before anything trains.
+    from rnnlab import budget
+    from rnnlab.data import get_task
+
+    config = at.session_state["imdb_config"]
+    expected = budget.estimate(config, get_task("imdb").budget_shape(config)).summary()
+    cost = next(caption for caption in at.caption if caption.value == f"This run needs {expected} on this server's "
+                "workers.")
+    assert cost.help.endswith("Runs on this server train on threads in this process.")  # tests set RNNLAB_WORKERS=0
 
 
 @pytest.mark.parametrize("contents", [
@@ -254,7 +262,7 @@ def trained(tmp_path_factory):
         assert not at.exception
         at.button(key="imdb_train").click().run()
         assert not at.exception
-        job = at.session_state["runs"][at.session_state["imdb_shown"]]
+        job = lab_runs(at)[at.session_state["imdb_shown"]]
         job.join(TIMEOUT)
         assert job.done and job.record.status == "finished", job.record.message
         at.run()  # the polling panel sees the end and redraws the page with the results

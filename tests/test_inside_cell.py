@@ -20,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 
 from rnnlab.plots import cell as cell_charts
 from rnnlab.config import RunConfig
+from helpers import learner_with
 from rnnlab.engine.threads import TrainingJob
 from rnnlab.introspect import forget_gate_by_epoch, mean_forget_gate, trace
 from rnnlab.introspect.steps import cell_step, layer_directions, recurrent_layer, replay, saturation
@@ -388,8 +389,7 @@ def runs():
 def page(runs=None, config=None, open_run=None):
     """The page with these runs in the session, opened on `open_run` (a job) if one is given."""
     at = AppTest.from_file(PAGE, default_timeout=60)
-    if runs is not None:
-        at.session_state["runs"] = {job.run_id: job for job in runs.values()}
+    at.query_params["learner"] = learner_with(list((runs or {}).values()))  # as the store keeps them
     at.session_state["config"] = config or RunConfig(task="sine", cell="lstm", **TINY)
     at.run()
     if open_run is not None:
@@ -510,12 +510,24 @@ def test_a_failed_run_gets_one_line_and_no_traceback(runs):
 
 @pytest.mark.slow
 def test_a_run_whose_weights_are_not_numbers_gets_one_line(runs):
-    job = runs["lstm"]
+    from rnnlab.lab import get_lab
+    from rnnlab.records import RunRecord
+    from rnnlab.saving import save_model
+
+    job, store = runs["lstm"], get_lab().store
+    # A copy of the LSTM run whose saved model holds what a diverged run leaves behind: weights that are not numbers.
+    record = RunRecord.from_dict({**job.record.to_dict(), "run_id": "nanweights"})
+    token = store.new_learner().token
+    store.save_run(token, record)
     weights = job.model.get_weights()
     try:
-        job.model.set_weights([np.full_like(w, np.nan) for w in weights])  # what a diverged run leaves behind
-        at = page(runs, open_run=job)
+        job.model.set_weights([np.full_like(w, np.nan) for w in weights])
+        save_model(job.model, job.dataset, store.model_path(record.run_id))
     finally:
         job.model.set_weights(weights)
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.query_params["learner"] = token
+    at.run()
+    at.selectbox(key="cell_source").set_value(record.run_id).run()
     assert not at.exception and len(at.warning) == 1 and "diverged" in at.warning[0].value
     assert not at.get("plotly_chart")

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from helpers import lab_runs
 from rnnlab import explain
 from rnnlab.config import defaults_for_task
 from rnnlab.data import files, make_dataset
@@ -71,7 +72,7 @@ def trained():
     assert any("Press **Train**" in info.value for info in at.info)
     at.button(key="text_train").click().run()
     assert not at.exception
-    job = at.session_state["runs"][at.session_state["text_shown"]]
+    job = lab_runs(at)[at.session_state["text_shown"]]
     job.join(TIMEOUT)
     assert job.done and job.record.status == "finished", job.record.message
     at.run()  # the polling panel sees the end and redraws the page with what needs the trained model
@@ -210,7 +211,7 @@ def test_a_text_run_opens_on_inside_the_cell_gradients_and_compare_runs(trained)
 
     def open_page(name: str) -> AppTest:
         at = AppTest.from_file(str(ROOT / "pages" / name), default_timeout=TIMEOUT)
-        at.session_state["runs"] = {job.run_id: job}
+        at.query_params["learner"] = trained[0].session_state["learner"]  # the same learner, on another page
         return at.run()
 
     at = open_page("inside_cell.py")

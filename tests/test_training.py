@@ -7,8 +7,7 @@ import pytest
 
 from rnnlab.config import RunConfig
 from rnnlab.records import RunRecord
-from rnnlab.training import Trainer, TrainerCallback, estimate_epoch_seconds, train
-from rnnlab.data import make_dataset
+from rnnlab.training import Trainer, TrainerCallback, train
 
 
 class Counter(TrainerCallback):
@@ -122,9 +121,3 @@ def test_snapshot_is_an_independent_copy(tiny_config):
     copy.history["loss"].append(123.0)
     copy.batch_loss.append(1.0)
     assert record.history["loss"][-1] != 123.0 and len(record.batch_loss) == 8
-
-
-def test_epoch_estimate_is_positive_and_scales_with_the_data(tiny_config):
-    data = make_dataset(tiny_config)
-    seconds = estimate_epoch_seconds(tiny_config, data)
-    assert 0 < seconds < 30
