@@ -102,6 +102,23 @@ class Quiz:
     def argument(self) -> str:
         return self.measure.split(maxsplit=1)[1] if " " in self.measure else ""
 
+    @property
+    def needs_training(self) -> bool:
+        """Parameter counts are known exactly before training (the closed forms the layer table shows); every
+        other measure needs the runs."""
+        return self.kind not in ("fewest", "most")
+
+    def decide_by_counting(self) -> tuple["Answer | None", str]:
+        """A parameter question, decided from the networks' exact parameter counts without training them."""
+        from rnnlab.budget import parameter_count
+        from rnnlab.data import get_task
+
+        if self.needs_training:
+            raise ValueError("Only a question about parameters can be decided without training.")
+        records = [RunRecord(config, params=parameter_count(config, get_task(config.task).budget_shape(config))[0])
+                   for config in self.presets()]
+        return self.decide(records)
+
     def presets(self) -> list[RunConfig]:
         """What must train to decide it: one preset per answer, or the one preset of a yes/no question."""
         if self.kind == "learns":

@@ -89,3 +89,17 @@ def test_a_malformed_quiz_names_the_lesson_and_the_problem(tmp_path, body, words
     with pytest.raises(ValueError, match=words) as error:
         lesson(tmp_path, f"# Q\n\n```quiz\n{body}\n```\n")
     assert "99_test.md" in str(error.value) or "Units" in str(error.value)
+
+
+def test_a_parameter_question_is_decided_by_exact_counts_without_training():
+    from rnnlab.models import untrained_model
+
+    for lesson in all_lessons():
+        for quiz in lesson.quizzes():
+            if quiz.needs_training:
+                continue
+            answer, sentence = quiz.decide_by_counting()
+            for config, label in zip(quiz.presets(), (answer.label for answer in quiz.answers)):
+                if config.task != "imdb":  # Keras's IMDB cannot be downloaded here; its count is tested on a file
+                    count = untrained_model(config.replace(samples=16))[0].count_params()
+                    assert f"{label} {count:,}" in sentence, (lesson.name, sentence)
