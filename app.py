@@ -2,7 +2,8 @@
 
 Sets up the navigation over `pages/` and opens on Build & Train, ready to press Train. Each page is a short
 script of layout and widgets; all model work happens in the `rnnlab` package. A page's URL path is its file
-name (`/imdb`, `/runs`), which pages/__init__.py relies on for deep links.
+name (`/imdb`, `/runs`, `/classroom`), which pages/__init__.py relies on for deep links. (Not `url_path`: with
+Streamlit 1.67 a page given one opened Build & Train when its address was typed or reloaded.)
 """
 
 import streamlit as st
@@ -25,6 +26,7 @@ pages = {
     ],
     "Learn": [
         st.Page("pages/lessons.py", title="Lessons", icon=":material/menu_book:"),
+        st.Page("pages/classroom.py", title="Class", icon=":material/groups:"),
     ],
 }
 st.navigation(pages).run()

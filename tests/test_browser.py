@@ -9,6 +9,8 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -36,13 +38,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def serve():
-    """The app served as a learner would start it (README: `streamlit run app.py`), on a free port."""
+def serve(home: str | None = None, **environment: str):
+    """The app served as a learner would start it (README: `streamlit run app.py`), on a free port: its own run
+    store (`home`, a new folder unless given: a restart passes the same one), and the default engine, Dask worker
+    processes, unless `environment` says otherwise."""
     port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("RNNLAB_")}
+    env.update(RNNLAB_HOME=home or tempfile.mkdtemp(prefix="rnnlab-browser-"), **environment)
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -59,7 +65,11 @@ def serve():
         yield url
     finally:
         process.terminate()
-        process.wait(timeout=20)
+        try:
+            process.wait(timeout=30)  # the server closes its worker processes on the way out
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -208,10 +218,10 @@ def test_every_lesson_renders_without_a_katex_error_raw_maths_or_a_broken_table(
         math = sum(1 for block in lesson.blocks if block.kind == "math")
         assert main.locator(".katex-display").count() >= math, f"{lesson.name}: a display formula is missing"
         # A preset's share link is a whole link a learner can paste, to the page of this server that trains it
-        # (Build & Train; IMDB sentiment for IMDB presets).
+        # (Build & Train; IMDB sentiment for IMDB presets, Next word for text ones).
         for preset in lesson.presets()[:1]:
             link = page.get_by_text("Share as a link:").first.inner_text()
-            where = "imdb" if preset.config.task == "imdb" else ""
+            where = {"imdb": "imdb", "text": "next_word"}.get(preset.config.task, "")
             assert link == f"Share as a link: {server}/{where}?{preset.query}"
     page.close()
 
@@ -263,3 +273,92 @@ def test_next_word_trains_the_default_text_and_answers_a_typed_prompt(server, br
     os.makedirs(ROOT / "tests" / "artifacts", exist_ok=True)
     page.screenshot(path=str(ROOT / "tests" / "artifacts" / "next_word.png"), full_page=True)
     page.close()
+
+
+def code_text(page, holding: str) -> str:
+    """The text of the first code block on the page (Streamlit's st.code) that holds `holding`, once it is drawn."""
+    block = page.locator("[data-testid='stCode'] code", has_text=holding).first
+    block.wait_for(timeout=30_000)
+    return block.inner_text().strip()
+
+
+def test_a_reload_keeps_the_run_and_the_class_link_shows_it_to_the_teacher(browser):
+    with serve() as url:
+        teacher = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        teacher.goto(f"{url}/classroom")
+        teacher.get_by_label("Name of the class").fill("Period 3")
+        teacher.get_by_role("button", name="Make a class").click()
+        teacher.get_by_text("Hand out this link to your learners").wait_for(timeout=90_000)
+        join_link = code_text(teacher, "?join=")
+        assert "join=" in join_link and "teacher=" not in join_link
+
+        learner = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        learner.goto(join_link)
+        learner.get_by_text("You joined the class").wait_for(timeout=90_000)
+        learner.wait_for_function("() => window.location.search.includes('learner=')", timeout=30_000)
+        learner.get_by_role("button", name="Train", exact=True).click()
+        learner.locator(".js-plotly-plot").first.wait_for(timeout=90_000)
+        address = learner.url
+        assert "learner=" in address and "join=" not in address
+        learner.reload()  # in the middle of the run: the address names the learner, the run is reattached
+        learner.get_by_text("Finished 10 epochs").wait_for(timeout=180_000)
+        traces = {trace["name"]: trace["y"] for trace in chart_traces(learner, 0)}
+        assert len(traces["validation"]) == 10
+        # A new tab with the same link finds the same run.
+        again = learner.context.new_page()
+        again.goto(f"{url}/runs?learner={address.split('learner=')[1].split('&')[0]}")
+        again.get_by_text("Runs to overlay").wait_for(timeout=60_000)
+        assert "LSTM 32 · sine T=30" in again.locator("[data-testid='stMain']").inner_text()
+
+        teacher.reload()
+        teacher.get_by_text("1 learner · 1 run of this task").wait_for(timeout=60_000)
+        text = teacher.locator("[data-testid='stMain']").inner_text()
+        assert "0 of 0" not in text and "beat the learned-nothing loss" in text
+        teacher.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+        assert len(chart_traces(teacher, 0)) == 1
+        teacher.context.close()
+        learner.context.close()
+
+
+def test_a_run_that_kills_its_worker_ends_alone_while_another_finishes_and_the_server_answers(browser):
+    # Workers of 1.5 GB, and a per-run budget that does not stop the runaway run: the worker's nanny must.
+    with serve(RNNLAB_WORKER_MEMORY_MB="1500", RNNLAB_MAX_RUN_MB="100000") as url:
+        answers, stop = [], threading.Event()
+
+        def check_health() -> None:
+            while not stop.is_set():
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as response:
+                        answers.append(response.status)
+                except OSError as error:
+                    answers.append(str(error))
+                stop.wait(0.5)
+
+        watcher = threading.Thread(target=check_health, daemon=True)
+        watcher.start()
+        runaway = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        small = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        # LSTM(256) over 1,000 steps in batches of 256 keeps about 3 GB for backpropagation through time.
+        open_ready(runaway, f"{url}/?units=256&seq_len=1000&batch_size=256&samples=512&epochs=2")
+        open_ready(small, f"{url}/?epochs=3&samples=512")
+        runaway.get_by_role("button", name="Train", exact=True).click()
+        small.get_by_role("button", name="Train", exact=True).click()
+        small.get_by_text("Finished 3 epochs").wait_for(timeout=180_000)
+        runaway.get_by_text("The worker training this run stopped").wait_for(timeout=180_000)
+        message = runaway.locator("[data-testid='stAlertContentError']").first.inner_text()
+        assert "1.5 GB memory limit" in message and "Traceback" not in runaway.content()
+        # The server and the other learner carry on: a new run on the restarted worker trains to the end.
+        small.get_by_role("button", name="Train", exact=True).click()
+        stop_button = small.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop", exact=True)
+        playwright_api.expect(stop_button).to_be_enabled(timeout=60_000)  # the second run has started
+        playwright_api.expect(stop_button).to_be_disabled(timeout=180_000)  # and ended
+        small.get_by_role("link", name="Compare runs").click()
+        small.get_by_text("Runs to overlay").wait_for(timeout=60_000)
+        cells = small.locator("[data-testid='stDataFrame']").first.locator("[role='gridcell']")
+        cells.first.wait_for(state="attached", timeout=30_000)  # the grid draws on a canvas; its cells are hidden
+        assert cells.all_inner_texts().count("finished") == 2
+        stop.set()
+        watcher.join(10)
+        assert answers and all(answer == 200 for answer in answers), [a for a in answers if a != 200][:3]
+        runaway.context.close()
+        small.context.close()

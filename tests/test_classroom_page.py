@@ -1,0 +1,134 @@
+"""A class through the app (AppTest): making one, its two links, joining, the teacher's view of several learners'
+runs, a pinned preset, and a learner's prediction on a lesson's question reaching the teacher."""
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from helpers import fake_record, finish_runs
+from rnnlab import explain
+from rnnlab.config import from_link
+from rnnlab.lab import get_lab
+from rnnlab.lessons import all_lessons
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app.py")
+
+
+def page(name: str, **query) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "pages" / name), default_timeout=90)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def save(store, token, record):
+    store.save_run(token, record)
+    for epoch in range(1, record.epochs_done + 1):
+        store.save_epoch(record, epoch)
+
+
+def test_a_teacher_makes_a_class_and_gets_two_links():
+    at = page("classroom.py")
+    assert not at.exception
+    at.text_input[0].input("Period 3")
+    at.button[0].click().run()  # the form's "Make a class"
+    assert not at.exception
+    teacher = at.query_params["teacher"]
+    teacher = teacher[0] if isinstance(teacher, list) else teacher
+    room = get_lab().store.class_by_teacher(teacher)
+    assert room is not None and room.title == "Period 3"
+    links = [element.value for element in at.code]
+    assert f"/?join={room.join_token}" in links and f"/classroom?teacher={room.teacher_token}" in links
+
+
+def test_a_learners_link_or_a_join_link_never_opens_the_teachers_view():
+    store = get_lab().store
+    room = store.new_class("Closed")
+    learner = store.new_learner("Ada")
+    for wrong in (learner.token, room.join_token, room.teacher_token + "x"):
+        at = page("classroom.py", teacher=wrong)
+        assert not at.exception
+        assert len(at.error) == 1 and "This teacher link is not valid" in at.error[0].value
+        assert not at.get("plotly_chart") and not at.table
+
+
+def test_the_teachers_view_gathers_every_learners_runs():
+    store = get_lab().store
+    room = store.new_class("Period 4")
+    runs = {"Ada": [("simplernn", 0.147), ("lstm", 0.012)], "Bob": [("lstm", 0.02), ("gru", 0.003)],
+            "Cy": [("simplernn", 0.151)]}
+    records = []
+    for name, cells in runs.items():
+        learner = store.new_learner(name)
+        store.join(learner.token, room.join_token)
+        for cell, loss in cells:
+            record = fake_record(cell, val_loss=(0.15, loss))
+            records.append(record)
+            save(store, learner.token, record)
+    at = page("classroom.py", teacher=room.teacher_token)
+    assert not at.exception and not at.error
+    assert f"**{explain.class_answer(records)}**" in [element.value for element in at.markdown]
+    assert "0 of 2 SimpleRNN runs, 2 of 2 LSTM runs and 1 of 1 GRU run" in explain.class_answer(records)
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert len(figure["data"]) == 5 and {trace["legendgroup"] for trace in figure["data"]} == \
+        {"simplernn", "lstm", "gru"}
+    assert any("Ada · " in text for trace in figure["data"] for text in trace["text"])
+    table = at.table[0].value
+    assert list(table["runs"]) == [1, 2, 2] and list(table["learners"]) == [1, 2, 2]
+    at.toggle(key="class_hide").set_value(True).run()
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    shown = {text.split(" · ")[0] for trace in figure["data"] for text in trace["text"]}
+    assert shown == {"learner 1", "learner 2", "learner 3"}  # no names on the projector
+
+
+def test_joining_puts_the_learner_in_the_class_and_opens_its_pinned_preset():
+    store = get_lab().store
+    room = store.new_class("Period 5")
+    store.pin_preset(room.teacher_token, "task=adding&cell=simplernn&seq_len=50")
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["join"] = room.join_token
+    at.run()
+    assert not at.exception
+    assert any("You joined the class **Period 5**" in element.value for element in at.success)
+    learner = store.learner(at.session_state["learner"])
+    assert learner.class_id == room.class_id
+    assert at.sidebar.radio(key="cfg_cell").value == "simplernn" and at.sidebar.number_input(key="cfg_seq_len").value \
+        == 50
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["join"] = "no-such-class"
+    at.run()
+    assert any("This class link is not valid" in warning.value for warning in at.warning)
+
+
+@pytest.mark.slow
+def test_a_prediction_waits_for_an_answer_then_the_runs_decide_it_and_the_teacher_sees_it():
+    store = get_lab().store
+    room = store.new_class("Period 6")
+    learner = store.new_learner("Ada")
+    store.join(learner.token, room.join_token)
+    lesson = all_lessons()[0]
+    (quiz,) = lesson.quizzes()  # does a 16-unit SimpleRNN learn the sine forecast?
+    at = page("lessons.py", learner=learner.token)
+    key = f"lessons_quiz_{lesson.name}_1"
+    assert at.button(key=f"{key}_run").disabled  # no answer picked: nothing to run
+    at.radio(key=key).set_value(quiz.answers[1].label).run()
+    assert not at.button(key=f"{key}_run").disabled
+    at.button(key=f"{key}_run").click().run()
+    assert not at.exception
+    finish_runs(at, timeout=180)
+    at.run()
+    (handle,) = get_lab().runs(learner.token).values()
+    answer, sentence = quiz.decide([handle.record])
+    verdicts = [element.value for element in (*at.success, *at.info)]
+    assert any(sentence in verdict and f"You predicted **{quiz.answers[1].label}**" in verdict
+               for verdict in verdicts), verdicts
+    (prediction,) = store.predictions(learner.token)
+    assert prediction.correct == (answer.label == quiz.answers[1].label) and prediction.run_id == handle.run_id
+    assert handle.config == quiz.presets()[0] == from_link("task=sine&cell=simplernn&units=16")
+    teacher = page("classroom.py", teacher=room.teacher_token)
+    predicted = [table.value for table in teacher.table if "question" in table.value.columns]
+    assert predicted and predicted[0]["question"][0] == quiz.question
+    assert predicted[0]["answers"][0] == f"{quiz.answers[1].label}: 1"
