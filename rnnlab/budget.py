@@ -19,7 +19,7 @@ loop overhead plus matrix products, per batch a fixed overhead plus the optimize
 
 Limits come from the environment: `RNNLAB_MAX_RUN_MB` is the hard per-run budget; without it the budget is a
 share of the worker's memory limit (`RNNLAB_WORKER_MEMORY_MB`, by default 80% of the machine's memory divided
-among one worker per core). Half the hard budget is the soft limit above which the app warns.
+among the workers: `RNNLAB_WORKERS`, by default one more than the cores). Half the hard budget is the soft limit above which the app warns.
 """
 
 from __future__ import annotations
@@ -277,7 +277,7 @@ def _epoch_seconds(config: RunConfig, shape: Shape, parameters: int) -> float:
 
 MAX_RUN_ENV = "RNNLAB_MAX_RUN_MB"  # the hard per-run budget, in MB
 WORKER_MEMORY_ENV = "RNNLAB_WORKER_MEMORY_MB"  # a training worker's memory limit, in MB (defined by the workers)
-# A worker's default limit: this share of the machine's memory, divided among one worker per core.
+# A worker's default limit: this share of the machine's memory, divided among the workers.
 WORKER_MEMORY_SHARE = 0.8
 # The per-run budget's default share of a worker's limit. Dask's nanny restarts a worker at 95% of its limit; the
 # estimates here came within about 30% of measured peaks, so 0.75 of the limit leaves room for that error.
@@ -309,19 +309,33 @@ class Limits:
 
 def worker_memory_bytes() -> int:
     """A training worker's memory limit: `RNNLAB_WORKER_MEMORY_MB`, else 80% of this machine's memory divided
-    among one worker per core (the rule the worker module uses)."""
+    among the workers (`RNNLAB_WORKERS`, else `default_worker_count()`; the rule the engine uses)."""
     value = _environment_mb(WORKER_MEMORY_ENV)
     if value is not None:
         return int(value)
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return int(WORKER_MEMORY_SHARE * total / _cores())
+    return int(WORKER_MEMORY_SHARE * total / _workers())
 
 
-def _cores() -> int:
+def default_worker_count() -> int:
+    """How many training workers a local cluster starts by default: one more than the cores this process may use.
+
+    Measured on two cores with the app's defaults (benchmarks/bench_learners.py): with two workers the third of
+    three learners pressing Train together waited for a whole run (its first point after 7.9-9.3 s, all three done
+    after 11.4-13.4 s); with three workers every learner saw a first point within 3.3 s and all three were done
+    after 10.3-10.4 s. A learner alone trains as fast either way (first point 1.6-1.7 s).
+    """
     try:
-        return max(len(os.sched_getaffinity(0)), 1)
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return max(os.cpu_count() or 1, 1)
+        cores = os.cpu_count() or 1
+    return max(cores, 1) + 1
+
+
+def _workers() -> int:
+    """The workers the engine will start: `RNNLAB_WORKERS` if it names some, else the default."""
+    text = os.environ.get("RNNLAB_WORKERS", "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else default_worker_count()
 
 
 def _environment_mb(name: str) -> float | None:

@@ -32,7 +32,7 @@ WAIT = 120  # seconds: the bound on every wait, far above what any of them takes
 
 @pytest.fixture(scope="module")
 def dask_engine():
-    engine = DaskEngine(n_workers=2, memory_limit=2_000_000_000)
+    engine = DaskEngine(n_workers=2, memory_limit=2 * 2**30)
     assert engine.wait_until_ready(WAIT) and engine.client is not None, engine.describe()
     yield engine
     engine.close()
@@ -300,7 +300,12 @@ def test_the_environment_chooses_the_engine():
                                    "tf_threads": None}
     assert engine_settings({"RNNLAB_WORKERS": "3", "RNNLAB_WORKER_MEMORY_MB": "1500",
                             "RNNLAB_WORKER_TF_THREADS": "1"}) == {
-        "kind": "local", "address": None, "n_workers": 3, "memory_limit": 1_500_000_000, "tf_threads": 1}
+        "kind": "local", "address": None, "n_workers": 3, "memory_limit": 1500 * 2**20, "tf_threads": 1}
+    # The budget reads the same worker limit from the same variables, so its per-run share fits the worker.
+    from rnnlab import budget
+
+    assert budget.worker_memory_bytes() == int(0.8 * budget.os.sysconf("SC_PAGE_SIZE") * budget.os.sysconf(
+        "SC_PHYS_PAGES") / budget.default_worker_count())
     assert engine_settings({"RNNLAB_SCHEDULER": " tcp://host:8786 "})["address"] == "tcp://host:8786"
     assert engine_settings({"RNNLAB_SCHEDULER": "tcp://host:8786"})["kind"] == "cluster"
     assert engine_settings({"RNNLAB_WORKERS": "0", "RNNLAB_SCHEDULER": "tcp://host:8786"})["kind"] == "threads"

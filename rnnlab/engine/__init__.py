@@ -10,7 +10,8 @@
 the environment, read once when it is first called:
 
 - default: a local Dask cluster of warm worker processes (`rnnlab/engine/cluster.py`). `RNNLAB_WORKERS` workers
-  (default: one per core), one run at a time each; runs beyond that wait in a first-come queue. Each worker has a
+  (default: one more than the cores: a third learner of three on two cores starts at once instead of waiting
+  for a whole run), one run at a time each; runs beyond that wait in a first-come queue. Each worker has a
   memory limit of `RNNLAB_WORKER_MEMORY_MB` megabytes (default: 80% of the machine's memory shared between the
   workers); a run that passes it ends "failed" and takes nobody else's run with it. `RNNLAB_WORKER_TF_THREADS` sets
   TensorFlow's thread pool in each worker (default: TensorFlow's own, one thread per core; see
@@ -31,6 +32,8 @@ import atexit
 import os
 import threading
 from typing import TYPE_CHECKING, Mapping
+
+from rnnlab.budget import MB  # megabytes as the budget counts them (2**20 bytes), so both read the same limit
 
 if TYPE_CHECKING:
     from rnnlab.engine.base import Engine, RunHandle
@@ -83,7 +86,7 @@ def engine_settings(environ: Mapping[str, str]) -> dict:
     tf_threads = _whole_number(environ, "RNNLAB_WORKER_TF_THREADS")
     kind = "threads" if workers == 0 else "cluster" if address else "local"
     return {"kind": kind, "address": address, "n_workers": workers or None,
-            "memory_limit": memory_mb * 1_000_000 if memory_mb else None, "tf_threads": tf_threads or None}
+            "memory_limit": memory_mb * MB if memory_mb else None, "tf_threads": tf_threads or None}
 
 
 def _whole_number(environ: Mapping[str, str], name: str) -> int | None:

@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import pickle
 import queue
 import threading
@@ -53,6 +52,7 @@ from typing import Any, Iterable
 
 import distributed
 
+from rnnlab.budget import GB, default_worker_count
 from rnnlab.config import RunConfig
 from rnnlab.engine.base import Engine, RunHandle, make_dataset, notify
 from rnnlab.engine.local import LocalClusterHost
@@ -166,7 +166,7 @@ class DaskEngine(Engine):
     def __init__(self, address: str | None = None, *, n_workers: int | None = None,
                  memory_limit: int | None = None, tf_threads: int | None = None) -> None:
         """`address`: an existing scheduler ("tcp://host:8786"); else a `LocalCluster` with `n_workers` workers
-        (default: one per core), `memory_limit` bytes each (default: 80% of this machine's memory shared between
+        (default: one more than the cores, `rnnlab.budget.default_worker_count`), `memory_limit` bytes each (default: 80% of this machine's memory shared between
         them), and TensorFlow's intra-op pool set to `tf_threads` in each worker (None: TensorFlow's default).
 
         Returns at once; the cluster starts on the engine's dispatcher thread, and runs submitted meanwhile wait.
@@ -539,12 +539,6 @@ class DaskEngine(Engine):
             return None
 
 
-def default_worker_count() -> int:
-    """One worker per core this process may use."""
-    try:
-        return max(len(os.sched_getaffinity(0)), 1)
-    except AttributeError:  # not Linux
-        return max(os.cpu_count() or 1, 1)
 
 
 def default_memory_limit(n_workers: int) -> int:
@@ -560,5 +554,5 @@ def worker_died_message(memory_limit: int | None) -> str:
 
 
 def gigabytes(size: int | None) -> str:
-    return f"{size / 1e9:.1f} GB" if size else "unknown"
+    return f"{size / GB:.1f} GB" if size else "unknown"
 
