@@ -8,7 +8,7 @@ Streamlit 1.67 a page given one opened Build & Train when its address was typed 
 
 import streamlit as st
 
-from pages import streamlit_fixes
+from pages import session, streamlit_fixes
 
 streamlit_fixes.keep_keras_state()  # before any page runs: a clear error if this Streamlit lacks the hook
 st.set_page_config(page_title="RNN Lab", page_icon=":material/cycle:", layout="wide")
@@ -29,4 +29,6 @@ pages = {
         st.Page("pages/classroom.py", title="Class", icon=":material/groups:"),
     ],
 }
-st.navigation(pages).run()
+page = st.navigation(pages)
+session.you_box(here=page.url_path)  # the learner's name and own link, in every page's sidebar
+page.run()

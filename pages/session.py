@@ -74,6 +74,22 @@ def keep_in_address(token: str) -> None:
         del st.query_params[JOIN_PARAM]  # joined: the address now names the learner alone
 
 
+def you_box(here: str) -> None:
+    """In the sidebar of every page: the learner's display name (what their class's teacher sees) and their own
+    link, to bookmark. `here` is the URL path of the page being shown."""
+    me = learner()
+    with st.sidebar.expander(f"You: {me.name}" if me.name else "You", icon=":material/person:"):
+        st.text_input("Your name", value=me.name, max_chars=40, key="you_name", on_change=_rename,
+                      help="Shown to your class's teacher on the Class page; leave it empty to stay anonymous.")
+        st.caption("Your runs are kept on this server under your own link. Bookmark it to find them again in another "
+                   "tab, on another day, or after the server restarts; anyone with it sees your runs.")
+        st.code(link_to("", {}, here=here, with_learner=True), language=None)
+
+
+def _rename() -> None:
+    st.session_state["learner_record"] = get_lab().store.rename(token(), st.session_state["you_name"])
+
+
 def token() -> str:
     return learner().token
 

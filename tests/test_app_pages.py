@@ -308,3 +308,17 @@ def test_a_link_opens_its_tasks_own_page_with_its_settings(keras_home, script, t
     # The task's own default for what the link does not give (IMDB: 20,000 reviews).
     assert at.sidebar.number_input(key=f"{task}_samples").value == defaults_for_task(task).samples
     assert "Cell must be one of" in at.warning[0].value
+
+
+def test_a_learner_names_themselves_and_finds_their_own_link_in_the_sidebar():
+    from rnnlab.lab import get_lab
+
+    at = open_app()
+    token = at.session_state["learner"]
+    assert any(block.value == f"/?learner={token}" for block in at.sidebar.code)  # their own link, to bookmark
+    at.sidebar.text_input(key="you_name").input("Ada  Lovelace*").run()
+    assert not at.exception
+    assert get_lab().store.learner(token).name == "Ada Lovelace"  # one line, no markup characters
+    again = open_app({"learner": token})  # a reload with the link: the same learner, the same name
+    assert again.session_state["learner"] == token
+    assert again.sidebar.text_input(key="you_name").value == "Ada Lovelace"

@@ -296,6 +296,10 @@ def test_a_reload_keeps_the_run_and_the_class_link_shows_it_to_the_teacher(brows
         learner.goto(join_link)
         learner.get_by_text("You joined the class").wait_for(timeout=90_000)
         learner.wait_for_function("() => window.location.search.includes('learner=')", timeout=30_000)
+        learner.get_by_text("You", exact=True).click()  # the sidebar's "You": a name the teacher will see
+        learner.get_by_role("textbox", name="Your name").fill("Ada")
+        learner.keyboard.press("Enter")
+        learner.get_by_text("You: Ada").wait_for(timeout=30_000)
         learner.get_by_role("button", name="Train", exact=True).click()
         learner.locator(".js-plotly-plot").first.wait_for(timeout=90_000)
         address = learner.url
@@ -314,6 +318,8 @@ def test_a_reload_keeps_the_run_and_the_class_link_shows_it_to_the_teacher(brows
         teacher.get_by_text("1 learner · 1 run of this task").wait_for(timeout=60_000)
         text = teacher.locator("[data-testid='stMain']").inner_text()
         assert "0 of 0" not in text and "beat the learned-nothing loss" in text
+        teacher.get_by_text("Every run").click()
+        assert teacher.locator("[data-testid='stTable']").get_by_text("Ada", exact=True).count() == 1
         teacher.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
         assert len(chart_traces(teacher, 0)) == 1
         teacher.context.close()
