@@ -13,11 +13,7 @@ from __future__ import annotations
 
 import os
 import re
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,30 +22,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from bench_training import bare_fit  # noqa: E402
+from served import CHROMIUM, FLAGS, serve, stop  # noqa: E402
 from rnnlab.config import RunConfig  # noqa: E402
 from rnnlab.data import make_dataset  # noqa: E402
 
 PRESET = RunConfig(task="adding", seq_len=100, samples=4096, eval_samples=512, cell="lstm", units=64, epochs=4)
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync"]
-
-
-def serve(poll_seconds: float) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    environment = {**os.environ, "RNNLAB_POLL_SECONDS": str(poll_seconds)}
-    process = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port)],
-                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=environment)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-            return process, url
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    raise SystemExit("streamlit did not start")
 
 
 def app_run(url: str) -> float:
@@ -57,7 +34,7 @@ def app_run(url: str) -> float:
 
     query = "&".join(f"{key}={value}" for key, value in PRESET.to_query().items())
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{url}/?{query}")
         page.get_by_text("Trainable parameters").wait_for(timeout=90_000)
@@ -86,11 +63,11 @@ if __name__ == "__main__":
     print(f"  bare model.fit              {statistics.median(bare):8,.0f} sequences/s  (runs: "
           f"{', '.join(f'{v:,.0f}' for v in bare)})")
     for poll in [float(value) for value in arguments.polls.split(",")]:
-        process, url = serve(poll)
+        process, url = serve({"RNNLAB_POLL_SECONDS": str(poll)})
         try:
             served = [app_run(url) for _ in range(arguments.rounds)]
         finally:
-            process.terminate()
+            stop(process)
         ratio = statistics.median(served) / statistics.median(bare)
         print(f"  in the app, poll {poll:g} s      {statistics.median(served):8,.0f} sequences/s  (runs: "
               f"{', '.join(f'{v:,.0f}' for v in served)})  ratio {ratio:.2f}x   (goal: at least 0.90x)")
