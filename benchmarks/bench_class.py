@@ -19,7 +19,6 @@ It reports the median of several draws of:
 from __future__ import annotations
 
 import argparse
-import copy
 import os
 import statistics
 import sys
@@ -60,7 +59,7 @@ def fill(store: Store, records: list) -> str:
         learner = store.new_learner(f"learner {index + 1:02d}")
         store.join(learner.token, room.join_token)
         for run in range(RUNS_EACH):
-            record = copy.deepcopy(records[(index + run) % len(records)])
+            record = records[(index + run) % len(records)].snapshot()  # an independent copy
             record.run_id = uuid.uuid4().hex[:12]
             store.save_run(learner.token, record)
             for epoch in range(1, record.epochs_done + 1):
