@@ -296,6 +296,10 @@ def test_a_reload_keeps_the_run_and_the_class_link_shows_it_to_the_teacher(brows
         learner.goto(join_link)
         learner.get_by_text("You joined the class").wait_for(timeout=90_000)
         learner.wait_for_function("() => window.location.search.includes('learner=')", timeout=30_000)
+        # Wait until the page has settled (the cost line is drawn near its end) before touching a widget. With both
+        # cores busy, typing a name while the first run was still drawing reset the sidebar's numbers to their
+        # minimums (a known issue, not yet understood), and the run trained was not the default one.
+        learner.get_by_text("This run needs about").wait_for(timeout=90_000)
         learner.get_by_text("You", exact=True).click()  # the sidebar's "You": a name the teacher will see
         learner.get_by_role("textbox", name="Your name").fill("Ada")
         learner.keyboard.press("Enter")
@@ -305,7 +309,12 @@ def test_a_reload_keeps_the_run_and_the_class_link_shows_it_to_the_teacher(brows
         address = learner.url
         assert "learner=" in address and "join=" not in address
         learner.reload()  # in the middle of the run: the address names the learner, the run is reattached
-        learner.get_by_text("Finished 10 epochs").wait_for(timeout=180_000)
+        try:
+            learner.get_by_text("Finished 10 epochs").wait_for(timeout=120_000)
+        except playwright_api.TimeoutError:
+            os.makedirs(ROOT / "tests" / "artifacts", exist_ok=True)
+            learner.screenshot(path=str(ROOT / "tests" / "artifacts" / "reload_timeout.png"), full_page=True)
+            raise
         traces = {trace["name"]: trace["y"] for trace in chart_traces(learner, 0)}
         assert len(traces["validation"]) == 10
         # A new tab with the same link finds the same run.
@@ -319,7 +328,7 @@ def test_a_reload_keeps_the_run_and_the_class_link_shows_it_to_the_teacher(brows
         text = teacher.locator("[data-testid='stMain']").inner_text()
         assert "0 of 0" not in text and "beat the learned-nothing loss" in text
         teacher.get_by_text("Every run").click()
-        assert teacher.locator("[data-testid='stTable']").get_by_text("Ada", exact=True).count() == 1
+        playwright_api.expect(teacher.locator("[data-testid='stTable']").get_by_text("Ada", exact=True)).to_have_count(1)
         teacher.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
         assert len(chart_traces(teacher, 0)) == 1
         teacher.context.close()
