@@ -52,9 +52,9 @@ join_link = session.link_to("", {session.JOIN_PARAM: room.join_token}, here="cla
 teacher_link = session.link_to("classroom", {session.TEACHER_PARAM: room.teacher_token}, here="classroom")
 links = st.columns(2)
 links[0].markdown("**Hand out this link to your learners:**")
-links[0].code(join_link, language=None)
+links[0].code(join_link, language=None, wrap_lines=True)
 links[1].markdown("**Your link to this page** (keep it to yourself):")
-links[1].code(teacher_link, language=None)
+links[1].code(teacher_link, language=None, wrap_lines=True)
 
 with st.expander("Pin a preset for the class"):
     st.caption("It opens in Build & Train for everyone who joins (settings in a link's form, e.g. "

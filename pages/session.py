@@ -83,7 +83,7 @@ def you_box(here: str) -> None:
                       help="Shown to your class's teacher on the Class page; leave it empty to stay anonymous.")
         st.caption("Your runs are kept on this server under your own link. Bookmark it to find them again in another "
                    "tab, on another day, or after the server restarts; anyone with it sees your runs.")
-        st.code(link_to("", {}, here=here, with_learner=True), language=None)
+        st.code(link_to("", {}, here=here, with_learner=True), language=None, wrap_lines=True)
 
 
 def _rename() -> None:
