@@ -296,8 +296,8 @@ def test_a_reload_keeps_the_run_and_the_class_link_shows_it_to_the_teacher(brows
         learner.goto(join_link)
         learner.get_by_text("You joined the class").wait_for(timeout=90_000)
         learner.wait_for_function("() => window.location.search.includes('learner=')", timeout=30_000)
-        # Wait until the sidebar shows the defaults before touching a widget. On a first visit (the address gains the
-        # learner's token) the number boxes show their minimums for up to a second or two after the page is drawn;
+        # Wait until the sidebar shows the defaults before touching a widget. When the page first opens in a tab, the
+        # number boxes can show their minimums for a second or two after the page is drawn;
         # a widget touched then sends those minimums back, and the run trained is not the default one. A known
         # defect (see the README's known issues), not what this test is about.
         learner.get_by_text("This run needs about").wait_for(timeout=90_000)
