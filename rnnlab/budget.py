@@ -310,11 +310,13 @@ class Limits:
 def worker_memory_bytes() -> int:
     """A training worker's memory limit: `RNNLAB_WORKER_MEMORY_MB`, else 80% of this machine's memory divided
     among the workers (`RNNLAB_WORKERS`, else `default_worker_count()`; the rule the engine uses)."""
-    value = _environment_mb(WORKER_MEMORY_ENV)
-    if value is not None:
-        return int(value)
+    from rnnlab.engine import engine_settings  # the engine's own reading of RNNLAB_WORKERS and the memory limit
+
+    settings = engine_settings(os.environ)
+    if settings["memory_limit"]:
+        return settings["memory_limit"]
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return int(WORKER_MEMORY_SHARE * total / _workers())
+    return int(WORKER_MEMORY_SHARE * total / (settings["n_workers"] or default_worker_count()))
 
 
 def default_worker_count() -> int:
@@ -330,12 +332,6 @@ def default_worker_count() -> int:
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
     return max(cores, 1) + 1
-
-
-def _workers() -> int:
-    """The workers the engine will start: `RNNLAB_WORKERS` if it names some, else the default."""
-    text = os.environ.get("RNNLAB_WORKERS", "").strip()
-    return int(text) if text.isdigit() and int(text) > 0 else default_worker_count()
 
 
 def _environment_mb(name: str) -> float | None:

@@ -60,11 +60,13 @@ CONFIGS = {
 TASKS = ("sine", "count", "adding", "recall", "imdb")
 
 
-def run_r(program: str, folder: Path) -> str:
-    """Run an R program with Rscript and return what it printed; the test fails with R's message if R fails."""
+def run_r(program: str, folder: Path, *arguments: str) -> str:
+    """Run an R program (with `arguments` for its commandArgs) with Rscript and return what it printed; the test
+    fails with R's message if R fails."""
     path = folder / "program.R"
     path.write_text(program)
-    result = subprocess.run([RSCRIPT, "--vanilla", str(path)], capture_output=True, text=True, timeout=120)
+    result = subprocess.run([RSCRIPT, "--vanilla", str(path), *arguments], capture_output=True, text=True,
+                            timeout=120)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -102,13 +104,8 @@ def test_every_exported_r_script_parses(tmp_path):
     scripts = {name: r_script(config) for name, config in CONFIGS.items()}
     # A script with a syntax error must be reported, or a parser that never complains would pass this test.
     scripts["deliberately_broken"] = scripts["lstm"].replace("layer_dense(units = 1)", "layer_dense(units = 1")
-    folder = write_scripts(tmp_path / "scripts", scripts)
-    program = tmp_path / "parse_all.R"
-    program.write_text(PARSE_ALL)
-    result = subprocess.run([RSCRIPT, "--vanilla", str(program), str(folder)], capture_output=True, text=True,
-                            timeout=120)
-    assert result.returncode == 0, result.stderr
-    verdicts = dict(line.split("\t", 1) for line in result.stdout.strip().splitlines())
+    printed = run_r(PARSE_ALL, tmp_path, str(write_scripts(tmp_path / "scripts", scripts)))
+    verdicts = dict(line.split("\t", 1) for line in printed.strip().splitlines())
     assert set(verdicts) == set(scripts)
     failed = {name: verdict for name, verdict in verdicts.items() if verdict != "ok" and name != "deliberately_broken"}
     assert not failed, f"R could not parse: {failed}"
@@ -150,14 +147,9 @@ PY_CELLS = {"SimpleRNN": "simplernn", "LSTM": "lstm", "GRU": "gru"}
 
 
 def r_trees(tmp_path, scripts: dict[str, str]) -> dict[str, list[dict]]:
-    folder = write_scripts(tmp_path / "walked", scripts)
-    program = tmp_path / "walk_all.R"
-    program.write_text(WALK_ALL)
-    result = subprocess.run([RSCRIPT, "--vanilla", str(program), str(folder)], capture_output=True, text=True,
-                            timeout=120)
-    assert result.returncode == 0, result.stderr
+    printed = run_r(WALK_ALL, tmp_path, str(write_scripts(tmp_path / "walked", scripts)))
     trees: dict[str, list[dict]] = {name: [] for name in scripts}
-    for line in result.stdout.splitlines():
+    for line in printed.splitlines():
         name, tree = line.split("\t", 1)
         trees[name].append(json.loads(tree))
     return trees

@@ -30,7 +30,7 @@ import keras
 from rnnlab.config import RunConfig
 from rnnlab.engine.base import Engine, RunHandle, SafeListeners, make_dataset
 from rnnlab.records import RunRecord
-from rnnlab.training import Trainer
+from rnnlab.training import Trainer, TrainerCallback
 
 # How often a chained job checks whether it was stopped while it waits for the job before it.
 _WAIT_POLL_SECONDS = 0.1
@@ -139,19 +139,10 @@ class TrainingJob(RunHandle):
         return self.trainer.dataset
 
 
-class _EndedMarker:
+class _EndedMarker(TrainerCallback):
     """The trainer's first callback: notes that training is over before any listener hears it."""
 
     ended = False
-
-    def on_train_begin(self, record: RunRecord) -> None:
-        pass
-
-    def on_batch_end(self, record: RunRecord) -> None:
-        pass
-
-    def on_epoch_end(self, record: RunRecord) -> None:
-        pass
 
     def on_train_end(self, record: RunRecord) -> None:
         self.ended = True
