@@ -68,12 +68,15 @@ with model_column:
     rows = layers_of(config.to_dict())
     st.metric("Trainable parameters", f"{sum(row['parameters'] for row in rows):,}")
     # A static table: every cell shows in full at any column width (a data grid cut off the output shapes).
-    st.table([{name: row[name] for name in ("layer", "kind", "output shape", "parameters")} for row in rows])
+    # Counts with thousands separators, as the metric above and model.summary() write them.
+    st.table([{**{name: row[name] for name in ("layer", "kind", "output shape")}, "parameters": f"{row['parameters']:,}"}
+              for row in rows])
     with st.expander("Where the parameters come from"):
         st.markdown("Each recurrent layer has an input matrix W_x (i × u), a recurrent matrix W_h (u × u) and a "
                     "bias b (u) per gate: **i** inputs per step, **u** units. The count does not depend on the "
                     "sequence length: the same weights are used at every time step.")
-        st.table([{name: row[name] for name in ("layer", "formula", "numbers", "parameters")} for row in rows])
+        st.table([{**{name: row[name] for name in ("layer", "formula", "numbers")},
+                   "parameters": f"{row['parameters']:,}"} for row in rows])
     with st.expander("model.summary()"):
         st.caption("What Keras prints for this network; the layer table above is the same, layer by layer.")
         st.code(summary_of(config.to_dict()), language=None)

@@ -322,3 +322,10 @@ def test_a_learner_names_themselves_and_finds_their_own_link_in_the_sidebar():
     again = open_app({"learner": token})  # a reload with the link: the same learner, the same name
     assert again.session_state["learner"] == token
     assert again.sidebar.text_input(key="you_name").value == "Ada Lovelace"
+
+
+def test_the_layer_tables_write_counts_as_the_metric_does():
+    at = open_app({"units": "64"})  # LSTM(64) on the sine: 16,896 in the recurrent layer
+    assert at.metric[0].value == "16,961"
+    for table in at.table[:2]:
+        assert table.value["parameters"].tolist() == ["16,896", "65"]
