@@ -206,7 +206,9 @@ def test_every_lesson_renders_without_a_katex_error_raw_maths_or_a_broken_table(
     for lesson in lessons:
         page.get_by_test_id("stRadioGroup").get_by_text(lesson.title, exact=True).click()
         page.get_by_role("heading", name=lesson.title).wait_for(timeout=60_000)
-        page.wait_for_timeout(500)  # KaTeX typesets after the Markdown arrives
+        math = sum(1 for block in lesson.blocks if block.kind == "math")
+        if math:  # KaTeX typesets after the Markdown arrives: wait for the last display formula
+            page.locator(".katex-display, .katex-error").nth(math - 1).wait_for(state="attached", timeout=30_000)
         main = page.locator("[data-testid='stMain']")
         text = main.inner_text()
         assert page.locator(".katex-error").count() == 0, f"{lesson.name}: KaTeX could not typeset a formula"
@@ -215,7 +217,6 @@ def test_every_lesson_renders_without_a_katex_error_raw_maths_or_a_broken_table(
         assert "| ---" not in text and "|---" not in text, f"{lesson.name}: a Markdown table did not render"
         tables = sum(1 for block in lesson.blocks if block.kind == "markdown" and "| ---" in block.text)
         assert main.locator("table").count() >= tables, f"{lesson.name}: fewer tables than the lesson has"
-        math = sum(1 for block in lesson.blocks if block.kind == "math")
         assert main.locator(".katex-display").count() >= math, f"{lesson.name}: a display formula is missing"
         # A preset's share link is a whole link a learner can paste, to the page of this server that trains it
         # (Build & Train; IMDB sentiment for IMDB presets, Next word for text ones).
@@ -241,7 +242,7 @@ def test_tables_show_every_cell_and_no_none(server, browser):
     page.get_by_text("Runs to overlay").wait_for(timeout=60_000)
     grid = page.locator("[data-testid='stDataFrame']").first
     grid.wait_for(timeout=30_000)
-    page.wait_for_timeout(500)
+    grid.locator("[role='gridcell']").first.wait_for(state="attached", timeout=30_000)
     # The data grid draws on a canvas; its accessible table holds the cells as text.
     cells = grid.locator("[role='gridcell']").all_inner_texts()
     assert cells and not any(cell.strip() == "None" for cell in cells), cells
