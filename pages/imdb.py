@@ -8,12 +8,10 @@ Files: a learner uploads a CSV; paths on the server are read only inside the fol
 names with RNNLAB_DATA_DIR (`rnnlab.data.files`), and the npz that RNNLAB_IMDB_PATH names.
 """
 
-import os
-
 import streamlit as st
 
 from pages import progress, session, widgets
-from rnnlab import sentiment
+from rnnlab import sentiment, settings
 from rnnlab.data import DataError, DownloadUnavailable, files, imdb
 from rnnlab.data.imdb import ENV_VAR
 from rnnlab.models import parameter_formula
@@ -66,9 +64,9 @@ def data_path(source: str) -> str:
         path = server_path_ui("Path of imdb.npz", "imdb_npz_path")
         if path:
             return path
-        if os.environ.get(ENV_VAR, "").strip():
+        if settings.current().imdb_path:
             st.caption("Using the imdb.npz this server was started with.")
-            return os.environ[ENV_VAR].strip()
+            return settings.current().imdb_path
         if files.data_dir() is None:
             st.info(f"This server has no imdb.npz (its administrator can set {ENV_VAR} or a data folder, "
                     f"{files.DATA_DIR_VAR}); upload a CSV of reviews instead.")
@@ -93,7 +91,7 @@ def data_path(source: str) -> str:
 def reviews_ui(config):
     """The data source chooser; returns the configuration (sized to fit the data) and its Dataset, or None."""
     source = st.radio("Where the reviews come from", list(imdb.SOURCES), format_func=imdb.SOURCES.get,
-                      horizontal=True, key=kept("imdb_source", "npz" if os.environ.get(ENV_VAR) else "keras"))
+                      horizontal=True, key=kept("imdb_source", "npz" if settings.current().imdb_path else "keras"))
     keep("imdb_source")
     path = data_path(source)
     config = imdb.source_config(config, source, path)

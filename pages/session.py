@@ -11,12 +11,12 @@ Every page reads and writes session state through these functions, so the keys l
 
 from __future__ import annotations
 
-import os
 import urllib.parse
 from typing import Any, Callable
 
 import streamlit as st
 
+from rnnlab import settings
 from rnnlab.config import RunConfig, read_link
 from rnnlab.lab import BudgetError, get_lab
 from rnnlab.records import distinct_names
@@ -27,7 +27,7 @@ LEARNER_PARAM, JOIN_PARAM, TEACHER_PARAM = "learner", "join", "teacher"
 # measured with Chromium drawing the page (benchmarks/bench_app.py), a 1 s poll kept a watched run at 0.98x bare
 # Keras and a 0.5 s poll at 0.75x when runs trained in this process. A teacher can change it with
 # RNNLAB_POLL_SECONDS.
-POLL_SECONDS = float(os.environ.get("RNNLAB_POLL_SECONDS", "1.0"))
+POLL_SECONDS = settings.current().poll_seconds
 
 
 # --- Who this is ----------------------------------------------------------------------------------------------------

@@ -28,11 +28,11 @@ import math
 import os
 from dataclasses import dataclass
 
+from rnnlab import settings
 from rnnlab.config import RunConfig
+from rnnlab.settings import GB, MB
 
 FLOAT_BYTES = 4  # float32 weights, activations and data; int32 tokens are the same size
-MB = 1024 * 1024
-GB = 1024 * MB
 
 # --- Memory constants, measured ---------------------------------------------------------------------------------
 # Measured by benchmarks/bench_budget.py on 2026-11-22 (2 CPU cores, TensorFlow 2.21, Keras 3.15): each shape
@@ -301,7 +301,8 @@ class Limits:
     def from_environment(cls, worker_bytes: int | None = None) -> "Limits":
         """`RNNLAB_MAX_RUN_MB` if set, else 75% of the worker's limit (`worker_bytes`, else `worker_memory_bytes()`);
         the soft limit is half the hard one."""
-        hard = _environment_mb(MAX_RUN_ENV)
+        max_run_mb = settings.current().max_run_mb
+        hard = max_run_mb * MB if max_run_mb is not None else None
         if hard is None:
             hard = RUN_SHARE_OF_WORKER * (worker_bytes if worker_bytes is not None else worker_memory_bytes())
         return cls(hard_bytes=int(hard), soft_bytes=int(hard * SOFT_SHARE))
@@ -309,42 +310,12 @@ class Limits:
 
 def worker_memory_bytes() -> int:
     """A training worker's memory limit: `RNNLAB_WORKER_MEMORY_MB`, else 80% of this machine's memory divided
-    among the workers (`RNNLAB_WORKERS`, else `default_worker_count()`; the rule the engine uses)."""
-    from rnnlab.engine import engine_settings  # the engine's own reading of RNNLAB_WORKERS and the memory limit
-
-    settings = engine_settings(os.environ)
-    if settings["memory_limit"]:
-        return settings["memory_limit"]
+    among the workers (`RNNLAB_WORKERS`, else `settings.default_worker_count()`; the rule the engine uses)."""
+    current = settings.current()
+    if current.worker_memory_mb:
+        return current.worker_memory_mb * MB
     total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return int(WORKER_MEMORY_SHARE * total / (settings["n_workers"] or default_worker_count()))
-
-
-def default_worker_count() -> int:
-    """How many training workers a local cluster starts by default: one more than the cores this process may use.
-
-    Measured on two cores with the app's defaults (benchmarks/bench_learners.py): with two workers the third of
-    three learners pressing Train together waited for a whole run (its first point after 7.9-9.3 s, all three done
-    after 11.4-13.4 s); with three workers every learner saw a first point within 3.3 s and all three were done
-    after 10.3-10.4 s. A learner alone trains as fast either way (first point 1.6-1.7 s).
-    """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return max(cores, 1) + 1
-
-
-def _environment_mb(name: str) -> float | None:
-    text = os.environ.get(name, "").strip()
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"{name} must be a number of megabytes, not {text!r}.") from None
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive number of megabytes, not {text!r}.")
-    return value * MB
+    return int(WORKER_MEMORY_SHARE * total / (current.workers or settings.default_worker_count()))
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 
+from rnnlab import settings
 from rnnlab.records import RunRecord
 
 DB_NAME = "runs.db"
@@ -136,9 +137,7 @@ class Prediction:
 
 def home_path() -> str:
     """Where the store lives: `RNNLAB_HOME`, default `~/.rnnlab` (not created here)."""
-    from rnnlab.data.files import home_path as files_home
-
-    return files_home()
+    return settings.current().home
 
 
 class Store:

@@ -8,11 +8,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from rnnlab import budget
+from rnnlab import budget, settings
 from rnnlab.budget import Estimate, Limits, Shape, check, estimate
 from rnnlab.config import RunConfig, defaults_for_task
 
-MB, GB = budget.MB, budget.GB
+MB, GB = settings.MB, settings.GB
 # This machine's default: 80% of 24 GB among 2 workers (one per core).
 WORKER_BYTES = int(0.8 * 24 * GB / 2)
 
@@ -116,14 +116,14 @@ def test_default_limits_come_from_the_worker_memory_limit(monkeypatch):
     assert Limits.from_environment().hard_bytes == int(0.75 * 4000 * MB)
     monkeypatch.delenv(budget.WORKER_MEMORY_ENV)
     total = budget.os.sysconf("SC_PAGE_SIZE") * budget.os.sysconf("SC_PHYS_PAGES")
-    assert budget.worker_memory_bytes() == int(0.8 * total / budget.default_worker_count())
+    assert budget.worker_memory_bytes() == int(0.8 * total / settings.default_worker_count())
     monkeypatch.setenv("RNNLAB_WORKERS", "4")  # the engine starts four workers: each gets a quarter
     assert budget.worker_memory_bytes() == int(0.8 * total / 4)
 
 
 def test_a_local_cluster_starts_one_worker_more_than_the_cores():
     # Measured on two cores: a third worker lets three learners start at once (benchmarks/bench_learners.py).
-    assert budget.default_worker_count() == len(budget.os.sched_getaffinity(0)) + 1
+    assert settings.default_worker_count() == len(budget.os.sched_getaffinity(0)) + 1
 
 
 def test_environment_overrides_the_per_run_budget(monkeypatch):

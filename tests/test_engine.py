@@ -302,14 +302,14 @@ def test_the_environment_chooses_the_engine():
                             "RNNLAB_WORKER_TF_THREADS": "1"}) == {
         "kind": "local", "address": None, "n_workers": 3, "memory_limit": 1500 * 2**20, "tf_threads": 1}
     # The budget reads the same worker limit from the same variables, so its per-run share fits the worker.
-    from rnnlab import budget
+    from rnnlab import budget, settings
 
     assert budget.worker_memory_bytes() == int(0.8 * budget.os.sysconf("SC_PAGE_SIZE") * budget.os.sysconf(
-        "SC_PHYS_PAGES") / budget.default_worker_count())
+        "SC_PHYS_PAGES") / settings.default_worker_count())
     assert engine_settings({"RNNLAB_SCHEDULER": " tcp://host:8786 "})["address"] == "tcp://host:8786"
     assert engine_settings({"RNNLAB_SCHEDULER": "tcp://host:8786"})["kind"] == "cluster"
     assert engine_settings({"RNNLAB_WORKERS": "0", "RNNLAB_SCHEDULER": "tcp://host:8786"})["kind"] == "threads"
-    with pytest.raises(ValueError, match="RNNLAB_WORKERS must be a whole number, not 'lots'"):
+    with pytest.raises(ValueError, match="RNNLAB_WORKERS must be a whole number of 0 or more, not 'lots'"):
         engine_settings({"RNNLAB_WORKERS": "lots"})
     threads = create_engine({"RNNLAB_WORKERS": "0"})
     assert isinstance(threads, ThreadEngine) and threads.describe() == "threads in this process"

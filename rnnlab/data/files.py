@@ -18,6 +18,7 @@ import os
 import re
 import tempfile
 
+from rnnlab import settings
 from rnnlab.data.base import DataError
 
 DATA_DIR_VAR = "RNNLAB_DATA_DIR"  # the only folder whose files the app reads by path
@@ -27,7 +28,7 @@ _HASH_PREFIX = re.compile(r"^[0-9a-f]{12}-")
 
 def home_path() -> str:
     """RNN Lab's own folder (`RNNLAB_HOME`, default `~/.rnnlab`), absolute; not created."""
-    return os.path.abspath(os.path.expanduser(os.environ.get(HOME_VAR, "").strip() or "~/.rnnlab"))
+    return settings.current().home  # absolute and expanded by the settings
 
 
 def home_dir() -> str:
@@ -64,8 +65,8 @@ def is_upload(path: str) -> bool:
 
 def data_dir() -> str | None:
     """The folder named by `RNNLAB_DATA_DIR` (absolute, symlinks resolved), or None when server paths are off."""
-    folder = os.environ.get(DATA_DIR_VAR, "").strip()
-    return os.path.realpath(os.path.expanduser(folder)) if folder else None
+    folder = settings.current().data_dir
+    return os.path.realpath(folder) if folder else None
 
 
 def server_path(path: str) -> str:

@@ -29,11 +29,11 @@ The engine is closed when the interpreter exits, so no worker process outlives t
 from __future__ import annotations
 
 import atexit
-import os
 import threading
 from typing import TYPE_CHECKING, Mapping
 
-from rnnlab.budget import MB  # megabytes as the budget counts them (2**20 bytes), so both read the same limit
+from rnnlab import settings
+from rnnlab.settings import MB  # megabytes as the budget counts them (2**20 bytes), so both read the same limit
 
 if TYPE_CHECKING:
     from rnnlab.engine.base import Engine, RunHandle
@@ -65,38 +65,26 @@ def get_engine() -> Engine:
 
 def create_engine(environ: Mapping[str, str] | None = None) -> Engine:
     """A new engine as the environment (`RNNLAB_*`, see the module docstring) describes."""
-    settings = engine_settings(os.environ if environ is None else environ)
-    if settings["kind"] == "threads":
+    chosen = engine_settings(environ)
+    if chosen["kind"] == "threads":
+        # Start-up time: the thread engine imports Keras and the trainer; only the engine chosen is imported.
         from rnnlab.engine.threads import ThreadEngine
 
         return ThreadEngine()
+    # Start-up time: the Dask engine imports distributed; only the engine chosen is imported.
     from rnnlab.engine.cluster import DaskEngine
 
-    return DaskEngine(settings["address"], n_workers=settings["n_workers"], memory_limit=settings["memory_limit"],
-                      tf_threads=settings["tf_threads"])
+    return DaskEngine(chosen["address"], n_workers=chosen["n_workers"], memory_limit=chosen["memory_limit"],
+                      tf_threads=chosen["tf_threads"])
 
 
-def engine_settings(environ: Mapping[str, str]) -> dict:
-    """What the environment asks for: kind ("threads", "local" or "cluster"), address, n_workers, memory_limit
-    (bytes), tf_threads; None where the engine's default applies. Raises `ValueError` with a sentence for a setting
-    that is not a whole number."""
-    workers = _whole_number(environ, "RNNLAB_WORKERS")
-    address = environ.get("RNNLAB_SCHEDULER", "").strip() or None
-    memory_mb = _whole_number(environ, "RNNLAB_WORKER_MEMORY_MB")
-    tf_threads = _whole_number(environ, "RNNLAB_WORKER_TF_THREADS")
-    kind = "threads" if workers == 0 else "cluster" if address else "local"
-    return {"kind": kind, "address": address, "n_workers": workers or None,
-            "memory_limit": memory_mb * MB if memory_mb else None, "tf_threads": tf_threads or None}
-
-
-def _whole_number(environ: Mapping[str, str], name: str) -> int | None:
-    text = environ.get(name, "").strip()
-    if not text:
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number, not {text!r}.") from None
-    if value < 0:
-        raise ValueError(f"{name} must be 0 or more, not {value}.")
-    return value
+def engine_settings(environ: Mapping[str, str] | None = None) -> dict:
+    """What the environment (default: this process's) asks for, as `rnnlab.settings` reads it: kind ("threads",
+    "local" or "cluster"), address, n_workers, memory_limit (bytes), tf_threads; None where the engine's default
+    applies. Raises `settings.SettingsError` (a `ValueError`) with one sentence for a value that cannot be used."""
+    current = settings.current(environ)
+    workers = current.workers
+    kind = "threads" if workers == 0 else "cluster" if current.scheduler else "local"
+    return {"kind": kind, "address": current.scheduler, "n_workers": workers or None,
+            "memory_limit": current.worker_memory_mb * MB if current.worker_memory_mb else None,
+            "tf_threads": current.worker_tf_threads}

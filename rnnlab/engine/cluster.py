@@ -52,7 +52,7 @@ from typing import Any, Iterable
 
 import distributed
 
-from rnnlab.budget import GB, default_worker_count
+from rnnlab.settings import GB, default_worker_count
 from rnnlab.config import RunConfig
 from rnnlab.engine.base import Engine, RunHandle, make_dataset, notify
 from rnnlab.engine.local import LocalClusterHost
@@ -166,7 +166,7 @@ class DaskEngine(Engine):
     def __init__(self, address: str | None = None, *, n_workers: int | None = None,
                  memory_limit: int | None = None, tf_threads: int | None = None) -> None:
         """`address`: an existing scheduler ("tcp://host:8786"); else a `LocalCluster` with `n_workers` workers
-        (default: one more than the cores, `rnnlab.budget.default_worker_count`), `memory_limit` bytes each (default: 80% of this machine's memory shared between
+        (default: one more than the cores, `rnnlab.settings.default_worker_count`), `memory_limit` bytes each (default: 80% of this machine's memory shared between
         them), and TensorFlow's intra-op pool set to `tf_threads` in each worker (None: TensorFlow's default).
 
         Returns at once; the cluster starts on the engine's dispatcher thread, and runs submitted meanwhile wait.
