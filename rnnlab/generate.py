@@ -8,7 +8,7 @@ and generation step by step with the distribution each step drew from.
     result.text                                   # the prompt and its continuation
     result.steps[0].drawn_from                    # what the first token was drawn from (temperature applied)
 
-`vocabulary` is a `rnnlab.data.text.Vocabulary` (`vocabulary_of(dataset)`, or `rnnlab.saving.load_model(path)
+`vocabulary` is a `rnnlab.data.vocabulary.Vocabulary` (`vocabulary_of(dataset)`, or `rnnlab.saving.load_model(path)
 .vocabulary`). The model reads the prompt from a zero state, as it read each training window, then one token at a
 time with its state carried along: each recurrent layer's own Keras cell is stepped inside one `tf.function`, so a
 continuation of n tokens costs n steps (about a millisecond each for an LSTM(128) on two cores), not n².
@@ -27,7 +27,7 @@ import weakref
 import numpy as np
 import tensorflow as tf
 
-from rnnlab.data.text import Vocabulary
+from rnnlab.data.vocabulary import Vocabulary
 from rnnlab.introspect import layers
 
 # One reader per model, kept while the model lives (the weak key lets a deleted run's model be collected).

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from rnnlab.config import RunConfig
+from rnnlab.data import task_kind  # the registry itself is NumPy only; IMDB and text load on first use
 
 # What a run can be doing; all but the first two are final. "interrupted": the server restarted while it trained.
 STATUSES = ("pending", "running", "finished", "stopped", "diverged", "failed", "interrupted")
@@ -86,8 +87,6 @@ class RunRecord:
     @property
     def kind(self) -> str:
         """The task's kind ('regression', 'binary', 'multiclass', 'next_token'): known before the first epoch ends."""
-        from rnnlab.data import task_kind  # the data registry imports Keras's text tools lazily; records need not
-
         return task_kind(self.config.task)
 
     @property

@@ -6,6 +6,7 @@ Where the text comes from (`config.corpus`):
   "Finding structure in time" (1990): nouns of four kinds (animals, people, food, objects) and places, verbs that
   take some kinds and not others ("the dog chased the girl", never "the cup chased the girl"), articles, "on the"
   and "and". Every word has a category (`WORD_CATEGORIES`), so the lab can show that the network discovers them.
+  The language itself lives in `rnnlab.data.grammar`.
 - `shakespeare`: tiny-shakespeare (about 1.1 MB of plays), downloaded once with `keras.utils.get_file` from the
   address the TensorFlow text-generation tutorial uses and cached under the Keras cache (`~/.keras/datasets/`).
 - `imdb`: the IMDB reviews as running text, from whichever source `rnnlab.data.imdb` finds (a reviews CSV, a local
@@ -17,7 +18,8 @@ is learned from the training part of the text only: index 0 is padding (""), ind
 vocabulary size, or a character the training part never had). The grammar is read in lower case with its full stop
 as a word; other texts keep every character at the character level, and at the word level go through Keras's
 standard lower-casing and punctuation stripping. The layer travels with the data (`Dataset.vectorizer`) and with a
-saved model (`rnnlab.saving`), so a prompt is always read exactly as the training text was.
+saved model (`rnnlab.saving`), so a prompt is always read exactly as the training text was. The `Vocabulary` that
+wraps it lives in `rnnlab.data.vocabulary` (generation uses it too); its names are re-exported here.
 
 Windows: the text is cut by characters into a training part (the first 90%), a validation part (the next 5%) and a
 test part (the last 5%). `config.samples` training windows of `config.seq_len` tokens start at random places of the
@@ -36,19 +38,24 @@ Every problem with the data raises `TextDataError` (a `DataError`) with one sent
 
 from __future__ import annotations
 
-import functools
 import inspect
 import os
-import pprint
 
 import keras
 import numpy as np
 
 from rnnlab.budget import Shape
-from rnnlab.config import RunConfig, field_info
-from rnnlab.data import files, imdb
+from rnnlab.config import RunConfig
+from rnnlab.data import files, grammar, imdb
 from rnnlab.data.base import DataError, Dataset, DownloadUnavailable, Task, baseline_loss
+# The toy grammar and the vocabulary have modules of their own; their names are re-exported here, where they lived.
+from rnnlab.data.grammar import (CATEGORIES, GRAMMAR_AND, GRAMMAR_VERBS, GRAMMAR_WORDS, WORD_CATEGORIES,  # noqa: F401
+                                 GrammarError, grammar_sentences, sentence_categories)
 from rnnlab.data.synthetic import MAX_VALUES
+from rnnlab.data.vocabulary import (LEVEL_NAMES, MAX_PROMPT_TOKENS, PAD, UNKNOWN, Vocabulary,  # noqa: F401
+                                    make_vectorizer, token_label, vocabulary_of)
+# Generation stands above the vocabulary and below this task, which writes a sample after every epoch with it.
+from rnnlab.generate import generate, softmax, top_k
 
 TITLE = "Next word"
 DESCRIPTION = ("Read a text one word (or character) at a time and predict the next one at every step; then let "
@@ -67,13 +74,6 @@ MAX_CHARACTERS = 1000
 MAX_TEXT_BYTES = 50_000_000
 # At the word level, refuse a vocabulary that leaves more than this share of the training words unknown.
 MAX_UNKNOWN_SHARE = 0.5
-# How many sentences of the toy grammar make its text (about 35,000 words), unless long windows need more.
-GRAMMAR_SENTENCES = 5000
-# A typed prompt's length limit: the configuration's longest sequence.
-MAX_PROMPT_TOKENS = int(field_info("seq_len")["high"])
-
-PAD, UNKNOWN = "", "[UNK]"
-LEVEL_NAMES = {"char": ("character", "characters"), "word": ("word", "words")}
 
 
 class TextDataError(DataError):
@@ -94,75 +94,10 @@ OFFLINE_WAYS_OUT = {
 }
 
 
-# --- The toy grammar (copied verbatim into exported scripts: NumPy only) -----------------------------------------
+# --- The toy grammar as a corpus (the language itself: rnnlab.data.grammar) ---------------------------------------
 
-# Every word of the grammar, by category. No word belongs to two categories.
-GRAMMAR_WORDS = {
-    "article": ("the", "a"),
-    "animal": ("cat", "dog", "mouse", "bird"),
-    "person": ("man", "woman", "boy", "girl"),
-    "food": ("bread", "cheese", "cake", "soup"),
-    "object": ("ball", "book", "cup", "box"),
-    "place": ("mat", "table", "chair", "bed"),
-    "verb, no object": ("slept", "sat", "waited"),
-    "verb with object": ("ate", "chased", "saw", "dropped", "liked"),
-    "function word": ("on", "and", "."),
-}
-# What each verb takes: the kinds of noun that can do it, the kinds it can be done to (None: no object), and how
-# often "on <a place>" follows it.
-GRAMMAR_VERBS = {
-    "slept": (("animal", "person"), None, 0.5),
-    "sat": (("animal", "person"), None, 0.7),
-    "waited": (("animal", "person"), None, 0.3),
-    "ate": (("animal", "person"), ("food",), 0.2),
-    "chased": (("animal",), ("animal", "person"), 0.0),
-    "saw": (("animal", "person"), ("animal", "person", "food", "object"), 0.2),
-    "dropped": (("person",), ("food", "object"), 0.4),
-    "liked": (("person",), ("animal", "person", "food", "object"), 0.0),
-}
-GRAMMAR_AND = 0.2  # the share of sentences whose subject is two noun phrases joined by "and"
-
-
-def _grammar_sentences(count, rng):
-    # Each sentence: article noun [and article noun] verb [article noun] [on article place] .
-    # The verb is drawn first; its subject and object are drawn from the kinds of noun it takes.
-    def noun_phrase(kinds):
-        nouns = GRAMMAR_WORDS[kinds[rng.integers(len(kinds))]]
-        return [GRAMMAR_WORDS["article"][rng.integers(2)], nouns[rng.integers(len(nouns))]]
-
-    verbs = list(GRAMMAR_VERBS)
-    sentences = []
-    for _ in range(count):
-        verb = verbs[rng.integers(len(verbs))]
-        subjects, objects, place = GRAMMAR_VERBS[verb]
-        words = noun_phrase(subjects)
-        if rng.random() < GRAMMAR_AND:
-            words += ["and"] + noun_phrase(subjects)
-        words.append(verb)
-        if objects is not None:
-            words += noun_phrase(objects)
-        if rng.random() < place:
-            words += ["on"] + noun_phrase(("place",))
-        sentences.append(" ".join(words) + " .")
-    return sentences
-
-
-WORD_CATEGORIES: dict[str, str] = {word: category for category, words in GRAMMAR_WORDS.items() for word in words}
-CATEGORIES = tuple(GRAMMAR_WORDS)
-
-
-def grammar_sentences(count: int, seed) -> list[str]:
-    """`count` sentences of the toy grammar from `seed` (an int or a list such as [seed, 4])."""
-    return _grammar_sentences(count, np.random.default_rng(seed))
-
-
-def sentence_categories(sentence: str) -> list[str]:
-    """The category of each word of a sentence of the grammar; TextDataError naming a word that is not in it."""
-    unknown = [word for word in sentence.split() if word not in WORD_CATEGORIES]
-    if unknown:
-        raise TextDataError(f"'{unknown[0]}' is not a word of the toy grammar; its words are: "
-                            f"{', '.join(WORD_CATEGORIES)}.")
-    return [WORD_CATEGORIES[word] for word in sentence.split()]
+# How many sentences of the toy grammar make its text (about 35,000 words), unless long windows need more.
+GRAMMAR_SENTENCES = 5000
 
 
 def grammar_sentence_count(seq_len: int) -> int:
@@ -254,84 +189,11 @@ def split_text(text: str) -> tuple[str, str, str]:
     return text[:first], text[first:second], text[second:]
 
 
-def make_vectorizer(level: str, standardize: str | None, max_tokens: int | None = None,
-                    vocabulary: list[str] | None = None) -> keras.layers.TextVectorization:
-    """Keras's `TextVectorization` for a level: characters ("character" split) or words (whitespace split)."""
-    return keras.layers.TextVectorization(max_tokens=max_tokens, standardize=standardize,
-                                          split="character" if level == "char" else "whitespace",
-                                          vocabulary=vocabulary, name="vocabulary")
-
-
 def _windows(ids, count, seq_len, rng):
     # `count` windows of `seq_len` tokens from random places of `ids`; each target is the input shifted by one.
     starts = rng.integers(0, len(ids) - seq_len, size=count)[:, None]  # (count, 1)
     positions = starts + np.arange(seq_len)[None, :]  # (count, seq_len)
     return ids[positions].astype(np.int32), ids[positions + 1].astype(np.int32)
-
-
-# --- The vocabulary --------------------------------------------------------------------------------------------
-
-class Vocabulary:
-    """What a text model's tokens are: the `TextVectorization` layer that reads text into ids, and the way back.
-
-    `tokens[i]` is token i ("" for padding, "[UNK]" for unknown); `level` is "char" or "word".
-    """
-
-    def __init__(self, vectorizer: keras.layers.TextVectorization) -> None:
-        self.vectorizer = vectorizer
-        self.tokens = tuple(str(token) for token in vectorizer.get_vocabulary())
-        self.level = "char" if vectorizer.get_config()["split"] == "character" else "word"
-
-    def __len__(self) -> int:
-        return len(self.tokens)
-
-    @property
-    def unit(self) -> str:
-        """'word' or 'character'."""
-        return LEVEL_NAMES[self.level][0]
-
-    def encode(self, text: str) -> np.ndarray:
-        """`text` as token ids `(tokens,)`, read as the training text was (unknown tokens become [UNK])."""
-        return np.asarray(self.vectorizer([text]), dtype=np.int32)[0]  # (tokens,)
-
-    def decode(self, ids) -> str:
-        """Token ids as text: characters joined as they are, words joined by spaces; padding dropped."""
-        tokens = [self.tokens[int(token)] for token in np.ravel(ids) if int(token) != 0]
-        if self.level == "char":
-            return "".join("\ufffd" if token == UNKNOWN else token for token in tokens)
-        return " ".join(tokens)
-
-    def label(self, token: int) -> str:
-        """One token as a learner can see it: a space, a line break and a tab drawn as ␣, ⏎ and ⇥."""
-        return token_label(self.tokens[int(token)])
-
-    def read(self, text: str, limit: int = MAX_PROMPT_TOKENS) -> np.ndarray:
-        """A prompt as ids `(tokens,)`; ValueError with a sentence if it has no tokens or too many."""
-        ids = self.encode(text or "")
-        if ids.size == 0:
-            raise ValueError(f"The prompt has no {LEVEL_NAMES[self.level][1]} to read; type a few "
-                             f"{LEVEL_NAMES[self.level][1]}, e.g. The cat sat on the.")
-        if ids.size > limit:
-            raise ValueError(f"The prompt has {ids.size:,} {LEVEL_NAMES[self.level][1]}; type at most {limit:,}.")
-        return ids
-
-
-def token_label(token: str) -> str:
-    """A token for a chart or a line of output: whitespace made visible, padding named."""
-    if token == PAD:
-        return "[pad]"
-    return token.replace(" ", "␣").replace("\n", "⏎").replace("\t", "⇥")
-
-
-def vocabulary_of(dataset: Dataset) -> Vocabulary:
-    if dataset.vectorizer is None:
-        raise ValueError("This dataset has no text vocabulary; load it with rnnlab.data.text.load_dataset.")
-    return _vocabulary(dataset.vectorizer)
-
-
-@functools.lru_cache(maxsize=16)
-def _vocabulary(vectorizer) -> Vocabulary:
-    return Vocabulary(vectorizer)
 
 
 # --- The dataset ------------------------------------------------------------------------------------------------
@@ -409,7 +271,7 @@ def data_key(config: RunConfig) -> tuple:
         path = imdb.keras_cache_path(SHAKESPEARE_FILE)
         where = (path, files.file_stamp(path))
     elif config.corpus == "imdb":
-        path = {"csv": config.imdb_csv, "npz": config.imdb_path or os.environ.get(imdb.ENV_VAR, ""),
+        path = {"csv": config.imdb_csv, "npz": imdb.local_npz_path(config),
                 "keras": imdb.keras_cache_path()}[imdb.source_of(config)]
         where = (imdb.source_of(config), path.strip(), files.file_stamp(path))
     else:
@@ -483,8 +345,6 @@ class TextTask(Task):
     def answer_text(self, dataset: Dataset, output: np.ndarray, target=None) -> str:
         """The most likely next tokens after the last step (`output` is the model's logits, `(T, vocabulary)` or
         `(vocabulary,)`), with the token the text really goes on with when it is known."""
-        from rnnlab.generate import softmax, top_k  # generate imports this module
-
         vocabulary = vocabulary_of(dataset)
         logits = np.asarray(output, dtype=np.float64).reshape(-1, len(vocabulary))[-1]
         best = top_k(softmax(logits), ANSWER_TOKENS)
@@ -501,8 +361,6 @@ class TextTask(Task):
     def epoch_probes(self, config: RunConfig, dataset: Dataset) -> dict:
         """A short sample after every epoch, from the same prompt, temperature and seed, so the samples differ
         only because the network learned."""
-        from rnnlab.generate import generate
-
         vocabulary = vocabulary_of(dataset)
         prompt = default_prompt(dataset)
         length = SAMPLE_LENGTH[vocabulary.level]
@@ -526,13 +384,7 @@ class TextTask(Task):
 
 def _export_text(config: RunConfig) -> str:
     if config.corpus == "grammar":
-        constants = "".join(f"{name} = {pprint.pformat(value, width=110, sort_dicts=False)}\n" for name, value in
-                            (("GRAMMAR_WORDS", GRAMMAR_WORDS), ("GRAMMAR_VERBS", GRAMMAR_VERBS),
-                             ("GRAMMAR_AND", GRAMMAR_AND))) + "\n\n"
-        return ("# Data: the toy grammar of short sentences (after Elman 1990), generated from the seed.\n"
-                f"{constants}{inspect.getsource(_grammar_sentences)}\n\n"
-                f"text = \" \".join(_grammar_sentences({grammar_sentence_count(config.seq_len)}, "
-                "np.random.default_rng([SEED, 3])))")
+        return grammar.export_code(grammar_sentence_count(config.seq_len))
     if config.corpus == "shakespeare":
         return ("# Data: tiny-shakespeare, downloaded once into ~/.keras/datasets/.\n"
                 f"path = keras.utils.get_file({SHAKESPEARE_FILE!r}, {SHAKESPEARE_URL!r})\n"

@@ -25,7 +25,8 @@ import dataclasses
 import numpy as np
 
 from rnnlab.data import Dataset
-from rnnlab.data.text import grammar_sentences, vocabulary_of
+from rnnlab.data.grammar import grammar_sentences
+from rnnlab.data.vocabulary import vocabulary_of
 from rnnlab.introspect.gates import trace
 from rnnlab.introspect.layers import recurrent_layer_names
 
