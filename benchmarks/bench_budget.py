@@ -6,7 +6,7 @@
     python benchmarks/bench_budget.py --save runs.json   # keep the measurements; --load a.json b.json pools saved
                                                          # runs and refits without measuring again
 
-Every shape runs in a fresh process (`rnnlab.budget_measure`), so TensorFlow starts cold and each peak is that
+Every shape runs in a fresh process (`benchmarks/budget_measure.py`), so TensorFlow starts cold and each peak is that
 run's own. Memory: two training batches and the validation set, peak resident memory (`VmHWM`), two
 processes at a time. Time: whole epochs (validation included) one process at a time; a shape's figure is the
 median of epochs 2..N (the first also traces the graph), and with `--repeats` the fastest of the repeats, since a
@@ -35,8 +35,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rnnlab import budget  # noqa: E402
 from rnnlab.budget import Shape  # noqa: E402
-from rnnlab.budget_measure import Measurement, measure_memory, measure_time  # noqa: E402
 from rnnlab.config import RunConfig  # noqa: E402
+from rnnlab.settings import MB  # noqa: E402
+
+from budget_measure import Measurement, measure_memory, measure_time  # noqa: E402  (this folder)
 
 
 def sequences(features: int = 1, outputs: int = 1, train: int = 2048, held_out: int = 1024) -> Shape:
@@ -102,7 +104,7 @@ def measure_all_memory() -> dict[str, Measurement]:
         results = {}
         for name, measured in found:
             results[name] = measured
-            print(f"  memory  {name:58s} {measured.peak_bytes / budget.MB:7,.0f} MB   load {measured.load_average:.1f}",
+            print(f"  memory  {name:58s} {measured.peak_bytes / MB:7,.0f} MB   load {measured.load_average:.1f}",
                   flush=True)
     return results
 
@@ -177,15 +179,15 @@ def fit_time(times: dict[str, list[Measurement]]) -> None:
 
 def print_tables(memory: dict[str, Measurement], times: dict[str, list[Measurement]]) -> None:
     if memory:
-        tensorflow = budget.TENSORFLOW_BYTES / budget.MB
+        tensorflow = budget.TENSORFLOW_BYTES / MB
         print("\nPeak memory (two training batches and the validation set, fresh process); 'added' is what the run")
         print(f"holds beyond TensorFlow's own {tensorflow:.0f} MB, the part the configuration decides")
         print("| shape | measured MB | estimated MB | estimate / measured | added: measured | estimated | ratio |\n"
               "| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         for name, config, shape, _ in SHAPES:
             if name in memory:
-                measured = memory[name].peak_bytes / budget.MB
-                estimated = budget.estimate(config, shape).peak_bytes / budget.MB
+                measured = memory[name].peak_bytes / MB
+                estimated = budget.estimate(config, shape).peak_bytes / MB
                 added_measured, added_estimated = measured - tensorflow, estimated - tensorflow
                 added_ratio = f"{added_estimated / added_measured:.2f}" if added_measured >= 50 else "-"
                 print(f"| {name} | {measured:,.0f} | {estimated:,.0f} | {estimated / measured:.2f} | "

@@ -280,7 +280,7 @@ def measured_shape(config: RunConfig, tokens: bool = False, vocab: int = 0, outp
 
 @pytest.mark.slow
 def test_estimate_within_a_factor_of_two_of_measured_peaks():
-    from rnnlab.budget_measure import measure_memory
+    from benchmarks.budget_measure import measure_memory  # the yardstick lives beside the benchmarks
 
     cases = [(name, config, measured_shape(config, **options)) for name, config, options in MEASURED]
     with ThreadPoolExecutor(2) as pool:  # peaks are per process, so two at a time do not disturb each other

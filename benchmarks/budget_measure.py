@@ -1,6 +1,7 @@
 """Measure what a run really costs, in a fresh process: its peak memory and its seconds per epoch.
 
-This is the yardstick `rnnlab.budget` is calibrated against and tested with. Each measurement runs in its own
+This is the yardstick `rnnlab.budget` is calibrated against (`bench_budget.py`) and tested with
+(`tests/test_budget.py`); it lives beside the benchmarks because nothing in the app uses it. Each measurement runs in its own
 Python process, so one run's memory high-water mark never includes another's, and TensorFlow starts cold as it
 does in a worker. The child builds random data of the requested shape, the model the configuration describes
 and the training pipeline the trainer uses, then trains:
@@ -10,7 +11,7 @@ and the training pipeline the trainer uses, then trains:
   `VmHWM`, which covers everything the process ever held, data and tracing included).
 - `measure_time`: a few whole epochs (validation included); it reports each epoch's wall time.
 
-    from rnnlab.budget import Shape
+    from budget_measure import measure_memory        # from benchmarks/ (tests: benchmarks.budget_measure)
     shape = Shape(features=2, tokens=False, vocab=0, outputs=1, every_step=False, train_items=512, eval_items=256)
     measure_memory(RunConfig(task="adding", seq_len=400, units=64), shape).peak_bytes
 
@@ -28,8 +29,15 @@ import os
 import subprocess
 import sys
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
-from rnnlab.config import RunConfig
+# Run as a script (the child process) this folder is first on the path, not the repository that holds `rnnlab`.
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(1, str(ROOT))
+
+from rnnlab.budget import Shape  # noqa: E402
+from rnnlab.config import RunConfig  # noqa: E402
 
 
 @dataclass(frozen=True)
@@ -62,9 +70,8 @@ def measure_time(config: RunConfig, shape, *, epochs: int = 3, timeout: float = 
 
 def _run_child(request: dict, timeout: float) -> Measurement:
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    completed = subprocess.run([sys.executable, "-m", "rnnlab.budget_measure", json.dumps(request)],
-                               capture_output=True, text=True, timeout=timeout, env=environment,
-                               cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    completed = subprocess.run([sys.executable, str(Path(__file__).resolve()), json.dumps(request)],
+                               capture_output=True, text=True, timeout=timeout, env=environment, cwd=str(ROOT))
     if completed.returncode != 0:
         raise RuntimeError(f"The measuring process failed:\n{completed.stderr[-3000:]}")
     result = json.loads(completed.stdout.strip().splitlines()[-1])
@@ -167,8 +174,6 @@ class _EpochClock:
 
 
 def _child(request: dict) -> dict:
-    from rnnlab.budget import Shape
-
     config = RunConfig.from_dict(request["config"])
     shape = Shape(**request["shape"])
     import numpy as np
