@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from rnnlab.config import EXPORT_LANGUAGES, RunConfig, field_info
+from rnnlab.config import EXPORT_LANGUAGES, RunConfig, defaults_for_task, field_info
 
 # Probe results are only written when asked for, so a plain run's JSON stays small.
 _PROBE_KEYS = ("grad_norms_at_init", "grad_norms", "gates_at_init", "gates")
@@ -104,8 +104,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def config_from_args(arguments: argparse.Namespace) -> RunConfig:
     """The configuration the flags describe: each task's own defaults, then whatever the flags set."""
-    from rnnlab.config import defaults_for_task
-
     given = {spec.name: getattr(arguments, spec.name) for spec in dataclasses.fields(RunConfig)
              if getattr(arguments, spec.name) is not None}
     for name, value in list(given.items()):
@@ -133,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail(str(error), code=2)
     if arguments.command == "export":
         with _quiet_native_stderr():
-            from rnnlab.export import script
+            from rnnlab.export import script  # start-up time: arguments are checked before the export's imports
         try:
             text = script(config, arguments.lang)
         except ValueError as error:  # a task this language cannot write yet
@@ -152,6 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _train(config: RunConfig, arguments: argparse.Namespace) -> int:
     with _quiet_native_stderr():
+        # Start-up time: TensorFlow is imported only once the arguments are known to be good.
         from rnnlab import training
         from rnnlab.data import DownloadUnavailable, get_task
     task = get_task(config.task)
@@ -189,7 +188,7 @@ def _train(config: RunConfig, arguments: argparse.Namespace) -> int:
         arguments.out.write_text(json.dumps(values, allow_nan=False))
         print(f"wrote {arguments.out}", flush=True)
     if arguments.save_model is not None and trainer.model is not None:
-        from rnnlab.saving import save_model
+        from rnnlab.saving import save_model  # start-up time: Keras, only when a model is saved
 
         save_model(trainer.model, dataset, arguments.save_model)
         print(f"saved the model to {arguments.save_model}", flush=True)
@@ -212,7 +211,7 @@ def _generate(arguments: argparse.Namespace) -> int:
         _fail(f"there is no model file at {arguments.model}; save one with train --task text --save-model FILE.keras",
               code=2)
     with _quiet_native_stderr():
-        from rnnlab import generate, saving
+        from rnnlab import generate, saving  # start-up time: TensorFlow, only once the model file exists
     try:
         saved = saving.load_model(arguments.model)
     except ValueError as error:

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rnnlab.classroom import tallies  # classroom imports nothing of explain; keep the arrow one way
+from rnnlab.config import CELL_TITLES
 from rnnlab.introspect.gradients import ends, gradient_ratio, main_curve
 from rnnlab.records import RunRecord, distinct_names
 
@@ -336,8 +338,6 @@ def _loss_number(value: float) -> str:
 def class_answer(records: list[RunRecord], margin: float = 0.9) -> str:
     """The class's answer to "which cells learn this task at which lengths?" in one sentence, from its runs:
     'At T=50, 7 of 8 LSTM runs and 0 of 9 SimpleRNN runs beat the learned-nothing loss by more than 10%.'"""
-    from rnnlab.classroom import tallies  # classroom imports nothing of explain; keep the arrow one way
-    from rnnlab.config import CELL_TITLES
 
     counts = tallies(records, margin)
     if not counts:

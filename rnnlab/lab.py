@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from rnnlab import budget
 from rnnlab.config import RunConfig
 from rnnlab.data import DataError, get_task, make_dataset
+from rnnlab.engine import get_engine  # light: the engine's Dask is imported when get_engine() first makes one
 from rnnlab.records import RunRecord
 from rnnlab.store import Store, StoreError
 from rnnlab.training import TrainerCallback
@@ -83,7 +84,7 @@ class StoredRun:
         """The trained model, loaded from its `.keras` file (safe mode) when first asked for; None if it has none."""
         with self._lock:
             if self._model is None and os.path.isfile(self.store.model_path(self.run_id)):
-                from rnnlab.saving import load_model
+                from rnnlab.saving import load_model  # start-up time: loading a model imports Keras
 
                 self._model = load_model(self.store.model_path(self.run_id)).model
             return self._model
@@ -119,7 +120,7 @@ class Saver(TrainerCallback):
         store.save_run(self.learner, record)
         handle = self.lab.engine.live(record.run_id)
         if handle is not None and handle.has_model and handle.dataset is not None:
-            from rnnlab.saving import save_model
+            from rnnlab.saving import save_model  # start-up time: saving a model imports Keras
 
             save_model(handle.model, handle.dataset, store.model_path(record.run_id))
 
@@ -138,8 +139,6 @@ class Lab:
     @property
     def engine(self) -> "Engine":
         if self._engine is None:
-            from rnnlab.engine import get_engine
-
             self._engine = get_engine()
         return self._engine
 
@@ -262,6 +261,7 @@ class Lab:
 
     def _check_model(self, data: bytes, name: str, record: RunRecord, path: str) -> None:
         """Write an uploaded model beside the store only if it loads safely and has the run's layers."""
+        # Start-up time: checking an uploaded model imports Keras, which the server needs only then.
         from rnnlab.models import untrained_model
         from rnnlab.saving import ModelFileError, load_model
 

@@ -48,7 +48,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from rnnlab.budget import parameter_count
 from rnnlab.config import RunConfig, from_link
+from rnnlab.data import get_task
 from rnnlab.records import RunRecord
 
 FOLDER = Path(__file__).resolve().parents[1] / "lessons"
@@ -110,9 +112,6 @@ class Quiz:
 
     def decide_by_counting(self) -> tuple["Answer | None", str]:
         """A parameter question, decided from the networks' exact parameter counts without training them."""
-        from rnnlab.budget import parameter_count
-        from rnnlab.data import get_task
-
         if self.needs_training:
             raise ValueError("Only a question about parameters can be decided without training.")
         records = [RunRecord(config, params=parameter_count(config, get_task(config.task).budget_shape(config))[0])

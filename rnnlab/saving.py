@@ -76,7 +76,7 @@ def _text_model(model: "keras.Model", dataset: Dataset) -> "keras.Model":
     """Strings in, the network's logits out: the dataset's vocabulary layer, then the network on ids of any length."""
     import keras
 
-    from rnnlab.data.vocabulary import make_vectorizer
+    from rnnlab.data.vocabulary import make_vectorizer  # start-up time: Keras, as above
 
     config = dataset.vectorizer.get_config()
     vectorizer = make_vectorizer("char" if config["split"] == "character" else "word", config["standardize"],
@@ -93,7 +93,7 @@ def load_model(path) -> SavedModel:
     missing, is not a Keras model, or would need unsafe deserialisation."""
     import keras
 
-    from rnnlab.data.vocabulary import Vocabulary
+    from rnnlab.data.vocabulary import Vocabulary  # start-up time: Keras, as above
 
     path = os.fspath(path)
     shown = os.path.basename(path) or path

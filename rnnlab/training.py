@@ -28,9 +28,11 @@ import numpy as np
 import tensorflow as tf
 
 from rnnlab.config import RunConfig
+from rnnlab.data import Dataset, get_task, make_dataset
+from rnnlab.introspect.gates import trace
+from rnnlab.introspect.gradients import gradient_norms
 from rnnlab.models import build_model, history_callbacks, layer_table
 from rnnlab.records import RunRecord
-from rnnlab.data import Dataset, get_task, make_dataset
 
 # Sequences in the gradient probe batch: enough for a stable norm, few enough to cost little each epoch.
 GRADIENT_PROBE_SIZE = 32
@@ -125,12 +127,8 @@ class Trainer:
         x_probe, y_probe = self.probe_batch()
         grad_norms = gates = None
         if self.record_grad_norms:
-            from rnnlab.introspect.gradients import gradient_norms
-
             grad_norms = gradient_norms(self.model, x_probe, y_probe)
         if self.record_gates:
-            from rnnlab.introspect.gates import trace
-
             gates = trace(self.model, x_probe[:1])
         return grad_norms, gates
 

@@ -19,6 +19,7 @@ import re
 import tempfile
 
 from rnnlab import settings
+from rnnlab.config import field_info  # config imports nothing of data; keep it that way
 from rnnlab.data.base import DataError
 
 DATA_DIR_VAR = "RNNLAB_DATA_DIR"  # the only folder whose files the app reads by path
@@ -110,8 +111,6 @@ def save_upload(data: bytes, name: str, folder: str) -> str:
 
 def display_settings(config) -> dict:
     """A configuration's settings as a learner may see them: file settings by the file's own name (`display_name`)."""
-    from rnnlab.config import field_info  # config imports nothing of data; keep it that way
-
     return {name: display_name(value) if field_info(name)["path"] else value
             for name, value in config.to_dict().items()}
 

@@ -47,7 +47,7 @@ _engine_lock = threading.Lock()
 def __getattr__(name: str):
     # Imported on first use, so that the local cluster's host process (python -m rnnlab.engine.local) stays light.
     if name in ("Engine", "RunHandle"):
-        from rnnlab.engine import base
+        from rnnlab.engine import base  # start-up time: the host process never needs the handle (see above)
 
         return getattr(base, name)
     raise AttributeError(f"module 'rnnlab.engine' has no attribute {name!r}")

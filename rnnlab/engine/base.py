@@ -33,6 +33,7 @@ import weakref
 from typing import TYPE_CHECKING, Any, Iterable
 
 from rnnlab.config import RunConfig
+from rnnlab.data import make_dataset as _make_dataset
 from rnnlab.records import RunRecord
 
 if TYPE_CHECKING:
@@ -50,9 +51,7 @@ def make_dataset(config: RunConfig) -> "Dataset":
 
     The engine's one door to the data module.
     """
-    from rnnlab.data import make_dataset as make
-
-    return make(config)
+    return _make_dataset(config)
 
 
 def notify(listeners: Iterable[Any], method: str, record: RunRecord) -> None:

@@ -136,6 +136,7 @@ class DaskRun(RunHandle):
                 dataset = self.dataset
                 if dataset is None:
                     return None
+                # Start-up time: Keras is imported by the web server only when it first needs a trained model.
                 from rnnlab.models import build_model
 
                 model = build_model(self.config, dataset)
@@ -501,7 +502,7 @@ class DaskEngine(Engine):
                 if record.created:
                     record.wall_seconds = max(record.wall_seconds, time.time() - record.created)
                 if record.epoch_seconds:
-                    from rnnlab.training import throughput
+                    from rnnlab.training import throughput  # start-up time: training imports TensorFlow
 
                     samples = len(run._dataset.x_train) if run._dataset_given else record.config.samples
                     record.samples_per_second = throughput(samples, record.epoch_seconds)
