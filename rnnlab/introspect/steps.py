@@ -17,7 +17,8 @@ the products of the state updates are computed here, so a test can hold every pa
 
 Time steps are 0-based input positions, as in `trace`. A backward direction reads the sequence from the end, so at
 input step t its "previous" state is the one at t+1 (and the state before its first step, t = T-1, is zero).
-A summary for the Inside the cell page closes the module: `saturation`.
+A summary for the Inside the cell page closes the module: `saturation`. How the equations are written (names,
+symbols, text and LaTeX, three decimals with a true minus sign) is `rnnlab.introspect.step_text`.
 """
 
 from __future__ import annotations
@@ -27,33 +28,13 @@ import dataclasses
 import keras
 import numpy as np
 
-from rnnlab.introspect import layers
+from rnnlab.introspect import layers, step_text
 from rnnlab.introspect.gates import numpy_activation, trace
+# The names and symbols live with the rest of the words; re-exported here, where the plots and pages read them.
+from rnnlab.introspect.step_text import GRU_CANDIDATE, QUANTITIES  # noqa: F401
 
 # Gates squashed by the recurrent activation (a sigmoid, so between 0 and 1): the ones that can saturate.
 SIGMOID_GATES = ("input", "forget", "output", "update", "reset")
-
-# How each quantity of `trace` reads on screen: a name, and its symbol in text and in LaTeX.
-QUANTITIES = {
-    "input": ("input gate", "i_t", "i_t"),
-    "forget": ("forget gate", "f_t", "f_t"),
-    "candidate": ("candidate", "g_t", "g_t"),
-    "output": ("output gate", "o_t", "o_t"),
-    "cell": ("cell state", "c_t", "c_t"),
-    "hidden": ("hidden state", "h_t", "h_t"),
-    "update": ("update gate", "z_t", "z_t"),
-    "reset": ("reset gate", "r_t", "r_t"),
-}
-# The GRU writes its candidate as h̃_t; the LSTM's is g_t.
-GRU_CANDIDATE = ("candidate", "h̃_t", r"\tilde{h}_t")
-
-# Keras activation names, as the equations write them.
-_ACTIVATION_SYMBOLS = {"sigmoid": ("σ", r"\sigma"), "tanh": ("tanh", r"\tanh"), "relu": ("relu", r"\mathrm{relu}"),
-                       "linear": ("", ""), "hard_sigmoid": ("hard σ", r"\sigma_{\mathrm{hard}}")}
-
-# Dot products up to this many terms are written out in full in a term's `detail`.
-_DETAIL_TERMS = 4
-
 
 @dataclasses.dataclass
 class Replay:
@@ -93,31 +74,12 @@ class CellStep:
         return next(row for row in self.rows if row["quantity"] == quantity)
 
     def latex(self) -> str:
-        """Every equation as one LaTeX `aligned` block: the symbols on one line, this step's numbers on the next."""
-        lines = []
-        for row in self.rows:
-            left, symbols = row["latex_formula"].split(" = ", 1)
-            numbers = row["latex"].split(" = ", 1)[1]
-            lines.append(rf"{left} &= {symbols} \\ &= {numbers}")
-        return r"\begin{aligned}" + r" \\[6pt] ".join(lines) + r"\end{aligned}"
+        """Every equation as one LaTeX `aligned` block (`step_text.latex`)."""
+        return step_text.latex(self)
 
     def table(self) -> list[dict]:
-        """One line per gate (and SimpleRNN state) with its pre-activation's parts in fixed columns, for a table.
-
-        Columns: what comes from the input x_t, from the previous state, and from the bias(es), their sum (the
-        pre-activation), the squashing function and the value. State updates (c_t, h_t) are in `rows` and `latex`.
-        """
-        lines = []
-        for row in self.rows:
-            if row["pre_activation"] is None:
-                continue
-            parts = {role: sum(term["value"] for term in row["terms"] if term["role"] == role)
-                     for role in ("input", "recurrent", "bias")}
-            lines.append({"quantity": f"{row['symbol']} ({row['name']})", "from the input": parts["input"],
-                          "from the previous state": parts["recurrent"], "bias": parts["bias"],
-                          "pre-activation": row["pre_activation"], "function": row["activation"],
-                          "value": row["value"]})
-        return lines
+        """One line per gate with its pre-activation's parts in fixed columns (`step_text.table`)."""
+        return step_text.table(self)
 
 
 def replay(model, x) -> Replay:
@@ -254,19 +216,18 @@ def _gate_row(context: _Context, quantity: str, block: int, letter: str, functio
     """A gate, or a SimpleRNN's hidden state: value = function(W_x·x_t + W_h·h_prev + bias)."""
     weights, prev = context.weights, context.prev
     column = context.column(block)
+    two_biases = weights.kind == "GRU" and weights.reset_after
+    labels = step_text.gate_labels(letter, prev, two_biases)
     terms = [
-        _dot_term("input", f"W_x{letter}·x_t", rf"W_{{x{letter}}}\,x_t", weights.kernel[:, column], context.x,
-                  "x_t"),
-        _dot_term("recurrent", f"W_h{letter}·h_{{{prev}}}", rf"W_{{h{letter}}}\,h_{{{prev}}}",
-                  weights.recurrent_kernel[:, column], context.h, f"h_{{{prev}}}"),
+        _dot_term("input", labels["input"], weights.kernel[:, column], context.x, "x_t"),
+        _dot_term("recurrent", labels["recurrent"], weights.recurrent_kernel[:, column], context.h, f"h_{{{prev}}}"),
     ]
-    if weights.kind == "GRU" and weights.reset_after:
+    if two_biases:
         # Keras's GRU keeps a second bias for the recurrent product; both are added before the sigmoid.
-        terms.append(_term("bias", f"b_x{letter}", rf"b_{{x{letter}}}", weights.input_bias[column]))
-        terms.append(_term("bias", f"b_h{letter}", rf"b_{{h{letter}}}", weights.recurrent_bias[column]))
+        terms.append(_term("bias", labels["input bias"], weights.input_bias[column]))
+        terms.append(_term("bias", labels["recurrent bias"], weights.recurrent_bias[column]))
     else:
-        terms.append(_term("bias", f"b_{letter}" if letter else "b", rf"b_{{{letter}}}" if letter else "b",
-                           weights.input_bias[column]))
+        terms.append(_term("bias", labels["bias"], weights.input_bias[column]))
     return _squashed_row(context, quantity, function, terms, symbols)
 
 
@@ -275,145 +236,93 @@ def _gru_candidate_row(context: _Context) -> dict:
     weights, prev = context.weights, context.prev
     column = context.column(2)
     reset = context.values["reset"]
-    terms = [_dot_term("input", "W_xh·x_t", r"W_{xh}\,x_t", weights.kernel[:, column], context.x, "x_t"),
-             _term("bias", "b_xh", r"b_{xh}", weights.input_bias[column])]
+    labels = step_text.gru_candidate_labels(prev, weights.reset_after)
+    terms = [_dot_term("input", labels["input"], weights.kernel[:, column], context.x, "x_t"),
+             _term("bias", labels["bias"], weights.input_bias[column])]
     if weights.reset_after:
         recurrent = float(np.dot(weights.recurrent_kernel[:, column].astype(np.float64), context.h))
         recurrent_bias = float(weights.recurrent_bias[column])
-        gated = _term("recurrent", f"r_t·(W_hh·h_{{{prev}}} + b_hh)", rf"r_t\,(W_{{hh}}\,h_{{{prev}}} + b_{{hh}})",
-                      reset * (recurrent + recurrent_bias))
+        gated = _term("recurrent", labels["recurrent"], reset * (recurrent + recurrent_bias))
         gated["factors"] = [reset, recurrent + recurrent_bias]
-        gated["detail"] = (f"r_t × (W_hh·h_{{{prev}}} + b_hh) = {_number(reset)} × "
-                           f"({_number(recurrent)} {_signed(recurrent_bias)})")
+        gated["detail"] = step_text.gru_gated_detail(prev, reset, recurrent, recurrent_bias)
     else:
         # The original GRU (reset_after=False) resets the whole previous state before the product, so this term
         # needs every unit's reset gate at this step; the trace holds them.
-        gated = _dot_term("recurrent", f"W_hh·(r_t ⊙ h_{{{prev}}})", rf"W_{{hh}}\,(r_t \odot h_{{{prev}}})",
-                          weights.recurrent_kernel[:, column], context.reset * context.h, f"r_t ⊙ h_{{{prev}}}")
+        gated = _dot_term("recurrent", labels["recurrent"], weights.recurrent_kernel[:, column],
+                          context.reset * context.h, f"r_t ⊙ h_{{{prev}}}")
     terms.append(gated)
-    return _squashed_row(context, "candidate", context.activation, terms, GRU_CANDIDATE)
+    return _squashed_row(context, "candidate", context.activation, terms, step_text.GRU_CANDIDATE)
 
 
 def _lstm_rows(context: _Context, c_previous: float) -> list[dict]:
-    values, prev = context.values, context.prev
+    values = context.values
     rows = [_gate_row(context, "input", 0, "i", context.gate), _gate_row(context, "forget", 1, "f", context.gate),
             _gate_row(context, "candidate", 2, "g", context.activation),
             _gate_row(context, "output", 3, "o", context.gate)]
     i, f, g, o = values["input"], values["forget"], values["candidate"], values["output"]
-    rows.append(_state_row("cell", f"c_t = f_t·c_{{{prev}}} + i_t·g_t", rf"c_t = f_t\,c_{{{prev}}} + i_t\,g_t", [
-        _factors_term("kept", f"f_t·c_{{{prev}}}", rf"f_t\,c_{{{prev}}}", [f, c_previous]),
-        _factors_term("written", "i_t·g_t", r"i_t\,g_t", [i, g]),
+    labels = step_text.lstm_state_labels(context.prev, context.activation)
+    formula, latex_formula, terms = labels["cell"]
+    rows.append(_state_row("cell", formula, latex_formula, [
+        _factors_term("kept", terms["kept"], [f, c_previous]),
+        _factors_term("written", terms["written"], [i, g]),
     ], values["cell"]))
-    text, latex = _activation_symbols(context.activation)
     squashed_cell = float(context.squash(np.asarray(values["cell"], dtype=np.float32)))
-    rows.append(_state_row("hidden", f"h_t = o_t·{text}(c_t)", rf"h_t = o_t\,{latex}(c_t)", [
-        _factors_term("output", f"o_t·{text}(c_t)", rf"o_t\,{latex}(c_t)", [o, squashed_cell]),
+    formula, latex_formula, terms = labels["hidden"]
+    rows.append(_state_row("hidden", formula, latex_formula, [
+        _factors_term("output", terms["output"], [o, squashed_cell]),
     ], values["hidden"]))
     return rows
 
 
 def _gru_rows(context: _Context) -> list[dict]:
-    values, prev = context.values, context.prev
+    values = context.values
     rows = [_gate_row(context, "update", 0, "z", context.gate), _gate_row(context, "reset", 1, "r", context.gate),
             _gru_candidate_row(context)]
     z = values["update"]
-    rows.append(_state_row("hidden", f"h_t = z_t·h_{{{prev}}} + (1 − z_t)·h̃_t",
-                           rf"h_t = z_t\,h_{{{prev}}} + (1 - z_t)\,\tilde{{h}}_t", [
-                               _factors_term("kept", f"z_t·h_{{{prev}}}", rf"z_t\,h_{{{prev}}}",
-                                             [z, float(context.h[context.unit])]),
-                               _factors_term("written", "(1 − z_t)·h̃_t", r"(1 - z_t)\,\tilde{h}_t",
-                                             [1.0 - z, values["candidate"]]),
-                           ], values["hidden"]))
+    formula, latex_formula, terms = step_text.gru_state_labels(context.prev)
+    rows.append(_state_row("hidden", formula, latex_formula, [
+        _factors_term("kept", terms["kept"], [z, float(context.h[context.unit])]),
+        _factors_term("written", terms["written"], [1.0 - z, values["candidate"]]),
+    ], values["hidden"]))
     return rows
 
 
 def _squashed_row(context: _Context, quantity: str, function: str, terms: list[dict],
                   symbols: tuple[str, str, str] | None) -> dict:
-    name, symbol, latex_symbol = symbols or QUANTITIES[quantity]
-    text_function, latex_function = _activation_symbols(function)
+    """A gate: the pre-activation is the sum of its terms; the value is the trace's."""
     pre_activation = float(sum(term["value"] for term in terms))
     value = context.values[quantity]
-    sum_text = _sum_text([term["value"] for term in terms])
-    symbols_latex = " + ".join(term["latex"] for term in terms)
-    return {
-        "quantity": quantity, "name": name, "symbol": symbol, "activation": text_function or "identity",
-        "formula": f"{symbol} = {text_function}({' + '.join(term['label'] for term in terms)})",
-        "latex_formula": rf"{latex_symbol} = {latex_function}\left({symbols_latex}\right)",
-        "text": f"{symbol} = {text_function}({sum_text}) = {text_function}({_number(pre_activation)}) = "
-                f"{_number(value)}",
-        "latex": rf"{latex_symbol} = {latex_function}\left({_latex_numbers(sum_text)}\right) = "
-                 rf"{latex_function}\left({_latex_numbers(_number(pre_activation))}\right) = "
-                 rf"{_latex_numbers(_number(value))}",
-        "terms": terms, "pre_activation": pre_activation, "value": value,
-    }
+    words = step_text.squashed_strings(quantity, function, terms, pre_activation, value, symbols)
+    return {"quantity": quantity, **words, "terms": terms, "pre_activation": pre_activation, "value": value}
 
 
 def _state_row(quantity: str, formula: str, latex_formula: str, terms: list[dict], value: float) -> dict:
     """A state update: value = the sum of products of numbers already in the trace."""
-    name, symbol, latex_symbol = QUANTITIES[quantity]
-    products = " + ".join(" × ".join(_factor(number) for number in term["factors"]) for term in terms)
-    text = f"{symbol} = {products}"
-    if len(terms) > 1:
-        text += f" = {_sum_text([term['value'] for term in terms])}"
-    text += f" = {_number(sum(term['value'] for term in terms))}"
-    latex = f"{latex_symbol} = " + _latex_numbers(text.split(" = ", 1)[1]).replace("×", r"\times")
-    return {"quantity": quantity, "name": name, "symbol": symbol, "activation": None, "formula": formula,
-            "latex_formula": latex_formula, "text": text, "latex": latex, "terms": terms,
-            "pre_activation": None, "value": value}
+    words = step_text.state_strings(quantity, terms)
+    return {"quantity": quantity, "name": words["name"], "symbol": words["symbol"], "activation": None,
+            "formula": formula, "latex_formula": latex_formula, "text": words["text"], "latex": words["latex"],
+            "terms": terms, "pre_activation": None, "value": value}
 
 
-def _term(role: str, label: str, latex: str, value: float) -> dict:
+def _term(role: str, labels: tuple[str, str], value: float) -> dict:
+    label, latex = labels
     return {"role": role, "label": label, "latex": latex, "value": float(value), "factors": None, "detail": ""}
 
 
-def _dot_term(role: str, label: str, latex: str, weights: np.ndarray, vector: np.ndarray, vector_name: str) -> dict:
-    """One unit's share of a matrix product: Σ_k W[k, j]·v[k], written out in full when it is short."""
+def _dot_term(role: str, labels: tuple[str, str], weights: np.ndarray, vector: np.ndarray, vector_name: str) -> dict:
+    """One unit's share of a matrix product: Σ_k W[k, j]·v[k]."""
     weights = np.asarray(weights, dtype=np.float64)  # (inputs,)
     vector = np.asarray(vector, dtype=np.float64)  # (inputs,)
-    term = _term(role, label, latex, float(np.dot(weights, vector)))
-    if len(vector) <= _DETAIL_TERMS:
-        term["detail"] = " + ".join(f"{_factor(w)} × {_factor(v)}" for w, v in zip(weights, vector))
-    else:
-        term["detail"] = f"a sum of {len(vector)} products, one per entry of {vector_name}"
+    term = _term(role, labels, float(np.dot(weights, vector)))
+    term["detail"] = step_text.dot_detail(weights, vector, vector_name)
     return term
 
 
-def _factors_term(role: str, label: str, latex: str, factors: list[float]) -> dict:
-    term = _term(role, label, latex, float(np.prod(np.asarray(factors, dtype=np.float64))))
+def _factors_term(role: str, labels: tuple[str, str], factors: list[float]) -> dict:
+    term = _term(role, labels, float(np.prod(np.asarray(factors, dtype=np.float64))))
     term["factors"] = [float(number) for number in factors]
     return term
 
 
 def _activation_name(function) -> str:
     return getattr(function, "__name__", str(function))
-
-
-def _activation_symbols(name: str) -> tuple[str, str]:
-    return _ACTIVATION_SYMBOLS.get(name, (name, rf"\mathrm{{{name}}}"))
-
-
-def _number(value: float) -> str:
-    """Three decimals with a true minus sign, as the equations print every number."""
-    text = f"{value:.3f}"
-    return "0.000" if text == "-0.000" else text.replace("-", "−")
-
-
-def _factor(value: float) -> str:
-    """A number inside a product: negative ones in brackets, so "0.5 × (−0.2)" reads unambiguously."""
-    text = _number(value)
-    return f"({text})" if text.startswith("−") else text
-
-
-def _signed(value: float) -> str:
-    text = _number(value)
-    return f"− {text[1:]}" if text.startswith("−") else f"+ {text}"
-
-
-def _sum_text(values: list[float]) -> str:
-    """"0.120 − 0.310 + 1.000": a sum whose negative terms read as subtractions."""
-    parts = [_number(values[0])] + [_signed(value) for value in values[1:]]
-    return " ".join(parts)
-
-
-def _latex_numbers(text: str) -> str:
-    return text.replace("−", "-")
