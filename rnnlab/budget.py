@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from rnnlab import settings
 from rnnlab.config import RunConfig
 from rnnlab.settings import GB, MB
+from rnnlab.verdict import Level, Verdict  # whether a run may start: Level.OK, WARN or REFUSE
 
 FLOAT_BYTES = 4  # float32 weights, activations and data; int32 tokens are the same size
 
@@ -318,15 +319,6 @@ def worker_memory_bytes() -> int:
     return int(WORKER_MEMORY_SHARE * total / (current.workers or settings.default_worker_count()))
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """Whether a run may start: 'ok', 'warn' (it fits, but is heavy) or 'refuse', with a sentence for the learner."""
-
-    level: str
-    sentence: str
-    knob: str  # the settings to turn down first, named as the learner sees them
-
-
 # What to turn down when a part dominates, in the words of the sidebar.
 KNOBS = {
     "activations": "the sequence length, the batch size or the units",
@@ -358,18 +350,19 @@ def check(estimate: Estimate, limits: Limits | None = None) -> Verdict:
     floor = estimate.tensorflow_bytes  # what even the smallest network needs
     if limits.hard_bytes < floor:
         # No setting a learner can turn would help: the limit is below what TensorFlow itself takes.
-        return Verdict("refuse", f"This server lets a run use {format_bytes(limits.hard_bytes, about=False)}, less "
-                                 f"than TensorFlow itself needs ({format_bytes(estimate.tensorflow_bytes)}); ask the "
-                                 f"person running it to raise RNNLAB_MAX_RUN_MB.", "")
+        return Verdict(Level.REFUSE,
+                       f"This server lets a run use {format_bytes(limits.hard_bytes, about=False)}, less than "
+                       f"TensorFlow itself needs ({format_bytes(estimate.tensorflow_bytes)}); ask the person running "
+                       f"it to raise RNNLAB_MAX_RUN_MB.", "")
     if needed > limits.hard_bytes:
-        return Verdict("refuse", f"Reduce {knob}: this run needs {format_bytes(needed)}, "
-                                 f"the limit is {format_bytes(limits.hard_bytes, about=False)}.", knob)
+        return Verdict(Level.REFUSE, f"Reduce {knob}: this run needs {format_bytes(needed)}, "
+                                     f"the limit is {format_bytes(limits.hard_bytes, about=False)}.", knob)
     if needed > limits.soft_bytes:
-        return Verdict("warn", f"This run needs {format_bytes(needed)}, more than half the "
-                               f"{format_bytes(limits.hard_bytes, about=False)} a run may use, so it leaves little "
-                               f"room for other runs. Reducing {knob} makes it lighter.", knob)
-    return Verdict("ok", f"This run needs {format_bytes(needed)} of the "
-                         f"{format_bytes(limits.hard_bytes, about=False)} a run may use.", knob)
+        return Verdict(Level.WARN, f"This run needs {format_bytes(needed)}, more than half the "
+                                   f"{format_bytes(limits.hard_bytes, about=False)} a run may use, so it leaves little "
+                                   f"room for other runs. Reducing {knob} makes it lighter.", knob)
+    return Verdict(Level.OK, f"This run needs {format_bytes(needed)} of the "
+                             f"{format_bytes(limits.hard_bytes, about=False)} a run may use.", knob)
 
 
 # --- Units a learner reads ---------------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ to step T.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -27,6 +26,7 @@ from rnnlab.classroom import tallies  # classroom imports nothing of explain; ke
 from rnnlab.config import CELL_TITLES
 from rnnlab.introspect.gradients import ends, gradient_ratio, main_curve
 from rnnlab.records import RunRecord, distinct_names
+from rnnlab.verdict import Level, Verdict  # how a run ended: Level.SUCCESS, INFO, WARNING or ERROR
 
 # Within a factor of two either way, the far end's gradient is "about the same size" as the near end's.
 FLAT_LOW, FLAT_HIGH = 0.5, 2.0
@@ -283,15 +283,6 @@ def explain_race(records: list[RunRecord]) -> list[str]:
 
 # --- How a run ended, in one sentence ---------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Verdict:
-    """How a finished run did, for the line under its chart: `level` picks the colour ("success", "info",
-    "warning" or "error"), `sentence` says what happened in the learner's terms, with the numbers."""
-
-    level: str
-    sentence: str
-
-
 def run_verdict(record: RunRecord, items: str = "sequences") -> Verdict:
     """Judge an ended run against the loss of a network that learned nothing, not just by whether it finished.
 
@@ -300,19 +291,19 @@ def run_verdict(record: RunRecord, items: str = "sequences") -> Verdict:
     """
     done = f"{record.epochs_done} epoch{'' if record.epochs_done == 1 else 's'}"
     if record.status in ("diverged", "failed"):
-        return Verdict("error", record.message or f"The run {record.status}.")
+        return Verdict(Level.ERROR, record.message or f"The run {record.status}.")
     if record.status == "interrupted":
-        return Verdict("warning", record.message or f"Interrupted after {done}.")
+        return Verdict(Level.WARNING, record.message or f"Interrupted after {done}.")
     if record.status == "stopped" and not record.epochs_done:
-        return Verdict("info", f"Stopped before the first epoch ended ({record.steps_done:,} batches), so there is "
-                               "no validation loss to judge.")
+        return Verdict(Level.INFO, f"Stopped before the first epoch ended ({record.steps_done:,} batches), so there is "
+                                   "no validation loss to judge.")
     how = (f"Finished {done} in {record.wall_seconds:.1f} s" if record.status == "finished"
            else f"Stopped after {done}")
     if record.status == "finished" and math.isfinite(record.samples_per_second):
         how += f" ({record.samples_per_second:,.0f} training {items} per second after the first epoch)"
     share = learning_share(record)
     if not math.isfinite(share):
-        return Verdict("info", f"{how}.")
+        return Verdict(Level.INFO, f"{how}.")
     if record.kind == "next_token":
         return _next_token_verdict(record, how, share)
     loss, baseline = record.final("val_loss"), record.baseline_loss
@@ -322,7 +313,7 @@ def run_verdict(record: RunRecord, items: str = "sequences") -> Verdict:
     if accuracy is not None:
         numbers += f", validation accuracy {accuracy:.1%}"
     verdict = learning_verdict(share)
-    level = "success" if _learned(share) else "info" if share <= NOTHING_SHARE else "warning"
+    level = Level.SUCCESS if _learned(share) else Level.INFO if share <= NOTHING_SHARE else Level.WARNING
     return Verdict(level, f"{how}. It {verdict}: {numbers}.")
 
 
@@ -377,13 +368,13 @@ def _next_token_verdict(record: RunRecord, how: str, share: float) -> Verdict:
                f"{_loss_number(baseline)} (perplexity {_perplexity(baseline)}) for the unigram model, which knows only "
                f"how often each {unit} occurs")
     if share <= NOTHING_SHARE:
-        return Verdict("success", f"{how}. It predicts the next {unit} better than the unigram model: {numbers}. "
-                                  f"Its uncertainty is like choosing among {_perplexity(loss)} equally likely "
-                                  f"{unit}s at each step.")
+        return Verdict(Level.SUCCESS, f"{how}. It predicts the next {unit} better than the unigram model: {numbers}. "
+                                      f"Its uncertainty is like choosing among {_perplexity(loss)} equally likely "
+                                      f"{unit}s at each step.")
     if share <= 1.0:
-        return Verdict("info", f"{how}. It predicts the next {unit} barely better than the unigram model: "
-                               f"{numbers}.")
-    return Verdict("warning", f"{how}. It predicts the next {unit} worse than the unigram model: {numbers}.")
+        return Verdict(Level.INFO, f"{how}. It predicts the next {unit} barely better than the unigram model: "
+                                   f"{numbers}.")
+    return Verdict(Level.WARNING, f"{how}. It predicts the next {unit} worse than the unigram model: {numbers}.")
 
 
 def _perplexity(loss: float) -> str:
