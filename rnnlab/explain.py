@@ -25,7 +25,7 @@ import numpy as np
 from rnnlab.classroom import tallies  # classroom imports nothing of explain; keep the arrow one way
 from rnnlab.config import CELL_TITLES
 from rnnlab.introspect.gradients import ends, gradient_ratio, main_curve
-from rnnlab.records import RunRecord, distinct_names
+from rnnlab.records import RunRecord, Status, distinct_names
 from rnnlab.verdict import Level, Verdict  # how a run ended: Level.SUCCESS, INFO, WARNING or ERROR
 
 # Within a factor of two either way, the far end's gradient is "about the same size" as the near end's.
@@ -241,7 +241,7 @@ def race_rows(records: list[RunRecord]) -> list[dict]:
             "status": record.status,
             "validation loss": record.final("val_loss"),
             "learned-nothing loss": record.baseline_loss,
-            "verdict": learning_verdict(share) if record.status != "diverged" else "diverged",
+            "verdict": learning_verdict(share) if record.status != Status.DIVERGED else "diverged",
             "ratio before training": format_factor(before) if math.isfinite(before) else "—",
             "ratio after training": format_factor(after) if math.isfinite(after) else "—",
             "seconds": round(record.wall_seconds, 1),
@@ -290,16 +290,16 @@ def run_verdict(record: RunRecord, items: str = "sequences") -> Verdict:
     it (a clipped run at 10²⁸) is not a success, and the sentence says so with both numbers.
     """
     done = f"{record.epochs_done} epoch{'' if record.epochs_done == 1 else 's'}"
-    if record.status in ("diverged", "failed"):
+    if record.status in (Status.DIVERGED, Status.FAILED):
         return Verdict(Level.ERROR, record.message or f"The run {record.status}.")
-    if record.status == "interrupted":
+    if record.status == Status.INTERRUPTED:
         return Verdict(Level.WARNING, record.message or f"Interrupted after {done}.")
-    if record.status == "stopped" and not record.epochs_done:
+    if record.status == Status.STOPPED and not record.epochs_done:
         return Verdict(Level.INFO, f"Stopped before the first epoch ended ({record.steps_done:,} batches), so there is "
                                    "no validation loss to judge.")
-    how = (f"Finished {done} in {record.wall_seconds:.1f} s" if record.status == "finished"
+    how = (f"Finished {done} in {record.wall_seconds:.1f} s" if record.status == Status.FINISHED
            else f"Stopped after {done}")
-    if record.status == "finished" and math.isfinite(record.samples_per_second):
+    if record.status == Status.FINISHED and math.isfinite(record.samples_per_second):
         how += f" ({record.samples_per_second:,.0f} training {items} per second after the first epoch)"
     share = learning_share(record)
     if not math.isfinite(share):

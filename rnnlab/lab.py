@@ -28,7 +28,7 @@ from rnnlab import budget
 from rnnlab.config import RunConfig
 from rnnlab.data import DataError, get_task, make_dataset
 from rnnlab.engine import get_engine  # light: the engine's Dask is imported when get_engine() first makes one
-from rnnlab.records import RunRecord
+from rnnlab.records import RunRecord, Status
 from rnnlab.store import Store, StoreError
 from rnnlab.training import TrainerCallback
 
@@ -192,7 +192,7 @@ class Lab:
         found: dict[str, Any] = {}
         for record in records:
             live = self.engine.live(record.run_id) if self._engine is not None or record.status in (
-                "running", "pending") else None
+                Status.RUNNING, Status.PENDING) else None
             found[record.run_id] = live if live is not None else self._stored_run(record)
         return found
 
@@ -247,8 +247,8 @@ class Lab:
             if self.store.owner(record.run_id) == learner and self.store.run(record.run_id) is not None:
                 raise UploadError("That run is already among your runs.")
             record.run_id = RunRecord(record.config).run_id  # someone else's run: a copy of it becomes yours
-        if record.status in ("running", "pending"):
-            record.status = "interrupted"
+        if record.status in (Status.RUNNING, Status.PENDING):
+            record.status = Status.INTERRUPTED
             record.message = record.message or "This run was still training when it was downloaded."
         model_path = self.store.model_path(record.run_id)
         if model is not None:

@@ -12,6 +12,7 @@ and the text sampled after each epoch, `generated`).
 from __future__ import annotations
 
 import dataclasses
+import enum
 import json
 import math
 import threading
@@ -25,8 +26,22 @@ import pandas as pd
 from rnnlab.config import RunConfig
 from rnnlab.data import task_kind  # the registry itself is NumPy only; IMDB and text load on first use
 
-# What a run can be doing; all but the first two are final. "interrupted": the server restarted while it trained.
-STATUSES = ("pending", "running", "finished", "stopped", "diverged", "failed", "interrupted")
+
+
+class Status(enum.StrEnum):
+    """What a run can be doing; all but the first two are final. Each is the string stored in SQLite and JSON (and
+    compares equal to it), so records written before this class read back unchanged."""
+
+    PENDING = "pending"  # submitted, waiting for a worker
+    RUNNING = "running"
+    FINISHED = "finished"  # every epoch trained
+    STOPPED = "stopped"  # the learner (or the engine's closing) stopped it
+    DIVERGED = "diverged"  # the loss stopped being a number
+    FAILED = "failed"  # the data could not be made, or the worker died
+    INTERRUPTED = "interrupted"  # the server restarted while it trained
+
+
+STATUSES = tuple(status.value for status in Status)
 
 
 @dataclass
@@ -36,7 +51,7 @@ class RunRecord:
     config: RunConfig
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     name: str = ""
-    status: str = "pending"
+    status: Status = Status.PENDING
     message: str = ""  # why a run stopped early, in a sentence a learner can act on
     params: int = 0
     layers: list[dict] = field(default_factory=list)  # rows of rnnlab.models.layer_table
@@ -82,7 +97,7 @@ class RunRecord:
 
     @property
     def is_final(self) -> bool:
-        return self.status not in ("pending", "running")
+        return self.status not in (Status.PENDING, Status.RUNNING)
 
     @property
     def kind(self) -> str:
@@ -159,6 +174,8 @@ class RunRecord:
         names = {spec.name for spec in dataclasses.fields(cls)}
         kept = {name: value for name, value in values.items() if name in names}
         kept["config"] = RunConfig.from_dict(values["config"])
+        if kept.get("status") in STATUSES:
+            kept["status"] = Status(kept["status"])
         kept["history"] = {key: [math.nan if v is None else float(v) for v in series]
                            for key, series in values.get("history", {}).items()}
         for name in ("baseline_loss", "samples_per_second"):

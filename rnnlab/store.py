@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from rnnlab import settings
-from rnnlab.records import RunRecord
+from rnnlab.records import RunRecord, Status
 
 DB_NAME = "runs.db"
 MODELS_DIR = "models"
@@ -378,16 +378,17 @@ class Store:
     def mark_interrupted(self) -> int:
         """At server start: every run still "running" or "pending" was cut off by a restart. Mark it "interrupted",
         keeping what it had done, and say so in its message. Returns how many were marked."""
-        rows = self._read("SELECT run_id, record, status FROM runs WHERE status IN ('running', 'pending')")
+        rows = self._read("SELECT run_id, record, status FROM runs WHERE status IN (?, ?)",
+                          (Status.RUNNING, Status.PENDING))
         for run_id, values, status in rows:
             row = json.loads(values)
-            row["status"] = "interrupted"
-            row["message"] = ("The server restarted while this run was " + ("training" if status == "running"
+            row["status"] = Status.INTERRUPTED
+            row["message"] = ("The server restarted while this run was " + ("training" if status == Status.RUNNING
                                                                              else "waiting to train")
                               + "; what it had done is kept. Train it again to finish it.")
             with self._transaction() as db:
-                db.execute("UPDATE runs SET status = 'interrupted', record = ?, updated = ? WHERE run_id = ? "
-                           "AND status = ?", (json.dumps(row, allow_nan=False), time.time(), run_id, status))
+                db.execute("UPDATE runs SET status = ?, record = ?, updated = ? WHERE run_id = ? AND status = ?",
+                           (Status.INTERRUPTED, json.dumps(row, allow_nan=False), time.time(), run_id, status))
         return len(rows)
 
     def counts(self) -> dict[str, int]:

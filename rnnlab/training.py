@@ -32,7 +32,7 @@ from rnnlab.data import Dataset, get_task, make_dataset
 from rnnlab.introspect.gates import trace
 from rnnlab.introspect.gradients import gradient_norms
 from rnnlab.models import build_model, history_callbacks, layer_table
-from rnnlab.records import RunRecord
+from rnnlab.records import RunRecord, Status
 
 # Sequences in the gradient probe batch: enough for a stable norm, few enough to cost little each epoch.
 GRADIENT_PROBE_SIZE = 32
@@ -78,7 +78,7 @@ class Trainer:
         """Train to the end (or until stopped, or diverged) and return the finished record."""
         record = self.record
         record.created = time.time()
-        record.status = "running"
+        record.status = Status.RUNNING
         started = time.perf_counter()
         try:
             if self.dataset is None:
@@ -95,12 +95,12 @@ class Trainer:
                 _training_batches(dataset, self.config), epochs=self.config.epochs,
                 validation_data=(dataset.x_val, dataset.y_val), callbacks=[*history_callbacks(dataset), bridge],
                 shuffle=False, verbose=0)
-            if record.status == "running":
-                record.status = "stopped" if self._stop_requested.is_set() else "finished"
-            if record.status in ("finished", "stopped") and record.epochs_done:
+            if record.status == Status.RUNNING:
+                record.status = Status.STOPPED if self._stop_requested.is_set() else Status.FINISHED
+            if record.status in (Status.FINISHED, Status.STOPPED) and record.epochs_done:
                 self._evaluate_test_set()
         except Exception as error:
-            record.status = "failed"
+            record.status = Status.FAILED
             record.message = f"Training failed: {error}"
             raise
         finally:
@@ -170,7 +170,7 @@ class _ProgressBridge(keras.callbacks.Callback):
             record.batch_loss.append(loss)
             record.wall_seconds = now - self.started
         if not math.isfinite(loss):
-            record.status = "diverged"
+            record.status = Status.DIVERGED
             record.message = (
                 f"The loss became {'NaN' if math.isnan(loss) else 'infinite'} in epoch {self.epoch + 1} "
                 f"(batch {self.batches_this_epoch}): the gradients exploded and the weights overflowed. "
@@ -186,7 +186,7 @@ class _ProgressBridge(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None) -> None:
         record = self.record
         # Keras validates and reports an epoch even when it was cut short; only whole, finite epochs are history.
-        if self.batches_this_epoch < record.steps_per_epoch or record.status == "diverged":
+        if self.batches_this_epoch < record.steps_per_epoch or record.status == Status.DIVERGED:
             return
         epoch_seconds = self.last_batch_done - self.epoch_started
         grad_norms, gates = self.trainer._probe()

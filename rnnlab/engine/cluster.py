@@ -58,7 +58,7 @@ from rnnlab.engine.base import Engine, RunHandle, make_dataset, notify
 from rnnlab.engine.local import LocalClusterHost
 from rnnlab.engine.worker import (WarmWorker, attempt_event_name, record_from_fields, stop_event_name,
                                   train_in_worker)
-from rnnlab.records import RunRecord
+from rnnlab.records import RunRecord, Status
 
 logger = logging.getLogger(__name__)
 
@@ -242,7 +242,7 @@ class DaskEngine(Engine):
         except Exception:  # noqa: BLE001 - closing at exit: nothing useful to do with an error
             logger.warning("Closing the training cluster failed", exc_info=True)
         for run in list(self._runs.values()):  # whatever had not ended ends now
-            self._end(run, "stopped", "The training engine was closed before this run ended.")
+            self._end(run, Status.STOPPED, "The training engine was closed before this run ended.")
 
     @property
     def client(self) -> distributed.Client | None:
@@ -333,7 +333,7 @@ class DaskEngine(Engine):
                 if waiting:
                     self._forget_waiting(run)
             if waiting:
-                self._end(run, "stopped", "")
+                self._end(run, Status.STOPPED, "")
 
     def _advance(self) -> None:
         """Chained runs whose predecessor ended join the queue; queued runs go to free workers, first come first."""
@@ -341,7 +341,7 @@ class DaskEngine(Engine):
             with self._lock:
                 stranded = [run for run in self._queue if not run._dispatched]
             for run in stranded:
-                self._end(run, "failed", self._start_failure)
+                self._end(run, Status.FAILED, self._start_failure)
         with self._lock:
             for run in [run for run in self._chained if run._after.done]:
                 self._chained.remove(run)
@@ -396,7 +396,7 @@ class DaskEngine(Engine):
         record = run.record
         if kind == "started":
             with record.locked():
-                record.status = "running"
+                record.status = Status.RUNNING
                 record.created = payload["created"]
             run.worker_pid, run.worker_address = payload["pid"], payload["worker"]
             run._memory_limit = payload.get("memory_limit")
@@ -461,15 +461,16 @@ class DaskEngine(Engine):
             run.worker_pid = value.get("pid", run.worker_pid)
             self._end(run, final=final)
         elif kind == "killed" and run._stop_requested:
-            self._end(run, "stopped", STOPPED_MID_BATCH)
+            self._end(run, Status.STOPPED, STOPPED_MID_BATCH)
         elif kind == "killed":
-            self._end(run, "failed", worker_died_message(run._memory_limit))
+            self._end(run, Status.FAILED, worker_died_message(run._memory_limit))
         elif kind == "cancelled":
-            self._end(run, "stopped" if run._stop_requested else "failed",
+            self._end(run, Status.STOPPED if run._stop_requested else Status.FAILED,
                       "" if run._stop_requested else "The training cluster dropped this run before it ended.")
         else:
             logger.error("Training engine: run %s could not run in a worker: %r", run.run_id, value)
-            self._end(run, "failed", f"The training worker could not run this run ({type(value).__name__}: {value}).")
+            self._end(run, Status.FAILED,
+                      f"The training worker could not run this run ({type(value).__name__}: {value}).")
 
     def _announce_missing_epochs(self, run: DaskRun, final: RunRecord) -> None:
         """A guard: events precede the result on one ordered stream, so this finds nothing unless one was lost."""
@@ -479,7 +480,7 @@ class DaskEngine(Engine):
             self._apply_epoch(run, {
                 "batch_progress": final.batch_progress[run.record.steps_done:end],
                 "batch_loss": final.batch_loss[run.record.steps_done:end],
-                "wall_seconds": final.wall_seconds, "status": "running", "message": "",
+                "wall_seconds": final.wall_seconds, "status": Status.RUNNING, "message": "",
                 "history": {key: values[epoch] for key, values in final.history.items()},
                 "epoch_seconds": final.epoch_seconds[epoch],
                 "grad_norms": final.grad_norms[epoch] if len(final.grad_norms) > epoch else None,

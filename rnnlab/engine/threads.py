@@ -29,7 +29,7 @@ import keras
 
 from rnnlab.config import RunConfig
 from rnnlab.engine.base import Engine, RunHandle, SafeListeners, make_dataset
-from rnnlab.records import RunRecord
+from rnnlab.records import RunRecord, Status
 from rnnlab.training import Trainer, TrainerCallback
 
 # How often a chained job checks whether it was stopped while it waits for the job before it.
@@ -65,7 +65,7 @@ class TrainingJob(RunHandle):
                 while not self.after.join(_WAIT_POLL_SECONDS) and not self._stop_requested:
                     pass
             if self._stop_requested:  # stopped while it waited: it never starts
-                record.status = "stopped"
+                record.status = Status.STOPPED
                 self._end_untrained()
                 return
             if self.trainer.dataset is None:
@@ -73,7 +73,7 @@ class TrainingJob(RunHandle):
                 try:
                     self.trainer.dataset = make_dataset(self.config)
                 except ValueError as error:  # the learner's sentence (absurd sizes, a bad file), no traceback
-                    record.status = "failed"
+                    record.status = Status.FAILED
                     record.message = str(error)
                     self._end_untrained()
                     return

@@ -38,7 +38,7 @@ from distributed import Event, WorkerPlugin, get_client, get_worker
 
 from rnnlab.config import RunConfig
 from rnnlab.engine.base import make_dataset
-from rnnlab.records import RunRecord
+from rnnlab.records import RunRecord, Status
 
 # Batch events go at most this often (the points of every batch in between ride along), so a fast run costs the
 # scheduler a few messages a second, not hundreds, and the chart still shows every batch.
@@ -98,16 +98,16 @@ def train_in_worker(run_id: str, config_values: dict, dataset, options: dict, to
     stop = Event(stop_event_name(run_id), client=client)
     attempt = Event(attempt_event_name(run_id), client=client)
     if stop.is_set():
-        record.status = "stopped"
+        record.status = Status.STOPPED
         return result()
     if attempt.is_set():
-        record.status = "failed"
+        record.status = Status.FAILED
         record.message = "This run's first worker stopped while training it, so it was not tried again."
         return result()
     attempt.set()
 
     record.created = time.time()
-    record.status = "running"
+    record.status = Status.RUNNING
     publish("started", {"pid": os.getpid(), "worker": worker.address, "created": record.created,
                         "memory_limit": worker.memory_manager.memory_limit})
     ended = threading.Event()
@@ -117,7 +117,7 @@ def train_in_worker(run_id: str, config_values: dict, dataset, options: dict, to
             try:
                 dataset = make_dataset(config)
             except ValueError as error:  # the learner's sentence: absurd sizes, an unreadable file
-                record.status = "failed"
+                record.status = Status.FAILED
                 record.message = str(error)
                 return result()
         trainer.dataset = dataset
@@ -128,7 +128,7 @@ def train_in_worker(run_id: str, config_values: dict, dataset, options: dict, to
     finally:
         ended.set()
     weights = None
-    if trainer.model is not None and record.status in ("finished", "stopped", "diverged"):
+    if trainer.model is not None and record.status in (Status.FINISHED, Status.STOPPED, Status.DIVERGED):
         weights = trainer.model.get_weights()
     return result(weights)
 
@@ -162,7 +162,7 @@ class _Reporter:
     def on_batch_end(self, record: RunRecord) -> None:
         self.batches_ended += 1
         first = self.sent_batches == 0
-        if first or record.status != "running" or time.monotonic() - self.last_sent >= BATCH_EVENT_SECONDS:
+        if first or record.status != Status.RUNNING or time.monotonic() - self.last_sent >= BATCH_EVENT_SECONDS:
             self.publish("batch", self._new_batches(record))
 
     def on_epoch_end(self, record: RunRecord) -> None:
