@@ -1,8 +1,7 @@
-"""Text generation in the package and on the command line: the toy grammar, the texts and their windows, the
-vocabulary, sampling, saving and loading, the CLI contract, the export and Elman's map.
+"""Text generation in the package and on the command line: the texts and their windows, the vocabulary, sampling,
+saving and loading, the CLI contract, the export and Elman's map (the toy grammar itself: test_data_grammar.py).
 
-References share no code with what they check: the grammar is parsed by a pattern and a table of what each verb
-takes written out here; probabilities are held against `model.predict` and a softmax written here; greedy text
+References share no code with what they check: probabilities are held against `model.predict` and a softmax written here; greedy text
 against a loop of `model.predict` calls; the map's PCA against NumPy's eigendecomposition of the covariance, its
 distance ratio against distances summed pair by pair. Nothing reaches the network: tiny-shakespeare is either put in
 an empty Keras cache by the test or fails to download through Keras's real `get_file` with `urlretrieve` replaced.
@@ -14,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import subprocess
 import sys
 import urllib.error
@@ -27,7 +25,7 @@ import pytest
 
 from rnnlab import cli, explain, generate, saving
 from rnnlab.config import RunConfig, defaults_for_task
-from rnnlab.data import DataError, make_dataset
+from rnnlab.data import make_dataset
 from rnnlab.data import text as text_data
 from rnnlab.introspect import word_map
 from rnnlab.models import build_model
@@ -36,60 +34,6 @@ ROOT = Path(__file__).resolve().parents[1]
 # A grammar run that builds in well under a second.
 TINY = dict(task="text", seq_len=10, samples=64, eval_samples=16, units=8, embedding_dim=4, epochs=2,
             batch_size=32)
-
-# --- The toy grammar, written out again here -------------------------------------------------------------------
-
-KINDS = {
-    "the": "A", "a": "A",
-    **dict.fromkeys(("cat", "dog", "mouse", "bird"), "animal"),
-    **dict.fromkeys(("man", "woman", "boy", "girl"), "person"),
-    **dict.fromkeys(("bread", "cheese", "cake", "soup"), "food"),
-    **dict.fromkeys(("ball", "book", "cup", "box"), "object"),
-    **dict.fromkeys(("mat", "table", "chair", "bed"), "place"),
-    **dict.fromkeys(("slept", "sat", "waited"), "VI"),
-    **dict.fromkeys(("ate", "chased", "saw", "dropped", "liked"), "VT"),
-    "on": "on", "and": "and", ".": ".",
-}
-# verb: (who can do it, what it can be done to); intransitive verbs take no object.
-TAKES = {
-    "slept": ({"animal", "person"}, set()), "sat": ({"animal", "person"}, set()),
-    "waited": ({"animal", "person"}, set()), "ate": ({"animal", "person"}, {"food"}),
-    "chased": ({"animal"}, {"animal", "person"}), "saw": ({"animal", "person"}, {"animal", "person", "food", "object"}),
-    "dropped": ({"person"}, {"food", "object"}), "liked": ({"person"}, {"animal", "person", "food", "object"}),
-}
-SENTENCE = re.compile(r"A (\w+)(?: and A (\w+))? (VI|VT A (\w+))(?: on A place)? \.")
-
-
-def parse(sentence: str) -> None:
-    """Fail unless `sentence` is one the grammar allows."""
-    words = sentence.split()
-    tags = " ".join(KINDS[word] for word in words)
-    match = SENTENCE.fullmatch(tags)
-    assert match, f"{sentence!r} does not parse ({tags})"
-    verb = next(word for word in words if KINDS[word] in ("VI", "VT"))
-    subjects, objects = TAKES[verb]
-    assert match.group(1) in subjects and (match.group(2) or match.group(1)) in subjects, sentence
-    if KINDS[verb] == "VT":
-        assert match.group(4) in objects, sentence
-    else:
-        assert not objects, sentence
-
-
-def test_the_grammar_is_seeded_and_every_sentence_parses_back_into_categories():
-    sentences = text_data.grammar_sentences(2000, [7, 3])
-    assert sentences == text_data.grammar_sentences(2000, [7, 3])
-    assert sentences != text_data.grammar_sentences(2000, [8, 3])
-    for sentence in sentences:
-        parse(sentence)
-        categories = text_data.sentence_categories(sentence)
-        assert len(categories) == len(sentence.split())
-    # Every word and every optional part occurs, and no word sits in two categories.
-    used = Counter(word for sentence in sentences for word in sentence.split())
-    assert set(used) == set(KINDS) == set(text_data.WORD_CATEGORIES)
-    assert any(" and " in sentence for sentence in sentences) and any(" on " in sentence for sentence in sentences)
-    with pytest.raises(DataError, match="'zebra' is not a word of the toy grammar"):
-        text_data.sentence_categories("the zebra slept .")
-
 
 # --- Texts, windows and the vocabulary -------------------------------------------------------------------------
 
