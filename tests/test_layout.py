@@ -73,34 +73,31 @@ def _is_type_checking(test: ast.expr) -> bool:
 
 
 def graph() -> dict[str, set[str]]:
+    """Module -> the modules it imports. An import of a submodule also runs its packages' `__init__` first
+    (`import rnnlab.data.text` imports `rnnlab.data`), except from inside that package, whose `__init__` is already
+    running by then; an import that names the package itself (`from rnnlab.data import DataError`) always counts."""
     known = modules()
     edges = {name: {target for target, _, _ in imports(name, path, known)} for name, path in known.items()}
-    # A submodule's import runs its packages' __init__ first: `import rnnlab.data.text` imports `rnnlab.data`.
-    for targets in edges.values():
+    for name, targets in edges.items():
         for target in list(targets):
             parent = target.rpartition(".")[0]
             while parent:
-                targets.add(parent)
+                if not name.startswith(parent + "."):
+                    targets.add(parent)
                 parent = parent.rpartition(".")[0]
-    for name in edges:
-        edges[name].discard(name)
+        targets.discard(name)
     return edges
 
 
 def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
-    """One circle `[a, b, ..., a]` in `edges`, or None. A package's own `__init__` importing its submodules (and
-    they, being inside it, running it first) is how Python packages work, not a circle: edges from a module to the
-    packages that contain it are left out."""
+    """One circle `[a, b, ..., a]` in `edges`, or None."""
     state: dict[str, int] = {}  # 1: on the current path, 2: done
     path: list[str] = []
-
-    def outward(name: str) -> list[str]:
-        return sorted(target for target in edges.get(name, ()) if not name.startswith(target + "."))
 
     def visit(name: str) -> list[str] | None:
         state[name] = 1
         path.append(name)
-        for target in outward(name):
+        for target in sorted(edges.get(name, ())):
             if state.get(target) == 1:
                 return path[path.index(target):] + [target]
             if target not in state:
