@@ -120,7 +120,7 @@ def reviews_ui(config):
         # Loading is cached per data settings in this session (Keras's file takes seconds to read), and so is a
         # failure, so an offline learner is not made to wait for the download again at every click.
         # Costed first: a run that could not train here is refused before a review is read (BudgetError).
-        dataset = session.cached("imdb_datasets", key, lambda: get_lab().load_reviews(config, source), limit=3,
+        dataset = session.cached("imdb_datasets", key, lambda: get_lab().read_reviews(config, source), limit=3,
                                  spinner="Reading the reviews…", remember=(DataError, BudgetError))
     except DownloadUnavailable as error:
         st.error(error.sentence("app"))

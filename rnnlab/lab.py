@@ -17,6 +17,7 @@ is made. What a page only displays is made from shapes and a capped sample, neve
     lab.layer_table(config)                          # rows of the layer table, from 16 + 64 sequences at most
     model, dataset = lab.untrained(config)           # the network before training, 64 validation sequences
     dataset = lab.read_text(config)                  # costed first: BudgetError before a window is made
+    dataset = lab.read_reviews(config, "csv")        # IMDB reviews, costed first too
     value = lab.take_upload(learner.token, "notes.txt", data)  # what the configuration stores for the upload
 
 A run still training is reattached through the engine (its live handle, the same record the page was drawing); a run
@@ -276,7 +277,7 @@ class Lab:
 
         return imdb.available_reviews(source, path)
 
-    def load_reviews(self, config: RunConfig, source: str) -> "Dataset":
+    def read_reviews(self, config: RunConfig, source: str) -> "Dataset":
         """IMDB reviews for `config` from `source`; `BudgetError` before reading if the run could not train here."""
         from rnnlab.data import imdb
 
