@@ -452,7 +452,8 @@ def test_the_address_holds_the_settings_after_every_change(server, browser):
     sidebar = page.locator("[data-testid='stSidebar']")
     units = sidebar.get_by_role("spinbutton", name="Units per layer")
     playwright_api.expect(units).to_have_value("32", timeout=30_000)
-    sidebar.locator("[data-testid='stNumberInput']", has=units).get_by_role("button", name="Increment").click()
+    sidebar.get_by_test_id("stNumberInput").filter(has=page.get_by_role("spinbutton", name="Units per layer")) \
+        .get_by_test_id("stNumberInputStepUp").click()
     address_holds(page, units="33")
     sidebar.get_by_text("GRU", exact=True).click()
     address_holds(page, units="33", cell="gru")
@@ -470,7 +471,7 @@ def test_the_address_holds_the_settings_after_every_change(server, browser):
 def test_the_summary_and_the_code_have_the_width_they_need(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     open_ready(page, server)
-    page.get_by_text("model.summary()").click()
+    page.get_by_text("model.summary()", exact=True).click()
     summary = page.locator("[data-testid='stCode'] pre", has_text="Trainable params").first
     summary.wait_for(timeout=30_000)
     fits = summary.evaluate("(pre) => [pre.scrollWidth, pre.clientWidth]")
@@ -479,10 +480,11 @@ def test_the_summary_and_the_code_have_the_width_they_need(server, browser):
     page.get_by_text("This network as Keras code").click()
     code = page.locator("[data-testid='stCode'] pre", has_text="model.fit").first
     code.wait_for(timeout=30_000)
-    # The whole width of the page, and a horizontal scroll for lines longer than that.
+    # The width of both columns above it, and a horizontal scroll for lines longer than that.
     widths = code.evaluate("(pre) => [pre.getBoundingClientRect().width, getComputedStyle(pre).overflowX, "
-                           "document.querySelector(\"[data-testid='stMainBlockContainer']\").clientWidth]")
-    assert widths[0] >= 0.9 * widths[2] - 64 and widths[1] in ("auto", "scroll"), widths
+                           "document.querySelector(\"[data-testid='stHorizontalBlock']\").getBoundingClientRect()"
+                           ".width]")
+    assert widths[0] >= 0.95 * widths[2] and widths[1] in ("auto", "scroll"), widths
     page.close()
 
 
