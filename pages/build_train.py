@@ -3,10 +3,10 @@
 import streamlit as st
 
 from pages import progress, session, widgets
-from rnnlab.config import RunConfig
 from rnnlab.data import get_task
 from rnnlab.export import file_name, script
-from rnnlab.models import describe_layers, summary_text, untrained_model, validation_answers
+from rnnlab.lab import get_lab
+from rnnlab.models import validation_answers
 from rnnlab.plots import runs as run_plots
 
 st.title("Build & Train")
@@ -15,7 +15,7 @@ st.caption("Pick a task and a network in the sidebar, press **Train**, and watch
 
 learner = session.learner()  # from the address, or a new learner whose token goes into it
 session.notices()
-stored = session.current_config()  # reads a shared link's settings on a session's first page
+stored = session.stored_config()  # reads a shared link's settings on a session's first page
 warning = session.pop_config_warning()
 if warning:
     st.warning(warning)
@@ -23,17 +23,6 @@ config = widgets.config_ui(stored)
 session.set_config(config)
 # The address bar is always a link to these settings, and to this learner's runs.
 st.query_params.from_dict({**config.to_query(), session.LEARNER_PARAM: learner.token})
-
-
-@st.cache_data(max_entries=256, show_spinner=False)
-def layers_of(values: dict) -> list[dict]:
-    """The layer table with each layer's parameter formula (built once per configuration; only shapes matter)."""
-    return describe_layers(RunConfig.from_dict(values))
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def summary_of(values: dict) -> str:
-    return summary_text(untrained_model(RunConfig.from_dict(values))[0])
 
 
 def draw_metrics(record) -> None:
@@ -61,11 +50,14 @@ def shown_job():
 
 
 model_column, train_column = st.columns([2, 3], gap="large")
+# model.summary() and the exported code need the page's full width (in the model column only "Layer (type)" of the
+# summary showed); this container comes after the columns on screen, and is filled before Train's column may stop.
+below = st.container()
 
 with model_column:
     task = get_task(config.task)
     st.markdown(f"**{task.title}.** {task.description}")
-    rows = layers_of(config.to_dict())
+    rows = get_lab().layer_table(config)  # from the network's shapes and a capped sample, never the link's sizes
     st.metric("Trainable parameters", f"{sum(row['parameters'] for row in rows):,}")
     # A static table: every cell shows in full at any column width (a data grid cut off the output shapes).
     # Counts with thousands separators, as the metric above and model.summary() write them.
@@ -77,9 +69,11 @@ with model_column:
                     "sequence length: the same weights are used at every time step.")
         st.table([{**{name: row[name] for name in ("layer", "formula", "numbers")},
                    "parameters": f"{row['parameters']:,}"} for row in rows])
+
+with below:
     with st.expander("model.summary()"):
         st.caption("What Keras prints for this network; the layer table above is the same, layer by layer.")
-        st.code(summary_of(config.to_dict()), language=None)
+        st.code(get_lab().summary(config), language=None)
     with st.expander("This network as Keras code"):
         python_tab, r_tab = st.tabs(["Python", "R"])
         with python_tab:
@@ -111,7 +105,7 @@ with train_column:
             st.session_state["bt_shown"] = active.run_id
     if buttons[1].button("Stop", disabled=active is None, width="stretch", key="bt_stop"):
         session.stop_all()
-    log_scale = buttons[2].toggle("Log-scale loss axis", key="bt_log")
+    log_scale = widgets.kept(buttons[2].toggle, "Log-scale loss axis", key="bt_log", default=False)
     progress.draw_cost(estimate, verdict)
 
     job = shown_job()

@@ -14,31 +14,22 @@ from pages import progress, session, widgets
 from rnnlab import sentiment, settings
 from rnnlab.data import DataError, DownloadUnavailable, files, imdb
 from rnnlab.data.imdb import ENV_VAR
-from rnnlab.models import parameter_formula
+from rnnlab.lab import BudgetError, UploadError, get_lab
 from rnnlab.plots import runs as run_plots
 from rnnlab.plots import sentiment as sentiment_plots
 
 DEFAULT_REVIEW = "This movie was not bad at all."
+# A typed review longer than this is not read: the model reads its last few hundred words anyway.
+MAX_REVIEW_CHARS = 5_000
 
 st.title("IMDB sentiment")
 st.caption("Train a recurrent network to read movie reviews and say whether each one is positive or negative. "
            "Then type a review of your own and watch the network's opinion move, word by word.")
 
 
-def kept(key: str, default):
-    """Seed widget `key` from its kept copy: Streamlit forgets a widget's value while another page runs."""
-    if key not in st.session_state:
-        st.session_state[key] = st.session_state.setdefault("imdb_kept", {}).get(key, default)
-    return key
-
-
-def keep(key: str) -> None:
-    st.session_state.setdefault("imdb_kept", {})[key] = st.session_state[key]
-
-
 def forget_upload() -> None:
     if st.session_state.get("imdb_upload") is None:  # the learner removed the file, not just left the page
-        st.session_state.setdefault("imdb_kept", {}).pop("upload", None)
+        widgets.remember("imdb_uploaded", None)
 
 
 def server_path_ui(label: str, key: str, default: str = "") -> str:
@@ -46,9 +37,9 @@ def server_path_ui(label: str, key: str, default: str = "") -> str:
     folder = files.data_dir()
     if folder is None:
         return ""
-    typed = st.text_input(f"{label} (inside the server's data folder)", key=kept(key, default),
-                          help=f"The person running this server made {folder} readable; paths are relative to it.")
-    keep(key)
+    typed = widgets.kept(st.text_input, f"{label} (inside the server's data folder)", key=key, default=default,
+                         max_chars=1000,
+                         help=f"The person running this server made {folder} readable; paths are relative to it.")
     if not typed.strip():
         return ""
     try:
@@ -76,26 +67,30 @@ def data_path(source: str) -> str:
     upload = st.file_uploader("Upload a CSV of reviews (a review column and a sentiment column)",
                               type=["csv", "gz", "bz2", "zip", "xz"], key="imdb_upload", on_change=forget_upload)
     typed = server_path_ui("…or the path of a CSV", "imdb_csv_path")
-    memory = st.session_state.setdefault("imdb_kept", {})
     if upload is not None:
-        # Kept in RNN Lab's uploads folder, so the run record can name the file the model trained on.
-        memory["upload"] = (upload.name, files.save_upload(upload.getvalue(), upload.name, files.uploads_dir()))
+        # Kept by the lab, so the run record can name the file the model trained on.
+        try:
+            widgets.remember("imdb_uploaded", (upload.name, get_lab().take_upload(session.token(), upload.name,
+                                                                                  upload.getvalue())))
+        except UploadError as error:
+            st.error(str(error))
     if typed:
         return typed
-    if "upload" in memory:
-        st.caption(f"Using the uploaded file **{memory['upload'][0]}**.")
-        return memory["upload"][1]
+    uploaded = widgets.remembered("imdb_uploaded")
+    if uploaded is not None:
+        st.caption(f"Using the uploaded file **{uploaded[0]}**.")
+        return uploaded[1]
     return ""
 
 
 def reviews_ui(config):
     """The data source chooser; returns the configuration (sized to fit the data) and its Dataset, or None."""
-    source = st.radio("Where the reviews come from", list(imdb.SOURCES), format_func=imdb.SOURCES.get,
-                      horizontal=True, key=kept("imdb_source", "npz" if settings.current().imdb_path else "keras"))
-    keep("imdb_source")
+    source = widgets.kept(st.radio, "Where the reviews come from", key="imdb_source",
+                          default="npz" if settings.current().imdb_path else "keras", options=list(imdb.SOURCES),
+                          format_func=imdb.SOURCES.get, horizontal=True)
     path = data_path(source)
     config = imdb.source_config(config, source, path)
-    st.session_state["imdb_config"] = config
+    session.set_config(config, "imdb")
     if source != "keras" and not path:
         st.info("Give a file to read the reviews from, or choose Keras's IMDB.")
         return config, None
@@ -110,26 +105,28 @@ def reviews_ui(config):
 
     try:
         available = session.cached("imdb_counts", (source, path, files.file_stamp(path)),
-                                   lambda: imdb.available_reviews(source, path), limit=8,
+                                   lambda: get_lab().count_reviews(source, path), limit=8,
                                    spinner="Counting the reviews…", remember=(DataError,))
         if available is not None:
             fitted, note = imdb.fit_sizes(config, *available)
             if fitted != config:  # too many reviews asked for: store the sizes that fit and redraw the sidebar
-                st.session_state["imdb_config"], st.session_state["imdb_fit_note"] = fitted, note
+                session.set_config(fitted, "imdb")
+                st.session_state["imdb_fit_note"] = note
                 widgets.reload_widgets("imdb")
                 st.rerun()
         key = imdb.data_key(config, source)
         # Loading is cached per data settings in this session (Keras's file takes seconds to read), and so is a
         # failure, so an offline learner is not made to wait for the download again at every click.
-        dataset = session.cached("imdb_datasets", key, lambda: imdb.load_reviews(config, source), limit=3,
-                                 spinner="Reading the reviews…", remember=(DataError,))
+        # Costed first: a run that could not train here is refused before a review is read (BudgetError).
+        dataset = session.cached("imdb_datasets", key, lambda: get_lab().read_reviews(config, source), limit=3,
+                                 spinner="Reading the reviews…", remember=(DataError, BudgetError))
     except DownloadUnavailable as error:
         st.error(error.sentence("app"))
         if st.button("Try the download again", key="imdb_retry"):
             session.forget("imdb_datasets", imdb.data_key(config, source))
             st.rerun()
         return config, None
-    except DataError as error:
+    except (DataError, BudgetError) as error:
         st.error(str(error))
         return config, None
     note = st.session_state.pop("imdb_fit_note", None)
@@ -144,7 +141,7 @@ def reviews_ui(config):
 def cost_ui(config, dataset):
     """What training will cost, before it starts: the parameters, and the memory and time the budget estimates.
     Returns the verdict, so Train is refused for a run that cannot fit."""
-    rows = parameter_formula(config, dataset)
+    rows = get_lab().parameters(config, dataset)
     st.metric("Trainable parameters", f"{sum(row['parameters'] for row in rows):,}",
               help="Closed-form count; most of it is the embedding, one vector per vocabulary word.")
     estimate, verdict = session.plan(config)
@@ -179,8 +176,7 @@ def results_ui(job) -> None:
                       width="stretch", key=f"imdb_confusion_{job.run_id}")
     with right:
         table = session.cached("imdb_tables", job.run_id, lambda: sentiment.review_table(dataset, probabilities))
-        mistakes_only = st.toggle("Only the mistakes", key=kept("imdb_mistakes_only", False))
-        keep("imdb_mistakes_only")
+        mistakes_only = widgets.kept(st.toggle, "Only the mistakes", key="imdb_mistakes_only", default=False)
         shown = table[~table["correct"]] if mistakes_only else table
         # The review takes what the other columns leave; P(positive), the verdict and the truth stay in view.
         st.dataframe(shown, hide_index=True, width="stretch", height=320,
@@ -198,17 +194,13 @@ def results_ui(job) -> None:
 
 def select(label: str, options: list[str], key: str, default: str, **extra) -> str:
     """A selectbox whose remembered choice falls back to `default` when the options change (another run)."""
-    if st.session_state.get(key, st.session_state.get("imdb_kept", {}).get(key)) not in options:
-        st.session_state[key] = default
-    value = st.selectbox(label, options, key=kept(key, default), **extra)
-    keep(key)
-    return value
+    return widgets.kept(st.selectbox, label, key=key, default=default, options=options, **extra)
 
 
 def own_review_ui(job) -> None:
     st.subheader("Your own review")
-    text = st.text_area("Type a review", key=kept("imdb_own_review", DEFAULT_REVIEW), height=90)
-    keep("imdb_own_review")
+    text = widgets.kept(st.text_area, "Type a review", key="imdb_own_review", default=DEFAULT_REVIEW, height=90,
+                        max_chars=MAX_REVIEW_CHARS)
     try:
         word_trace = session.cached("imdb_traces", (job.run_id, text),
                                     lambda: sentiment.word_trace(job.model, job.dataset, text), limit=8,
@@ -246,8 +238,11 @@ def own_review_ui(job) -> None:
                "verdict on the review cut after that word; the gates are read while it reads the whole review.")
 
 
-widgets.linked_config("imdb", "imdb")  # a shared link such as /imdb?task=imdb&cell=gru opens with its settings
-config = widgets.config_ui(st.session_state["imdb_config"], prefix="imdb", tasks=("imdb",), imdb_fields=True)
+stored = session.stored_config("imdb")  # a shared link such as /imdb?task=imdb&cell=gru opens with its settings
+warning = session.pop_config_warning("imdb")
+if warning:
+    st.warning(warning)
+config = widgets.config_ui(stored, prefix="imdb", tasks=("imdb",), imdb_fields=True)
 
 st.subheader("The reviews")
 config, dataset = reviews_ui(config)

@@ -8,31 +8,23 @@ computed by `rnnlab.introspect` (`steps.replay` traces the example, `steps.cell_
 import numpy as np
 import streamlit as st
 
-from pages import session
+from pages import session, widgets
+from rnnlab.config import field_info
 from rnnlab.data import get_task
-from rnnlab.explain import epoch_label
+from rnnlab.explain import describe_answer, epoch_label
 from rnnlab.introspect import forget_gate_by_epoch, recurrent_layer_names, steps
-from rnnlab.models import untrained_model
+from rnnlab.lab import get_lab
 from rnnlab.plots import cell as cell_charts
 
 FRESH = "fresh"  # the source option for an untrained model built from the current settings
 CACHE_SIZE = 12  # traced examples kept per session; each is a few arrays of (T, units)
+# The longest sequence a learner may type: 2,000 steps (the longest sequence a run takes) of the widest typed form,
+# about 8 characters a step ("0.123:1 "); the box stops there, so a paste is never parsed in full first.
+MAX_TYPED_CHARS = 8 * int(field_info("seq_len")["high"])
 
 st.title("Inside the cell")
 st.caption("Follow one sequence through a recurrent layer: every gate and state of every unit at every time step, "
            "then the cell's equations at one step with the numbers that went through them.")
-
-
-def keep_valid(key: str, options: list, default=None) -> None:
-    """Reset a widget's stored value when it is no longer one of its options (another run, another layer)."""
-    if key in st.session_state and st.session_state[key] not in options:
-        st.session_state[key] = options[0] if default is None else default
-
-
-def clamp(key: str, low: int, high: int) -> None:
-    """Keep a slider's stored value inside its range (a shorter example, a run with fewer epochs)."""
-    if key in st.session_state:
-        st.session_state[key] = min(max(int(st.session_state[key]), low), high)
 
 
 def vector_latex(values, shown: int = 6) -> str:
@@ -43,25 +35,25 @@ def vector_latex(values, shown: int = 6) -> str:
 def source_ui() -> str:
     runs = session.runs()
     options = [FRESH] + list(runs)
-    keep_valid("cell_source", options)
-    if "cell_source" not in st.session_state:  # open on the newest run that has a model, if there is one
-        finished = [job.run_id for job in session.finished_runs()]
-        st.session_state["cell_source"] = finished[-1] if finished else FRESH
+    finished = [job.run_id for job in session.finished_runs()]  # open on the newest run that has a model, if any
 
     labels = {FRESH: f"Untrained: {session.current_config().label()} (the current settings)"}
     names = session.names()
     labels.update({run_id: f"{names[run_id]} · {job.record.status}" for run_id, job in runs.items()})
-    return st.selectbox("Network", options, format_func=labels.get, key="cell_source",
+    return widgets.kept(st.selectbox, "Network", key="cell_source", default=finished[-1] if finished else FRESH,
+                        options=options, format_func=labels.get,
                         help="A run from this session, or a model built from the settings on Build & Train and "
                              "not trained: its gates are what training starts from.")
 
 
 def fresh_model():
-    """The untrained model of the current settings, built once per settings (weights come from the seed)."""
+    """The untrained model of the current settings and its display data (at most `gate.DISPLAY_SEQUENCES`
+    validation sequences, whatever the settings ask for), built once per settings; the session keeps only the
+    latest one."""
     config = session.current_config()
     stored = st.session_state.get("cell_fresh")
     if stored is None or stored[0] != config:
-        st.session_state["cell_fresh"] = (config, *untrained_model(config))
+        st.session_state["cell_fresh"] = (config, *get_lab().untrained(config))
     return st.session_state["cell_fresh"][1:]
 
 
@@ -89,20 +81,19 @@ def example_ui(dataset):
     """(x (1, T, ...), target or None, cache key) for a validation sequence or one the learner types."""
     task = get_task(dataset.task)
     kinds = ["validation", "typed"] if task.can_type else ["validation"]
-    keep_valid("cell_example", kinds)
-    kind = st.radio("Example", kinds, horizontal=True, key="cell_example",
-                    format_func={"validation": "A validation sequence", "typed": "Type your own"}.get)
+    kind = widgets.kept(st.radio, "Example", key="cell_example", default="validation", options=kinds,
+                        horizontal=True, format_func={"validation": "A validation sequence",
+                                                      "typed": "Type your own"}.get)
     if kind == "validation":
         count = len(dataset.x_val)
-        clamp("cell_index", 1, count)
-        index = st.number_input(f"Validation sequence (1 to {count:,})", 1, count, key="cell_index",
-                                help="Sequences the network never trained on. Sequence 1 is the one the run's "
-                                     "gates-over-training probe recorded.")
+        index = widgets.kept(st.number_input, f"Validation sequence (1 to {count:,})", key="cell_index", default=1,
+                             min_value=1, max_value=count,
+                             help="Sequences the network never trained on. Sequence 1 is the one the run's "
+                                  "gates-over-training probe recorded.")
         return dataset.x_val[index - 1:index], dataset.y_val[index - 1], ("validation", index)
-    key = f"cell_text_{dataset.task}"
-    if key not in st.session_state:
-        st.session_state[key] = task.example_text(dataset, dataset.x_val[0])
-    text = st.text_area("Your sequence", key=key, help=task.typing_help(dataset), height=90)
+    text = widgets.kept(st.text_area, "Your sequence", key=f"cell_text_{dataset.task}",
+                        default=task.example_text(dataset, dataset.x_val[0]), help=task.typing_help(dataset),
+                        height=90, max_chars=MAX_TYPED_CHARS)
     st.caption(task.typing_help(dataset))
     try:
         x = task.parse(text, dataset)
@@ -146,13 +137,11 @@ except ValueError as error:
     st.stop()
 
 columns = st.columns([2, 1, 3])
-keep_valid("cell_layer", layer_names)
-layer = columns[0].selectbox("Layer", layer_names, key="cell_layer",
-                             format_func=lambda name: f"{name} (layer {layer_names.index(name) + 1} of "
-                                                      f"{len(layer_names)})")
+layer = widgets.kept(columns[0].selectbox, "Layer", key="cell_layer", default=layer_names[0], options=layer_names,
+                     format_func=lambda name: f"{name} (layer {layer_names.index(name) + 1} of {len(layer_names)})")
 directions = steps.layer_directions(model, layer)
-keep_valid("cell_direction", directions)
-direction = columns[1].radio("Direction", directions, key="cell_direction") if len(directions) > 1 else "forward"
+direction = widgets.kept(columns[1].radio, "Direction", key="cell_direction", default=directions[0],
+                         options=directions) if len(directions) > 1 else "forward"
 with columns[2]:
     x, target, example_key = example_ui(dataset)
 
@@ -165,28 +154,19 @@ if not all(np.isfinite(values).all() for values in direction_gates.values()):
 kind = steps.layer_kind(model, layer)
 timesteps, units = direction_gates["hidden"].shape[1:]
 
-answer = f"On this sequence the network answers {get_task(dataset.task).answer_text(dataset, seen.output[0], target)}."
-if record is None:
-    answer += " It has not trained, so this is a guess."
-if dataset.kind == "next_token" and x.shape[1] > dataset.seq_len:
-    # A next-token network answered at every step of its training windows, so only a longer text is new to it.
-    answer += (f" It was trained on windows of {dataset.seq_len} tokens and this text has {x.shape[1]}: past token "
-               f"{dataset.seq_len} it reads further than it ever did in training.")
-elif dataset.kind != "next_token" and x.shape[1] != dataset.seq_len:
-    answer += (f" It was trained on sequences of {dataset.seq_len} steps and this one has {x.shape[1]}, so its "
-               "answer may mean less.")
+answer = describe_answer(get_task(dataset.task).answer_text(dataset, seen.output[0], target), trained=record is not None,
+                         next_token=dataset.kind == "next_token", trained_steps=dataset.seq_len, steps=x.shape[1])
 st.markdown(answer)
 
 # --- Gates and states over time, and one step's equations ------------------------------------------------------
 
 st.subheader("Gates and states over time")
 controls = st.columns(2)
-clamp("cell_step", 1, timesteps)
-step = controls[0].slider("Time step t", 1, timesteps, key="cell_step",
-                          help="Moves the dotted line on the heatmaps and fills the equations below.") - 1
-keep_valid("cell_unit", list(range(1, units + 1)))
-unit = controls[1].selectbox("Unit j", list(range(1, units + 1)), key="cell_unit",
-                             help="Which unit's equations to fill in. Units are numbered from 1.") - 1
+step = widgets.kept(controls[0].slider, "Time step t", key="cell_step", default=1, min_value=1,
+                    max_value=timesteps, help="Moves the dotted line on the heatmaps and fills the equations "
+                                              "below.") - 1
+unit = widgets.kept(controls[1].selectbox, "Unit j", key="cell_unit", default=1, options=list(range(1, units + 1)),
+                    help="Which unit's equations to fill in. Units are numbered from 1.") - 1
 
 chart, notes = st.columns([4, 1])
 x_row, words = chart_input(dataset, x[0])
@@ -275,11 +255,10 @@ if not snapshots or layer not in snapshots[0]:
     st.stop()
 epochs = len(record.gates)
 if epochs:
-    clamp("cell_epoch", 0, epochs)
-    st.session_state.setdefault("cell_epoch", epochs)  # open on the trained network
-    epoch = st.slider("Epoch (0 = before training)", 0, epochs, key="cell_epoch",
-                      help="The run recorded the gates of validation sequence 1 before training and after each "
-                           "epoch.")
+    epoch = widgets.kept(st.slider, "Epoch (0 = before training)", key="cell_epoch", default=epochs,  # trained
+                         min_value=0, max_value=epochs,
+                         help="The run recorded the gates of validation sequence 1 before training and after each "
+                              "epoch.")
 else:
     epoch = 0
     st.caption("The run stopped before its first epoch ended, so only the gates before training exist.")

@@ -17,11 +17,11 @@ import streamlit as st
 from pages import progress, session, widgets
 from rnnlab import explain, generate
 from rnnlab.config import CHOICE_TITLES, CORPORA
-from rnnlab.data import DataError, DownloadUnavailable, files, imdb, make_dataset
+from rnnlab.data import DataError, DownloadUnavailable, files, imdb
 from rnnlab.data import text as text_data
 from rnnlab.introspect import recurrent_layer_names, trace, word_map
 from rnnlab.introspect.steps import layer_kind
-from rnnlab.models import parameter_formula, untrained_model
+from rnnlab.lab import BudgetError, UploadError, get_lab
 from rnnlab.plots import cell as cell_plots
 from rnnlab.plots import runs as run_plots
 from rnnlab.plots import text as text_plots
@@ -42,46 +42,41 @@ CORPUS_NOTES = {
 st.title("Next word")
 st.caption("“The cat sat on the ___”: train a recurrent network to predict the next word of a text, watch what it "
            "writes after each epoch, then ask it what comes next and look inside.")
-
-
-def kept(key: str, default):
-    """Seed widget `key` from its kept copy: Streamlit forgets a widget's value while another page runs."""
-    if key not in st.session_state:
-        st.session_state[key] = st.session_state.setdefault("text_kept", {}).get(key, default)
-    return key
-
-
-def keep(key: str) -> None:
-    st.session_state.setdefault("text_kept", {})[key] = st.session_state[key]
+# A prompt longer than the longest window a run reads (2,000 tokens) is not read in full: the box stops there.
+MAX_PROMPT_CHARS = 2_000
 
 
 def forget_upload() -> None:
     if st.session_state.get("text_upload") is None:  # the learner removed the file, not just left the page
-        st.session_state.setdefault("text_kept", {}).pop("upload", None)
+        widgets.remember("text_uploaded", None)
 
 
 def file_ui() -> str:
     """An uploaded .txt file, or a path inside the server's data folder; "" when none is given."""
     upload = st.file_uploader("Upload a text file (.txt)", type=["txt"], key="text_upload", on_change=forget_upload)
-    memory = st.session_state.setdefault("text_kept", {})
     if upload is not None:
-        # Kept in RNN Lab's uploads folder, so the run record can name the file the model trained on.
-        memory["upload"] = (upload.name, files.save_upload(upload.getvalue(), upload.name, files.uploads_dir()))
+        # Kept by the lab, so the run record can name the file the model trained on.
+        try:
+            widgets.remember("text_uploaded", (upload.name, get_lab().take_upload(session.token(), upload.name,
+                                                                                  upload.getvalue())))
+        except UploadError as error:
+            st.error(str(error))
     folder = files.data_dir()
     if folder is not None:
-        typed = st.text_input("…or the path of a .txt file (inside the server's data folder)",
-                              key=kept("text_file_path", ""),
-                              help=f"The person running this server made {folder} readable; paths are relative to it.")
-        keep("text_file_path")
+        typed = widgets.kept(st.text_input, "…or the path of a .txt file (inside the server's data folder)",
+                             key="text_file_path", default="", max_chars=1000,
+                             help=f"The person running this server made {folder} readable; paths are relative to "
+                                  "it.")
         if typed.strip():
             try:
                 return files.server_path(typed)
             except DataError as error:
                 st.error(str(error))
                 return ""
-    if "upload" in memory:
-        st.caption(f"Using the uploaded file **{memory['upload'][0]}**.")
-        return memory["upload"][1]
+    uploaded = widgets.remembered("text_uploaded")
+    if uploaded is not None:
+        st.caption(f"Using the uploaded file **{uploaded[0]}**.")
+        return uploaded[1]
     return ""
 
 
@@ -104,23 +99,23 @@ def imdb_source_ui(config):
 
 def text_ui(config):
     """The text chooser; returns the configuration naming the text, and its Dataset (or None, with a message)."""
-    corpus = st.radio("Where the text comes from", CORPORA, format_func=CHOICE_TITLES.get, horizontal=True,
-                      key="text_corpus")  # the same key as the sidebar's setting, so both agree
+    corpus = st.radio("Where the text comes from", CORPORA, index=CORPORA.index(config.corpus),
+                      format_func=CHOICE_TITLES.get, horizontal=True, key="text_corpus")  # the config's `corpus`
     st.caption(CORPUS_NOTES[corpus])
     config = config.replace(corpus=corpus)
     if corpus == "file":
         config = config.replace(text_file=file_ui())
         if not config.text_file:
-            st.session_state["text_config"] = config
+            session.set_config(config, "text")
             st.info("Upload a .txt file to train on it.")
             return config, None
     if corpus == "imdb":
         with_source = imdb_source_ui(config)
         if with_source is None:
-            st.session_state["text_config"] = config
+            session.set_config(config, "text")
             return config, None
         config = with_source
-    st.session_state["text_config"] = config
+    session.set_config(config, "text")
     if corpus == "shakespeare" and not text_data.shakespeare_cached() \
             and not st.session_state.get("text_download_asked"):
         # Nothing is fetched until the learner asks: offline, an automatic download is only a failure to read.
@@ -132,15 +127,16 @@ def text_ui(config):
         return config, None
     key = text_data.data_key(config)
     try:
-        dataset = session.cached("text_datasets", key, lambda: make_dataset(config), limit=3,
-                                 spinner="Reading the text…", remember=(DataError,))
+        # Costed before a window is made (BudgetError), then read by the lab, once per text settings per session.
+        dataset = session.cached("text_datasets", key, lambda: get_lab().read_text(config), limit=3,
+                                 spinner="Reading the text…", remember=(DataError, BudgetError))
     except DownloadUnavailable as error:
         st.error(error.sentence("app"))
         if st.button("Try the download again", key="text_retry"):
             session.forget("text_datasets", key)
             st.rerun()
         return config, None
-    except DataError as error:
+    except (DataError, BudgetError) as error:
         st.error(str(error))
         return config, None
     vocabulary = text_data.vocabulary_of(dataset)
@@ -175,11 +171,11 @@ def next_token_ui(job, vocabulary) -> str | None:
     """The prompt box and the bars of the next token; returns the prompt (None if it cannot be read)."""
     st.subheader("What comes next?")
     columns = st.columns([3, 1])
-    prompt = columns[0].text_input("Prompt", key=kept("text_prompt", text_data.default_prompt(job.dataset)),
-                                   help="The network reads it from a fresh state, as it read each training window.")
-    keep("text_prompt")
-    top = columns[1].slider("How many tokens to show", 1, 30, key=kept("text_top_k", 10))
-    keep("text_top_k")
+    prompt = widgets.kept(columns[0].text_input, "Prompt", key="text_prompt",
+                          default=text_data.default_prompt(job.dataset), max_chars=MAX_PROMPT_CHARS,
+                          help="The network reads it from a fresh state, as it read each training window.")
+    top = widgets.kept(columns[1].slider, "How many tokens to show", key="text_top_k", default=10, min_value=1,
+                       max_value=30)
     try:
         probabilities = session.cached("text_next", (job.run_id, prompt),
                                        lambda: generate.next_token_distribution(job.model, vocabulary, prompt),
@@ -204,17 +200,15 @@ def writing_ui(job, vocabulary, prompt: str) -> None:
     """Let the network write from the prompt, and show the distribution each step drew from."""
     st.subheader("Let it write")
     columns = st.columns(3)
-    temperature = columns[0].slider("Temperature", 0.0, 2.0, step=0.1, key=kept("text_temperature", 0.8),
-                                    help="Divides the logits before the softmax: below 1 favours the likely tokens, "
-                                         "above 1 spreads the chances, 0 always takes the most likely one.")
-    keep("text_temperature")
-    length = columns[1].number_input(f"{vocabulary.unit.capitalize()}s to write", 1, 500,
-                                     key=kept(f"text_length_{vocabulary.level}",
-                                              text_data.SAMPLE_LENGTH[vocabulary.level]))
-    keep(f"text_length_{vocabulary.level}")
-    seed = columns[2].number_input("Sampler seed", 0, 2**31 - 1, key=kept("text_sampler_seed", 0),
-                                   help="The same seed writes the same text.")
-    keep("text_sampler_seed")
+    temperature = widgets.kept(columns[0].slider, "Temperature", key="text_temperature", default=0.8, min_value=0.0,
+                               max_value=2.0, step=0.1,
+                               help="Divides the logits before the softmax: below 1 favours the likely tokens, "
+                                    "above 1 spreads the chances, 0 always takes the most likely one.")
+    length = widgets.kept(columns[1].number_input, f"{vocabulary.unit.capitalize()}s to write",
+                          key=f"text_length_{vocabulary.level}", default=text_data.SAMPLE_LENGTH[vocabulary.level],
+                          min_value=1, max_value=500)
+    seed = widgets.kept(columns[2].number_input, "Sampler seed", key="text_sampler_seed", default=0, min_value=0,
+                        max_value=2**31 - 1, help="The same seed writes the same text.")
     result = session.cached("text_writing", (job.run_id, prompt, temperature, int(length), int(seed)),
                             lambda: generate.generate(job.model, vocabulary, prompt, length=int(length),
                                                       temperature=temperature, seed=int(seed)), limit=16)
@@ -223,9 +217,8 @@ def writing_ui(job, vocabulary, prompt: str) -> None:
                + (" (temperature 0: always the most likely one)." if temperature == 0 else
                   f" at temperature {temperature:g} with seed {int(seed)}."))
     steps = len(result.steps)
-    if st.session_state.get("text_step", 1) > steps:
-        st.session_state["text_step"] = steps
-    number = st.slider("Step", 1, steps, key="text_step") if steps > 1 else 1
+    number = widgets.kept(st.slider, "Step", key="text_step", default=1, min_value=1, max_value=steps) \
+        if steps > 1 else 1
     step = result.steps[number - 1]
     before = vocabulary.decode([*result.prompt_ids, *result.tokens[:number - 1]])  # the text the network had read
     chart, words = st.columns([3, 2])
@@ -247,9 +240,8 @@ def inside_ui(job, vocabulary, prompt: str) -> None:
     ids = vocabulary.read(prompt)[None]  # (1, tokens)
     gates = session.cached("text_traces", (job.run_id, prompt), lambda: trace(job.model, ids), limit=8)
     layers = recurrent_layer_names(job.model)
-    if st.session_state.get("text_layer") not in layers:
-        st.session_state["text_layer"] = layers[-1]
-    layer = st.selectbox("Layer", layers, key="text_layer") if len(layers) > 1 else layers[0]
+    layer = widgets.kept(st.selectbox, "Layer", key="text_layer", default=layers[-1], options=layers) \
+        if len(layers) > 1 else layers[0]
     kind = layer_kind(job.model, layer)
     labels = [vocabulary.label(token) for token in ids[0]]
     st.plotly_chart(cell_plots.gates_figure(gates[layer]["forward"], ids[0], kind=kind, token_names=labels,
@@ -266,12 +258,10 @@ def map_ui(job) -> None:
         st.info("The map needs words whose kinds are known: train on the toy grammar to draw it.")
         return
     layers = recurrent_layer_names(job.model)
-    layer = st.session_state.get("text_layer", layers[-1]) if st.session_state.get("text_layer") in layers \
-        else layers[-1]
+    chosen = widgets.remembered("text_layer")  # the layer picked above, where there is a choice
+    layer = chosen if chosen in layers else layers[-1]
     before, after = session.cached(
-        "text_maps", (job.run_id, layer),
-        lambda: word_map.elman_map(untrained_model(job.config, job.dataset)[0], job.model, job.dataset,
-                                   seed=job.config.seed, layer=layer), limit=4,
+        "text_maps", (job.run_id, layer), lambda: get_lab().word_map(job, layer), limit=4,
         spinner="Reading grammar sentences with the network before and after training…")
     st.plotly_chart(text_plots.word_map_figure(before, after, categories=text_data.CATEGORIES), width="stretch",
                     key=f"text_map_{job.run_id}")
@@ -285,14 +275,16 @@ def map_ui(job) -> None:
 
 # --- The page --------------------------------------------------------------------------------------------------------
 
-widgets.linked_config("text", "text")  # a shared link such as /next_word?task=text&level=char opens with its settings
-config = widgets.config_ui(st.session_state["text_config"], prefix="text", tasks=("text",),
-                           data_fields=("level", "vocab_size", "embedding_dim"))
+stored = session.stored_config("text")  # a shared link such as /next_word?task=text&level=char opens with its settings
+warning = session.pop_config_warning("text")
+if warning:
+    st.warning(warning)
+config = widgets.config_ui(stored, prefix="text", tasks=("text",), data_fields=("level", "vocab_size", "embedding_dim"))
 
 st.subheader("The text")
 config, dataset = text_ui(config)
 if dataset is not None:
-    rows = parameter_formula(config, dataset)
+    rows = get_lab().parameters(config, dataset)
     st.metric("Trainable parameters", f"{sum(row['parameters'] for row in rows):,}",
               help="Closed-form count: the embedding and the output layer grow with the vocabulary.")
     with st.expander("Where the parameters come from"):

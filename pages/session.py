@@ -17,7 +17,7 @@ from typing import Any, Callable
 import streamlit as st
 
 from rnnlab import settings
-from rnnlab.config import RunConfig, read_link
+from rnnlab.config import RunConfig, defaults_for_task, read_link
 from rnnlab.lab import BudgetError, get_lab
 from rnnlab.records import distinct_names
 from rnnlab.store import Learner, StoreError
@@ -227,24 +227,47 @@ def forget(store: str, key) -> None:
 
 # --- The configuration being edited ---------------------------------------------------------------------------------
 
-def current_config() -> RunConfig:
-    """The configuration the learner is editing; on a session's first page it comes from the URL, if any, else from
-    the preset the learner's class has pinned, else the defaults.
+# Each page that edits a configuration keeps it under its own key: Build & Train's (the sidebar's "cfg" prefix) is
+# the one Inside the cell and Gradients read; IMDB sentiment and Next word keep their own task's.
+PAGE_TASKS = {"imdb": "imdb", "text": "text"}  # prefix -> the one task that page trains
 
-    A teacher can hand out a link such as `?task=adding&cell=simplernn&seq_len=50`; settings the link does not
-    give take the task's own defaults. A bad value costs only itself: the link's other settings are used, and a
-    warning names every bad one.
+
+def _config_key(prefix: str) -> str:
+    return "config" if prefix == "cfg" else f"{prefix}_config"
+
+
+def stored_config(prefix: str = "cfg") -> RunConfig:
+    """The configuration a page edits, the one source of truth its widgets are drawn from. The first time a session
+    asks, it comes from the address (the only place a shared link is read), else the class's pinned preset (Build &
+    Train), else the defaults of the page's task.
+
+    A teacher can hand out a link such as `?task=adding&cell=simplernn&seq_len=50` (or `/next_word?task=text&level=
+    char`); settings the link does not give take the task's own defaults. A bad value costs only itself: the link's
+    other settings are used, and `pop_config_warning` names every bad one. A page of one task (IMDB, Next word)
+    reads a link only if it is of that task.
     """
-    if "config" not in st.session_state:
+    key = _config_key(prefix)
+    if key not in st.session_state:
         query = st.query_params.to_dict()
         settings = {name for name in query if name not in (LEARNER_PARAM, JOIN_PARAM, TEACHER_PARAM)}
-        pinned = class_preset()
-        config, errors = read_link(query if settings or not pinned else pinned)
-        st.session_state["config"] = config
+        task = PAGE_TASKS.get(prefix)
+        if task is None:
+            pinned = class_preset() if not settings else ""
+            config, errors = read_link(query if settings or not pinned else pinned)
+        elif query.get("task") == task:
+            config, errors = read_link(query)
+        else:
+            config, errors = defaults_for_task(task), []
+        st.session_state[key] = config
         if errors:
-            st.session_state["config_warning"] = ("Some of the link's settings were not used, and their defaults "
+            st.session_state[f"{key}_warning"] = ("Some of the link's settings were not used, and their defaults "
                                                   "stand in: " + " ".join(errors))
-    return st.session_state["config"]
+    return st.session_state[key]
+
+
+def current_config() -> RunConfig:
+    """Build & Train's configuration, which Inside the cell and Gradients look at (`stored_config("cfg")`)."""
+    return stored_config("cfg")
 
 
 def class_preset() -> str:
@@ -254,12 +277,13 @@ def class_preset() -> str:
     return classroom.preset if classroom else ""
 
 
-def set_config(config: RunConfig) -> None:
-    st.session_state["config"] = config
+def set_config(config: RunConfig, prefix: str = "cfg") -> None:
+    st.session_state[_config_key(prefix)] = config
 
 
-def pop_config_warning() -> str | None:
-    return st.session_state.pop("config_warning", None)
+def pop_config_warning(prefix: str = "cfg") -> str | None:
+    """The sentence naming a link's bad settings, once."""
+    return st.session_state.pop(f"{_config_key(prefix)}_warning", None)
 
 
 def link_to(page: str, query: dict[str, str], here: str, with_learner: bool = False) -> str:

@@ -1,17 +1,23 @@
-"""Sidebar controls that return a `RunConfig`. Labels, help texts and limits come from the config's own fields.
+"""Sidebar controls that return a `RunConfig`, and the one way every widget of the app keeps its value.
 
-Streamlit forgets a widget's state when a page that does not draw it runs, so each widget is re-seeded from the
-stored configuration whenever it has no state of its own: a learner's settings survive switching pages.
+One idiom, so nothing a learner sees depends on a race between the browser and the server:
+- A widget gets its value from stored state through `value=` / `index=`: the sidebar's from the page's stored
+  `RunConfig` (`session.stored_config`, the one source of truth), every other widget from the page's small kept
+  state (`kept`). A number box drawn without `value=` starts in the browser at its minimum, and a value written only
+  into session state reaches the browser once: a redraw racing the first one showed (and a click sent back) sequence
+  length 2 and 16 training sequences. With `value=`, every message the browser gets carries the true value.
+- Session state is written under a widget's key only where the stored value changed behind the widget's back (a
+  preset loaded, a task's defaults, sizes fitted to a file, a choice no longer among the options), always before the
+  widget is drawn and together with the same `value=`.
+- Streamlit forgets a widget's state while another page runs; `value=` from the stored state brings it back.
 """
 
 from __future__ import annotations
 
-import dataclasses
-
 import streamlit as st
 
 from pages import session
-from rnnlab.config import CHOICE_TITLES, RunConfig, TASK_DEFAULTS, defaults_for_task, field_info, read_link
+from rnnlab.config import CHOICE_TITLES, RunConfig, TASK_DEFAULTS, field_info
 from rnnlab.data import get_task
 from rnnlab.data.synthetic import SYNTHETIC_TASKS as _SYNTHETIC
 
@@ -21,8 +27,55 @@ _FLOAT_STEPS = {"learning_rate": 0.0005, "clipnorm": 0.5, "recurrent_gain": 0.1,
 
 
 def reload_widgets(prefix: str = "cfg") -> None:
-    """Make the next `config_ui` call take every value from the stored config (after a preset was loaded)."""
+    """Make the next `config_ui` call put every value of the stored config into its widgets (after a preset was
+    loaded, or sizes fitted to a file)."""
     st.session_state[f"{prefix}__reload"] = True
+
+
+# The page-local widgets' last values ({widget key: value}); the sidebar's live in the stored RunConfig.
+KEPT = "kept_widgets"
+
+
+def kept(widget, label: str, *, key: str, default, options: list | None = None, **kwargs):
+    """Draw `widget` (`st.slider`, `st.selectbox`, ...) with the learner's last value for `key`, else `default`,
+    through `value=` (or `index=` among `options`), and keep what it returns.
+
+    A last value that is no longer allowed (a layer of another run, a step past a shorter example) falls back to
+    `default` (or the first option), or to the nearest end of `min_value`..`max_value`.
+    """
+    memory = st.session_state.setdefault(KEPT, {})
+    value = st.session_state[key] if key in st.session_state else memory.get(key, default)
+    if options is not None:
+        options = list(options)
+        if value not in options:
+            value = default if default in options else options[0]
+    else:
+        low, high = kwargs.get("min_value"), kwargs.get("max_value")
+        if low is not None and value < low:
+            value = low
+        if high is not None and value > high:
+            value = high
+    if key in st.session_state and st.session_state[key] != value:
+        st.session_state[key] = value  # its own state is no longer allowed: corrected before it is drawn
+    if options is not None:
+        result = widget(label, options, index=options.index(value), key=key, **kwargs)
+    else:
+        result = widget(label, value=value, key=key, **kwargs)
+    memory[key] = result
+    return result
+
+
+def remembered(key: str, default=None):
+    """A page's kept value that no widget draws (an uploaded file's name and where it is kept)."""
+    return st.session_state.setdefault(KEPT, {}).get(key, default)
+
+
+def remember(key: str, value) -> None:
+    memory = st.session_state.setdefault(KEPT, {})
+    if value is None:
+        memory.pop(key, None)
+    else:
+        memory[key] = value
 
 
 def open_in_build_train(config: RunConfig) -> None:
@@ -49,24 +102,9 @@ def open_preset(config: RunConfig) -> None:
         open_in_build_train(config)
         return
     _, script, prefix = PRESET_PAGES[config.task]
-    st.session_state[f"{prefix}_config"] = config
+    session.set_config(config, prefix)
     reload_widgets(prefix)
     st.switch_page(script)
-
-
-def linked_config(task: str, prefix: str) -> None:
-    """On a page of its own task, take the settings of a shared link (`/next_word?task=text&level=char`, a lesson's
-    preset) the first time the page opens in a session, else the task's defaults; a warning names bad values."""
-    if f"{prefix}_config" in st.session_state:
-        return
-    link = st.query_params.to_dict()
-    if link.get("task") == task:
-        linked, errors = read_link(link)
-        st.session_state[f"{prefix}_config"] = linked
-        if errors:
-            st.warning("Some of the link's settings were not used, and their defaults stand in: " + " ".join(errors))
-    else:
-        st.session_state[f"{prefix}_config"] = defaults_for_task(task)
 
 
 def config_ui(stored: RunConfig, *, prefix: str = "cfg", tasks: tuple[str, ...] = SYNTHETIC_TASKS,
@@ -76,39 +114,46 @@ def config_ui(stored: RunConfig, *, prefix: str = "cfg", tasks: tuple[str, ...] 
     `data_fields` names further data settings a page's task uses (text: the level, vocabulary and embedding sizes),
     drawn under Data as a choice or a number by what the field is."""
     key = lambda name: f"{prefix}_{name}"  # noqa: E731 - a one-line naming rule
-    reload = st.session_state.pop(f"{prefix}__reload", False)
-    for name, value in stored.to_dict().items():
-        if reload or key(name) not in st.session_state:
-            st.session_state[key(name)] = value
-    task = lambda: get_task(st.session_state[key("task")])  # noqa: E731 - the task picked now
+    if st.session_state.pop(f"{prefix}__reload", False):
+        push(stored, prefix)  # the stored config changed behind the widgets (a preset): seed them, once
+    values: dict = {}  # what each widget drawn this time returns
 
     def number(name: str, container=st) -> None:
         info = field_info(name)
-        label = task().field_label(name, info["label"])  # "Training reviews" for IMDB, not "Training sequences"
+        label = get_task(values["task"]).field_label(name, info["label"])  # "Training reviews" for IMDB
         if info["type"] is int:
-            container.number_input(label, min_value=int(info["low"]), max_value=int(info["high"]), step=1,
-                                   key=key(name), help=info["help"])
+            values[name] = container.number_input(
+                label, min_value=int(info["low"]), max_value=int(info["high"]), value=int(getattr(stored, name)),
+                step=1, key=key(name), help=info["help"])
         else:
-            container.number_input(label, min_value=float(info["low"]), max_value=float(info["high"]),
-                                   step=_FLOAT_STEPS.get(name, 0.1), format=_FLOAT_FORMATS.get(name, "%.2f"),
-                                   key=key(name), help=info["help"])
+            values[name] = container.number_input(
+                label, min_value=float(info["low"]), max_value=float(info["high"]),
+                value=float(getattr(stored, name)), step=_FLOAT_STEPS.get(name, 0.1),
+                format=_FLOAT_FORMATS.get(name, "%.2f"), key=key(name), help=info["help"])
 
-    def choice(name: str, options, container=st, **extra) -> None:
+    def choice(name: str, options, container=st, widget=None, **extra) -> None:
         info = field_info(name)
+        options = list(options)
         extra.setdefault("format_func", lambda value: CHOICE_TITLES.get(value, value))
-        container.selectbox(info["label"], options, key=key(name), help=info["help"], **extra)
+        current = getattr(stored, name)
+        values[name] = (widget or container.selectbox)(
+            info["label"], options, index=options.index(current) if current in options else 0, key=key(name),
+            help=info["help"], **extra)
 
     def apply_task_defaults() -> None:
-        for name, value in TASK_DEFAULTS[st.session_state[key("task")]].items():
-            st.session_state[key(name)] = value
+        # The stored config takes the new task's defaults (the one source of truth), then its widgets are seeded.
+        task_now = st.session_state[key("task")]
+        changed = session.stored_config(prefix).replace(task=task_now, **TASK_DEFAULTS[task_now])
+        session.set_config(changed, prefix)
+        push(changed, prefix)
 
     with st.sidebar:
         st.subheader("Data")
         if len(tasks) > 1:
             choice("task", tasks, format_func=lambda name: get_task(name).title, on_change=apply_task_defaults)
-            st.caption(task().description)
+            st.caption(get_task(values["task"]).description)
         else:
-            st.session_state[key("task")] = tasks[0]
+            values["task"] = tasks[0]
         number("seq_len")
         number("samples")
         number("eval_samples")
@@ -123,17 +168,19 @@ def config_ui(stored: RunConfig, *, prefix: str = "cfg", tasks: tuple[str, ...] 
 
         st.subheader("Network")
         info = field_info("cell")
-        st.radio(info["label"], info["choices"], key=key("cell"), horizontal=True, help=info["help"],
-                 format_func=CHOICE_TITLES.get)
+        choice("cell", info["choices"], widget=st.radio, horizontal=True, format_func=CHOICE_TITLES.get)
         number("units")
         info = field_info("layers")
-        st.slider(info["label"], int(info["low"]), int(info["high"]), key=key("layers"), help=info["help"])
+        values["layers"] = st.slider(info["label"], int(info["low"]), int(info["high"]), value=stored.layers,
+                                     key=key("layers"), help=info["help"])
         info = field_info("bidirectional")
-        st.toggle(info["label"], key=key("bidirectional"), help=info["help"])
-        info = field_info("activation")
-        st.radio(info["label"], info["choices"], key=key("activation"), horizontal=True, help=info["help"])
+        values["bidirectional"] = st.toggle(info["label"], value=stored.bidirectional, key=key("bidirectional"),
+                                            help=info["help"])
+        choice("activation", field_info("activation")["choices"], widget=st.radio, horizontal=True,
+               format_func=str)
         info = field_info("dropout")
-        st.slider(info["label"], 0.0, float(info["high"]), step=0.05, key=key("dropout"), help=info["help"])
+        values["dropout"] = st.slider(info["label"], 0.0, float(info["high"]), value=float(stored.dropout),
+                                      step=0.05, key=key("dropout"), help=info["help"])
 
         st.subheader("Training")
         choice("optimizer", field_info("optimizer")["choices"])
@@ -144,15 +191,20 @@ def config_ui(stored: RunConfig, *, prefix: str = "cfg", tasks: tuple[str, ...] 
         with st.expander("Initialisation and clipping"):
             choice("recurrent_initializer", field_info("recurrent_initializer")["choices"])
             number("recurrent_gain")
-            if st.session_state[key("cell")] == "lstm":
+            if values["cell"] == "lstm":
                 number("forget_bias")
             number("clipnorm")
 
-    # A widget that was not drawn this time (the forget bias for a GRU) has no state: keep the stored value.
-    values = {spec.name: st.session_state.get(key(spec.name), getattr(stored, spec.name))
-              for spec in dataclasses.fields(RunConfig)}
+    # A widget that was not drawn this time (the forget bias for a GRU) keeps the stored value.
     try:
-        return RunConfig(**values)
+        return stored.replace(**values)
     except ValueError as error:
         st.sidebar.error(str(error))
         return stored
+
+
+def push(config: RunConfig, prefix: str = "cfg") -> None:
+    """Write `config`'s values under its widgets' keys, before they are drawn: for a change the widgets did not
+    make (a preset, a task's defaults, sizes fitted to a file). Each widget is drawn with the same `value=`."""
+    for name, value in config.to_dict().items():
+        st.session_state[f"{prefix}_{name}"] = value

@@ -405,3 +405,24 @@ def describe_map(before: float, after: float) -> list[str]:
         verdict = ("Training grouped the words of each kind a little, not strongly: on the map the kinds overlap "
                    "more than they separate.")
     return [numbers, verdict]
+
+
+def describe_answer(answer: str, trained: bool, next_token: bool, trained_steps: int, steps: int) -> str:
+    """What a network answers on one example, and how far to trust it: untrained, or read on a sequence of another
+    length than its training sequences.
+
+        describe_answer("0.42 (true 0.40)", trained=True, next_token=False, trained_steps=50, steps=60)
+        # "On this sequence the network answers 0.42 (true 0.40). It was trained on sequences of 50 steps and this
+        #  one has 60, so its answer may mean less."
+    """
+    sentence = f"On this sequence the network answers {answer}."
+    if not trained:
+        sentence += " It has not trained, so this is a guess."
+    if next_token and steps > trained_steps:
+        # A next-token network answered at every step of its training windows, so only a longer text is new to it.
+        sentence += (f" It was trained on windows of {trained_steps} tokens and this text has {steps}: past token "
+                     f"{trained_steps} it reads further than it ever did in training.")
+    elif not next_token and steps != trained_steps:
+        sentence += (f" It was trained on sequences of {trained_steps} steps and this one has {steps}, so its "
+                     "answer may mean less.")
+    return sentence

@@ -9,6 +9,17 @@ The web server holds one `Lab` (`get_lab()`), shared by every learner's session:
     [handle] = lab.start(learner.token, [config])    # BudgetError (one sentence) if it cannot fit
     lab.runs(learner.token)                          # {run id: live handle, or the stored run}, oldest first
 
+The Lab is also the gate between the browser and the work: every request a page makes (plan or start a run, show a
+layer table or `model.summary()`, build an untrained network to look inside, read a text or IMDB reviews, take an
+upload, make a class) is a method here, which checks its input (`rnnlab.gate`) before any data is read or any tensor
+is made. What a page only displays is made from shapes and a capped sample, never from the sizes a link asks for:
+
+    lab.layer_table(config)                          # rows of the layer table, from 16 + 64 sequences at most
+    model, dataset = lab.untrained(config)           # the network before training, 64 validation sequences
+    dataset = lab.read_text(config)                  # costed first: BudgetError before a window is made
+    dataset = lab.read_reviews(config, "csv")        # IMDB reviews, costed first too
+    value = lab.take_upload(learner.token, "notes.txt", data)  # what the configuration stores for the upload
+
 A run still training is reattached through the engine (its live handle, the same record the page was drawing); a run
 that ended is read back from the store, its model from its `.keras` file, when a page first asks for it. The web
 server writes the store (through `Saver`, a listener the engine calls in this process); the engine's workers only
@@ -24,10 +35,11 @@ import tempfile
 import threading
 from typing import TYPE_CHECKING, Any
 
-from rnnlab import budget
+from rnnlab import budget, gate
 from rnnlab.config import RunConfig
-from rnnlab.data import DataError, get_task, make_dataset
+from rnnlab.data import DataError, files, get_task, make_dataset
 from rnnlab.engine import get_engine  # light: the engine's Dask is imported when get_engine() first makes one
+from rnnlab.gate import MAX_UPLOAD_BYTES
 from rnnlab.records import RunRecord, Status
 from rnnlab.store import Store, StoreError
 from rnnlab.training import TrainerCallback
@@ -37,9 +49,9 @@ if TYPE_CHECKING:
 
     from rnnlab.data import Dataset
     from rnnlab.engine import Engine
+    from rnnlab.introspect.word_map import Projection
+    from rnnlab.store import Classroom
 
-# The largest run file (JSON) or model file (.keras) a learner may upload.
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 # A learner may keep at most this many runs training or waiting at once (a race queues three).
 MAX_ACTIVE_RUNS = 3
 
@@ -217,7 +229,106 @@ class Lab:
     def restore(self, learner: str, run_id: str) -> None:
         self.store.restore_run(learner, run_id)
 
+    # --- What a page shows before anything trains (the gate: shapes and capped samples) ----------------------
+
+    def layer_table(self, config: RunConfig) -> list[dict]:
+        """The layer table of `config`'s network: name, kind, output shape, parameters, and each layer's formula."""
+        return gate.display_rows(config)
+
+    def summary(self, config: RunConfig) -> str:
+        """What `model.summary()` prints for `config`'s network."""
+        return gate.display_summary(config)
+
+    def untrained(self, config: RunConfig) -> tuple["keras.Model", "Dataset"]:
+        """`config`'s network before training (weights from its seed) and its display data: at most
+        `gate.DISPLAY_SEQUENCES` validation sequences, whatever `eval_samples` the settings ask for."""
+        return gate.untrained(config)
+
+    def initial_spectral_radii(self, config: RunConfig) -> dict:
+        """The spectral radii `config`'s recurrent matrices start from, per layer and direction (a copy)."""
+        import copy
+
+        return copy.deepcopy(gate.display_radii(config))
+
+    def parameters(self, config: RunConfig, dataset: "Dataset") -> list[dict]:
+        """The closed-form parameter count of each layer of `config` on `dataset` (its vocabulary, its outputs)."""
+        from rnnlab.models import parameter_formula  # start-up time: building a model imports Keras
+
+        return parameter_formula(gate.admit(config), dataset)
+
+    # --- Data a page must read in the server (a text's windows, IMDB reviews), costed first --------------------
+
+    def _refuse_unless_it_fits(self, config: RunConfig) -> RunConfig:
+        config = gate.admit(config)
+        _, verdict = self.plan(config)
+        if verdict.level == "refuse":
+            raise BudgetError(verdict.sentence)
+        return config
+
+    def read_text(self, config: RunConfig) -> "Dataset":
+        """A text task's windows for `config`; `BudgetError` before the text is read if the run could not train
+        here, `DataError` (one sentence) if the text cannot be read."""
+        return make_dataset(self._refuse_unless_it_fits(config))
+
+    def count_reviews(self, source: str, path: str = "") -> tuple[int, int | None] | None:
+        """How many reviews an IMDB source holds (training, test), or None where that is not known before loading."""
+        from rnnlab.data import imdb  # start-up time: Keras's text utilities load with the IMDB and text tasks
+
+        return imdb.available_reviews(source, path)
+
+    def read_reviews(self, config: RunConfig, source: str) -> "Dataset":
+        """IMDB reviews for `config` from `source`; `BudgetError` before reading if the run could not train here."""
+        from rnnlab.data import imdb  # start-up time: Keras's text utilities load with the IMDB and text tasks
+
+        return imdb.load_reviews(self._refuse_unless_it_fits(config), source)
+
+    def word_map(self, run, layer: str) -> tuple["Projection", "Projection"]:
+        """Elman's map of a finished text run: grammar sentences read before training (its seed's untrained network)
+        and after."""
+        from rnnlab.introspect import word_map  # start-up time: introspection imports TensorFlow
+        from rnnlab.models import untrained_model  # start-up time: building a model imports Keras
+
+        before = untrained_model(run.config, run.dataset)[0]
+        return word_map.elman_map(before, run.model, run.dataset, seed=run.config.seed, layer=layer)
+
+    # --- Classes --------------------------------------------------------------------------------------------------
+
+    def make_class(self, title: str) -> "Classroom":
+        """A new class named `title`, with its join link and its teacher's link."""
+        return self.store.new_class(title)
+
     # --- Uploads -----------------------------------------------------------------------------------------------
+
+    def take_upload(self, learner: str, name: str, data: bytes) -> str:
+        """Keep a file `learner` uploaded (a .txt text, a CSV of reviews) and return what a configuration stores to
+        name it (`text_file`, `imdb_csv`). `UploadError` (one sentence) for an empty or too large file."""
+        self.store_learner(learner)
+        try:
+            data = gate.upload_bytes(name, data)
+        except gate.GateError as error:
+            raise UploadError(str(error)) from None
+        return files.save_upload(data, name, files.uploads_dir())
+
+    def upload_runs(self, learner: str, uploaded: list[tuple[str, bytes]]) -> list[tuple[str, RunRecord | None, str]]:
+        """Several uploaded files as runs: each JSON with the `.keras` of the same name, if one came with it.
+
+        Returns one (JSON file name, the stored record or None, a sentence) per run file, in upload order; a
+        `.keras` without its JSON is named in one sentence, with no record.
+        """
+        pairs = gate.pair_run_files(uploaded)
+        if not pairs:
+            return [("", None, "Upload the run's JSON too: a model alone does not say how it was trained.")]
+        results = []
+        for name, data, model in pairs:
+            try:
+                record = self.upload_run(learner, data, model[1] if model else None,
+                                         model[0] if model else "model.keras")
+            except (UploadError, StoreError) as error:
+                results.append((name, None, f"{name}: {error}"))
+            else:
+                results.append((name, record, f"Added **{record.name}**" + (" with its model." if model else ".")))
+        return results
+
 
     def upload_run(self, learner: str, data: bytes, model: bytes | None = None,
                    model_name: str = "model.keras") -> RunRecord:

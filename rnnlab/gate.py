@@ -1,0 +1,136 @@
+"""The gate's checks: what a request from the browser may ask of the web server, decided before any data is read or
+any tensor is made. `rnnlab.lab.Lab` calls these; pages call the Lab, never these nor the builders behind them.
+
+    from rnnlab import gate
+    from rnnlab.config import from_link
+    config = gate.admit(from_link("task=adding&seq_len=2000&eval_samples=5000"))  # a RunConfig, limits checked
+    shown = gate.display_config(config)   # seq_len 2000, 16 training and 64 validation sequences: what a table needs
+    gate.display_rows(config)             # the layer table, from shapes, cached: never 5,000 x 2,000 sequences
+
+A link, a widget, a pinned preset or an uploaded run arrives as a `RunConfig`, which checks every field against its
+limits when it is made (`rnnlab.config`). What a page draws before anything trains (a layer table, `model.summary()`,
+an untrained network to look inside, its spectral radii) depends on the network's shapes, not on how many sequences
+the run will train on: so it is made from `display_config`, whose data is capped at `DISPLAY_SEQUENCES` validation
+sequences and the fewest training sequences a configuration allows, whatever the link asks for. Measured on this
+machine: `/?task=adding&seq_len=2000&eval_samples=5000` grew the web server by about 460 MB in one render when the
+layer table built the link's own validation data; with the cap it builds 80 sequences of 2,000 steps (1.3 MB).
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING
+
+from rnnlab.config import RunConfig, field_info
+
+if TYPE_CHECKING:
+    import keras
+
+    from rnnlab.data import Dataset
+
+# Validation (and test) sequences in the data made for display: enough to pick examples from on Inside the cell,
+# few enough that the largest allowed sequence length costs a few MB (64 x 2,000 steps x 4 bytes x features).
+DISPLAY_SEQUENCES = 64
+# The fewest training sequences a RunConfig allows (its `samples` limit): only the shapes matter for display.
+SHAPE_SAMPLES = int(field_info("samples")["low"])
+# Display results kept for the whole server (shared by every session: they are plain rows and text).
+_CACHED = 256
+# The largest file a learner may upload: a text, a CSV of reviews, a run's JSON or its .keras model.
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
+
+
+class GateError(ValueError):
+    """A request the gate refuses: one sentence saying what to do instead."""
+
+
+def admit(config: RunConfig) -> RunConfig:
+    """`config` as the web server may use it: a RunConfig whose every field is inside its limits.
+
+    A RunConfig checks its fields when it is made; this makes it again from its values, so an object that only looks
+    like one (or one changed behind its back) cannot reach the builders.
+    """
+    if not isinstance(config, RunConfig):
+        raise GateError("Settings must come as a RunConfig; read a link with rnnlab.config.read_link first.")
+    return RunConfig.from_dict(config.to_dict())
+
+
+def display_config(config: RunConfig) -> RunConfig:
+    """The configuration whose data a display is made from: the same network and sequence length, the fewest
+    training sequences, and at most `DISPLAY_SEQUENCES` validation and test sequences."""
+    config = admit(config)
+    return config.replace(samples=SHAPE_SAMPLES, eval_samples=min(config.eval_samples, DISPLAY_SEQUENCES))
+
+
+def display_dataset(config: RunConfig) -> "Dataset":
+    """The capped data of `display_config(config)` (seeded: the same sequences at every call)."""
+    from rnnlab.data import make_dataset  # start-up time: Keras's text utilities load with the IMDB and text tasks
+
+    return make_dataset(display_config(config))
+
+
+def untrained(config: RunConfig) -> tuple["keras.Model", "Dataset"]:
+    """The network `config` describes before training (weights from its seed) and its capped display data."""
+    from rnnlab.models import untrained_model  # start-up time: building a model imports Keras
+
+    return untrained_model(config, display_dataset(config))
+
+
+def display_rows(config: RunConfig) -> list[dict]:
+    """The layer table of `config`'s network, each row with its parameter formula (a copy: callers may change it)."""
+    return [dict(row) for row in _rows(display_config(config))]
+
+
+def display_summary(config: RunConfig) -> str:
+    """What `model.summary()` prints for `config`'s untrained network."""
+    return _summary(display_config(config))
+
+
+def display_radii(config: RunConfig) -> dict:
+    """The spectral radii of `config`'s untrained recurrent matrices, per layer and direction."""
+    return _radii(display_config(config))
+
+
+@functools.lru_cache(maxsize=_CACHED)
+def _rows(config: RunConfig) -> tuple[dict, ...]:
+    from rnnlab.models import describe_layers  # start-up time: building a model imports Keras
+
+    return tuple(describe_layers(config, display_dataset(config)))
+
+
+@functools.lru_cache(maxsize=_CACHED)
+def _summary(config: RunConfig) -> str:
+    from rnnlab.models import summary_text  # start-up time: building a model imports Keras
+
+    return summary_text(untrained(config)[0])
+
+
+@functools.lru_cache(maxsize=_CACHED)
+def _radii(config: RunConfig) -> dict:
+    from rnnlab.introspect import spectral_radii  # start-up time: introspection imports TensorFlow
+
+    return spectral_radii(untrained(config)[0])
+
+
+def upload_bytes(name: str, data: bytes) -> bytes:
+    """An uploaded file's content if it may be kept: not empty, not larger than `MAX_UPLOAD_BYTES`."""
+    if not isinstance(data, (bytes, bytearray)):
+        raise GateError("An upload must be the file's bytes.")
+    if not data:
+        raise GateError(f"{name or 'That file'} is empty: upload a file with something in it.")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise GateError(f"{name or 'That file'} is {len(data) / 2**20:,.0f} MB; at most "
+                        f"{MAX_UPLOAD_BYTES // 2**20} MB can be uploaded.")
+    return bytes(data)
+
+
+def pair_run_files(files: list[tuple[str, bytes]]) -> list[tuple[str, bytes, tuple[str, bytes] | None]]:
+    """Uploaded files as runs: each JSON (name, bytes) with the `.keras` of the same name, if one came with it.
+
+        pair_run_files([("run_ab.json", b"{}"), ("run_ab.keras", b"PK")])
+        # [("run_ab.json", b"{}", ("run_ab.keras", b"PK"))]
+    """
+    def stem(name: str) -> str:
+        return name.rsplit(".", 1)[0]
+
+    models = {stem(name): (name, data) for name, data in files if name.lower().endswith(".keras")}
+    return [(name, data, models.get(stem(name))) for name, data in files if name.lower().endswith(".json")]
