@@ -101,7 +101,7 @@ def load_dataset(config: RunConfig, source: str | None = None) -> Dataset:
         return _dataset_from_keras(config)
     if source == "csv" or (source is None and config.imdb_csv.strip()):
         return _dataset_from_csv(config)
-    local_path = config.imdb_path.strip() or os.environ.get(ENV_VAR, "").strip()
+    local_path = files.resolve(config.imdb_path) or os.environ.get(ENV_VAR, "").strip()  # the server's own: trusted
     if local_path:
         return _dataset_from_npz(config, local_path)
     if source == "npz":
@@ -119,7 +119,7 @@ def keras_cache_path(name: str = "imdb.npz") -> str:
 
 def read_reviews_csv(path: str) -> tuple[list[str], np.ndarray]:
     """The review texts (HTML tags removed) and their labels (int8, 1 = positive) from a raw-text reviews CSV."""
-    path = os.path.abspath(os.path.expanduser(path))
+    path = files.resolve(path)  # an upload's name or a data-folder file on a server; one refusal sentence else
     if not os.path.exists(path):
         raise ImdbDataError(f"There is no reviews CSV at {_shown(path)}; check the path, or clear the setting to use the "
                             "Keras IMDB data.")
@@ -135,8 +135,8 @@ def read_reviews_csv(path: str) -> tuple[list[str], np.ndarray]:
     try:
         # Only empty fields are missing: a review that says "NA" or "null" is still text. "utf-8-sig" also reads
         # the byte-order mark that spreadsheet programs put before the first column's name.
-        table = pd.read_csv(path, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
-                            encoding_errors="replace", skipinitialspace=True)
+        table = files.read_csv(path, f"The reviews CSV {_shown(path)}", ImdbDataError, keep_default_na=False,
+                               na_values=[""], encoding="utf-8-sig", encoding_errors="replace", skipinitialspace=True)
     except pd.errors.EmptyDataError:
         raise ImdbDataError(f"The reviews CSV {_shown(path)} is empty; it needs a header line and one review per "
                             "row.") from None
@@ -199,7 +199,7 @@ def _labels(column: pd.Series, name: str, path: str) -> np.ndarray:
 
 
 def _dataset_from_csv(config: RunConfig) -> Dataset:
-    path = os.path.abspath(os.path.expanduser(config.imdb_csv.strip()))
+    path = files.resolve(config.imdb_csv)
     texts, labels = read_reviews_csv(path)
     _check_counts(len(texts), len(texts), config, f"The reviews CSV {_shown(path)}", shared=True)
     # One seeded shuffle; test and validation come first so they stay the same when only `samples` changes.
@@ -531,7 +531,7 @@ def available_reviews(source: str, path: str = "") -> tuple[int, int | None] | N
         texts, _ = read_reviews_csv(path.strip())
         return len(texts), None
     try:
-        with zipfile.ZipFile(os.path.expanduser(path.strip())) as archive:
+        with zipfile.ZipFile(files.resolve(path)) as archive:
             counts = []
             for name in ("y_train.npy", "y_test.npy"):
                 with archive.open(name) as stream:

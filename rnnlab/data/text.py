@@ -235,7 +235,7 @@ def corpus_text(config: RunConfig) -> tuple[str, str]:
         return imdb_text(config)
     if not config.text_file.strip():
         raise TextDataError("Give a text file to read (a plain-text .txt file).")
-    text = read_text_file(config.text_file)
+    text = read_text_file(files.resolve(config.text_file))  # an upload or a data-folder file on a server
     return text, f"the text file {files.display_name(config.text_file)}"
 
 
