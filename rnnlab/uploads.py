@@ -45,6 +45,8 @@ def read_run(data: bytes) -> RunRecord:
                           "can be uploaded.")
     try:
         values = json.loads(data.decode("utf-8"), parse_constant=_no_constant)
+    except UploadError:
+        raise
     except RecursionError:
         raise UploadError(f"That run file is nested deeper than a run ever is; upload a run downloaded from "
                           "Compare runs (run_….json).") from None
