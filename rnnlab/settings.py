@@ -68,7 +68,7 @@ class Settings:
                              "itself and its workers)", 0, low=0)
     max_run_minutes: float = _setting("RNNLAB_MAX_RUN_MINUTES", "number",
                                       "the longest a run may train, in minutes (estimated before it starts, and "
-                                      "the run is ended when it passes it)", 15.0, low=0.01)
+                                      "the run is ended when it passes it)", 30.0, low=0.01)
     max_queue: int = _setting("RNNLAB_MAX_QUEUE", "count", "runs training or waiting on the whole server", 24, low=1)
     max_class_queue: int = _setting("RNNLAB_MAX_CLASS_QUEUE", "count",
                                     "runs training or waiting for one class, or for all learners in no class", 12,

@@ -282,8 +282,8 @@ def test_every_compressed_kind_is_capped_in_rows(tmp_path, monkeypatch, suffix):
 def test_a_run_of_192_days_is_refused_with_what_to_change(lab):
     config = RunConfig(task="sine", seq_len=500, samples=200_000, batch_size=1, epochs=1000)
     _, verdict = lab.plan(config)
-    assert verdict.level == "refuse" and "epochs" in verdict.sentence and "15 min" in verdict.sentence
-    with pytest.raises(BudgetError, match="at most 15 min"):
+    assert verdict.level == "refuse" and "epochs" in verdict.sentence and "30 min" in verdict.sentence
+    with pytest.raises(BudgetError, match="at most 30 min"):
         lab.start(lab.store.new_learner().token, [config])
     assert lab.plan(TINY)[1].level != "refuse"
 
