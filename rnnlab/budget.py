@@ -293,6 +293,7 @@ class Limits:
 
     hard_bytes: int
     soft_bytes: int
+    max_seconds: float = math.inf  # the longest a run may train (RNNLAB_MAX_RUN_MINUTES; issue 17)
 
     def __post_init__(self) -> None:
         if self.hard_bytes <= 0 or not 0 < self.soft_bytes <= self.hard_bytes:
@@ -306,7 +307,8 @@ class Limits:
         hard = max_run_mb * MB if max_run_mb is not None else None
         if hard is None:
             hard = RUN_SHARE_OF_WORKER * (worker_bytes if worker_bytes is not None else worker_memory_bytes())
-        return cls(hard_bytes=int(hard), soft_bytes=int(hard * SOFT_SHARE))
+        return cls(hard_bytes=int(hard), soft_bytes=int(hard * SOFT_SHARE),
+                   max_seconds=settings.current().max_run_minutes * 60)
 
 
 def worker_memory_bytes() -> int:
@@ -357,6 +359,10 @@ def check(estimate: Estimate, limits: Limits | None = None) -> Verdict:
     if needed > limits.hard_bytes:
         return Verdict(Level.REFUSE, f"Reduce {knob}: this run needs {format_bytes(needed)}, "
                                      f"the limit is {format_bytes(limits.hard_bytes, about=False)}.", knob)
+    if estimate.run_seconds > limits.max_seconds:
+        time_knob = "the epochs, the training sequences or the sequence length, or raise the batch size"
+        return Verdict(Level.REFUSE, f"Reduce {time_knob}: this run would train for {format_seconds(estimate.run_seconds)}"
+                                 f", and a run may train for at most {limits.max_seconds / 60:g} min here.", time_knob)
     if needed > limits.soft_bytes:
         return Verdict(Level.WARN, f"This run needs {format_bytes(needed)}, more than half the "
                                    f"{format_bytes(limits.hard_bytes, about=False)} a run may use, so it leaves little "

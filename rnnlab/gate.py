@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING
 
+from rnnlab import settings
 from rnnlab.config import RunConfig, field_info
 
 if TYPE_CHECKING:
@@ -35,8 +36,6 @@ DISPLAY_SEQUENCES = 64
 SHAPE_SAMPLES = int(field_info("samples")["low"])
 # Display results kept for the whole server (shared by every session: they are plain rows and text).
 _CACHED = 256
-# The largest file a learner may upload: a text, a CSV of reviews, a run's JSON or its .keras model.
-MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 
 
 class GateError(ValueError):
@@ -112,14 +111,15 @@ def _radii(config: RunConfig) -> dict:
 
 
 def upload_bytes(name: str, data: bytes) -> bytes:
-    """An uploaded file's content if it may be kept: not empty, not larger than `MAX_UPLOAD_BYTES`."""
+    """An uploaded file's content if it may be kept: not empty, not larger than RNNLAB_MAX_UPLOAD_MB (default 50)."""
     if not isinstance(data, (bytes, bytearray)):
         raise GateError("An upload must be the file's bytes.")
     if not data:
         raise GateError(f"{name or 'That file'} is empty: upload a file with something in it.")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise GateError(f"{name or 'That file'} is {len(data) / 2**20:,.0f} MB; at most "
-                        f"{MAX_UPLOAD_BYTES // 2**20} MB can be uploaded.")
+    limit_mb = settings.current().max_upload_mb
+    if len(data) > limit_mb * settings.MB:
+        raise GateError(f"{name or 'That file'} is {len(data) / settings.MB:,.1f} MB; at most {limit_mb:g} MB can be "
+                        "uploaded.")
     return bytes(data)
 
 

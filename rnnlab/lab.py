@@ -35,14 +35,14 @@ import tempfile
 import threading
 from typing import TYPE_CHECKING, Any
 
-from rnnlab import budget, gate
+from rnnlab import budget, gate, settings
 from rnnlab.config import RunConfig
 from rnnlab.data import DataError, files, get_task, make_dataset
 from rnnlab.engine import get_engine  # light: the engine's Dask is imported when get_engine() first makes one
-from rnnlab.gate import MAX_UPLOAD_BYTES
 from rnnlab.records import RunRecord, Status
 from rnnlab.store import Store, StoreError
 from rnnlab.training import TrainerCallback
+from rnnlab.uploads import UploadError, read_run
 
 if TYPE_CHECKING:
     import keras
@@ -54,14 +54,12 @@ if TYPE_CHECKING:
 
 # A learner may keep at most this many runs training or waiting at once (a race queues three).
 MAX_ACTIVE_RUNS = 3
+# The purge (deleted runs past their undo, unused uploads older than a day) runs at most this often.
+PURGE_EVERY_SECONDS = 3600.0
 
 
 class BudgetError(ValueError):
     """A run refused before it starts (too big for a worker, too many at once); one sentence naming what to change."""
-
-
-class UploadError(ValueError):
-    """An uploaded file that cannot become a run; one sentence saying what is wrong. Nothing stored is touched."""
 
 
 class StoredRun:
@@ -93,12 +91,15 @@ class StoredRun:
 
     @property
     def model(self) -> "keras.Model | None":
-        """The trained model, loaded from its `.keras` file (safe mode) when first asked for; None if it has none."""
+        """The trained model when first asked for: the network built from the run's configuration with the weights
+        of its `.keras` file (never the file's own architecture); None if it has none, or its data is gone."""
+        path = self.store.model_path(self.run_id)
+        dataset = self.dataset if os.path.isfile(path) else None
         with self._lock:
-            if self._model is None and os.path.isfile(self.store.model_path(self.run_id)):
-                from rnnlab.saving import load_model  # start-up time: loading a model imports Keras
+            if self._model is None and dataset is not None:
+                from rnnlab.saving import load_weights  # start-up time: loading a model imports Keras
 
-                self._model = load_model(self.store.model_path(self.run_id)).model
+                self._model = load_weights(path, self.config, dataset).model
             return self._model
 
     @property
@@ -147,6 +148,7 @@ class Lab:
         self._engine = engine
         self._stored: dict[str, StoredRun] = {}  # ended runs read back, kept so their models load once
         self._lock = threading.Lock()
+        self._purged = 0.0
 
     @property
     def engine(self) -> "Engine":
@@ -171,7 +173,7 @@ class Lab:
         Raises `BudgetError` before anything starts if one run would not fit (its sentence names the knob to turn)
         or the learner already has runs training, and `StoreError` for an unknown learner.
         """
-        self.store_learner(learner)
+        who = self.store_learner(learner)
         for config in configs:
             _, verdict = self.plan(config)
             if verdict.level == "refuse":
@@ -180,6 +182,8 @@ class Lab:
         if len(active) + len(configs) > MAX_ACTIVE_RUNS:
             raise BudgetError(f"You have {len(active)} run{'' if len(active) == 1 else 's'} training or waiting; "
                               "stop one or let it finish first.")
+        self._check_queue(who.class_id, len(configs))
+        self._check_quota(learner, len(configs))
         handles, previous = [], active[-1] if active else None
         for config in configs:
             handle = self.engine.submit(config, dataset, listeners=[Saver(self, learner)], after=previous)
@@ -220,7 +224,68 @@ class Lab:
                 self._stored[record.run_id] = stored
             return stored
 
+    def _check_queue(self, class_id: str | None, adding: int) -> None:
+        """BudgetError when the server, or this learner's class, already has its most runs training or waiting
+        (a tab without a token gets a new learner, so a learner's own cap alone does not end the queue)."""
+        current = settings.current()
+        waiting, in_class = self.store.active_counts(class_id)
+        if waiting + adding > current.max_queue:
+            raise BudgetError(f"This server already has {waiting} runs training or waiting, its most "
+                              f"({current.max_queue}); try again when some have finished.")
+        if in_class + adding > current.max_class_queue:
+            raise BudgetError(f"Your class already has {in_class} runs training or waiting, its most "
+                              f"({current.max_class_queue}); try again when some have finished.")
+
+    def _check_quota(self, learner: str, adding: int, model_bytes: int = 0) -> None:
+        """BudgetError (or UploadError from an upload) when a learner has kept their most runs or model bytes."""
+        current = settings.current()
+        kept = self.store.run_count(learner)
+        if kept + adding > current.max_learner_runs:
+            raise BudgetError(f"You keep {kept} runs, the most one learner may keep here "
+                              f"({current.max_learner_runs}); delete some on Compare runs first.")
+        models = self.store.model_bytes(learner) + model_bytes
+        if models > current.max_learner_model_mb * settings.MB:
+            raise BudgetError(f"Your runs' models take {models / settings.MB:,.0f} MB, more than one learner may keep "
+                              f"here ({current.max_learner_model_mb:g} MB); delete some runs on Compare runs first.")
+
+    def purge(self, force: bool = False) -> tuple[list[str], list[str]]:
+        """Remove what deletions and uploads leave: runs deleted past their undo (with their model files), and
+        uploads no run refers to that were last used more than a day ago. At most hourly unless `force`.
+        Returns (run ids removed, upload names removed)."""
+        import time
+
+        if not force and time.monotonic() - self._purged < PURGE_EVERY_SECONDS and self._purged:
+            return [], []
+        self._purged = time.monotonic()
+        runs = self.store.purge()
+        removed = files.purge_uploads(self.store.uploads_in_use())
+        self.store.forget_uploads(removed)
+        return runs, removed
+
+    def take_upload(self, learner: str, name: str, data: bytes) -> str:
+        """Keep a learner's uploaded data file (a CSV, an npz, a text) and return its upload name, the value a
+        configuration's file field stores (`files.resolve` finds it). UploadError with one sentence when it is
+        too large or the learner's uploads have reached their quota."""
+        self.store_learner(learner)
+        try:
+            data = gate.upload_bytes(name, data)  # not empty, not over RNNLAB_MAX_UPLOAD_MB
+        except gate.GateError as error:
+            raise UploadError(str(error)) from None
+        current = settings.current()
+        used = self.store.upload_bytes(learner)
+        if used + len(data) > current.max_learner_upload_mb * settings.MB:
+            raise UploadError(f"Your uploads take {used / settings.MB:,.0f} MB, and this file would pass the "
+                              f"{current.max_learner_upload_mb:g} MB one learner may upload here; use a file "
+                              "uploaded before.")
+        self.purge()
+        upload = files.save_upload(data, name)
+        self.store.record_upload(learner, os.path.basename(upload), len(data))
+        return upload
+
     def delete(self, learner: str, run_id: str) -> None:
+        """Delete one of `learner`'s runs (stopping it if it trains); StoreError for a run that is not theirs."""
+        if self.store.owner(run_id) != learner:
+            raise StoreError("There is no such run of yours.")
         handle = self.engine.live(run_id) if self._engine is not None else None
         if handle is not None and handle.running:
             handle.stop()
@@ -299,16 +364,6 @@ class Lab:
 
     # --- Uploads -----------------------------------------------------------------------------------------------
 
-    def take_upload(self, learner: str, name: str, data: bytes) -> str:
-        """Keep a file `learner` uploaded (a .txt text, a CSV of reviews) and return what a configuration stores to
-        name it (`text_file`, `imdb_csv`). `UploadError` (one sentence) for an empty or too large file."""
-        self.store_learner(learner)
-        try:
-            data = gate.upload_bytes(name, data)
-        except gate.GateError as error:
-            raise UploadError(str(error)) from None
-        return files.save_upload(data, name, files.uploads_dir())
-
     def upload_runs(self, learner: str, uploaded: list[tuple[str, bytes]]) -> list[tuple[str, RunRecord | None, str]]:
         """Several uploaded files as runs: each JSON with the `.keras` of the same name, if one came with it.
 
@@ -338,66 +393,62 @@ class Lab:
         shape, a file too large, a model that is not a Keras file, needs unsafe loading, or does not fit the run.
         """
         self.store_learner(learner)
-        for name, payload in (("run file", data), ("model file", model)):
-            if payload is not None and len(payload) > MAX_UPLOAD_BYTES:
-                raise UploadError(f"The {name} is {len(payload) / 2**20:,.0f} MB; at most "
-                                  f"{MAX_UPLOAD_BYTES // 2**20} MB can be uploaded.")
-        try:
-            text = data.decode("utf-8")
-            values = json.loads(text)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise UploadError("That file is not a run: it is not JSON. Upload a run downloaded from Compare runs "
-                              "(run_….json).") from None
-        if not isinstance(values, dict) or "config" not in values or "history" not in values:
-            raise UploadError("That JSON is not a run downloaded from RNN Lab: it has no settings and history.")
-        try:
-            record = RunRecord.from_dict(values)
-        except (ValueError, TypeError, KeyError) as error:
-            raise UploadError(f"That run file could not be read: {error}") from None
-        if self.store.owner(record.run_id) is not None:
-            if self.store.owner(record.run_id) == learner and self.store.run(record.run_id) is not None:
-                raise UploadError("That run is already among your runs.")
+        limit = settings.current().max_upload_mb * settings.MB
+        if model is not None and len(model) > limit:
+            raise UploadError(f"The model file is {len(model) / settings.MB:,.1f} MB; at most "
+                              f"{settings.current().max_upload_mb:g} MB can be uploaded.")
+        record = read_run(data)  # checked in full: a sentence before anything is written
+        owner = self.store.owner(record.run_id)
+        if owner is not None and owner != learner:
             record.run_id = RunRecord(record.config).run_id  # someone else's run: a copy of it becomes yours
-        if record.status in (Status.RUNNING, Status.PENDING):
-            record.status = Status.INTERRUPTED
-            record.message = record.message or "This run was still training when it was downloaded."
+        elif owner == learner and any(run.run_id == record.run_id for run in self.store.runs(learner, False)):
+            raise UploadError("That run is already among your runs.")
+        try:
+            self._check_quota(learner, 1, len(model or b""))
+        except BudgetError as error:
+            raise UploadError(str(error)) from None
         model_path = self.store.model_path(record.run_id)
-        if model is not None:
-            self._check_model(model, model_name, record, model_path)
-        self.store.save_run(learner, record)
-        for epoch in range(1, record.epochs_done + 1):
-            self.store.save_epoch(record, epoch)
-        self.store.save_run(learner, record)
+        checked = self._check_model(model, model_name, record) if model is not None else None
+        try:
+            self.store.save_uploaded(learner, record)  # one transaction: the run and every epoch, or nothing
+            if checked is not None:
+                os.replace(checked, model_path)
+        except StoreError as error:
+            raise UploadError(str(error)) from None
+        finally:
+            if checked is not None:
+                shutil.rmtree(os.path.dirname(checked), ignore_errors=True)
         return record
 
-    def _check_model(self, data: bytes, name: str, record: RunRecord, path: str) -> None:
-        """Write an uploaded model beside the store only if it loads safely and has the run's layers."""
-        # Start-up time: checking an uploaded model imports Keras, which the server needs only then.
-        from rnnlab.models import untrained_model
-        from rnnlab.saving import ModelFileError, load_model
+    def _check_model(self, data: bytes, name: str, record: RunRecord) -> str:
+        """The uploaded model's weights in the network the run's configuration builds, saved again by this server
+        into a temporary file beside the models (returned); UploadError with one sentence if they do not fit."""
+        from rnnlab.saving import ModelFileError, load_weights, save_model  # start-up time: Keras
 
+        folder = tempfile.mkdtemp(prefix="rnnlab-upload-", dir=os.path.dirname(self.store.model_path(record.run_id)))
         # Checked under the learner's own file name, in a folder of its own: messages name their file, never ours.
-        folder = tempfile.mkdtemp(prefix="rnnlab-upload-", dir=os.path.dirname(path))
         safe_name = "".join(character for character in os.path.basename(name) if character.isalnum() or
                             character in "._-") or "model.keras"
         temporary = os.path.join(folder, safe_name if safe_name.endswith(".keras") else safe_name + ".keras")
         with open(temporary, "wb") as handle:
             handle.write(data)
         try:
-            loaded = load_model(temporary).model
             try:
-                expected = untrained_model(record.config)[0]
+                dataset = make_dataset(record.config.replace(samples=16))
             except DataError:
-                expected = None  # the run's data file is not on this server: the shapes cannot be checked
-            if expected is not None and [tuple(weight.shape) for weight in loaded.weights] != \
-                    [tuple(weight.shape) for weight in expected.weights]:
-                raise UploadError("That model does not belong to this run: its layers have other shapes. Upload "
-                                  "the .keras file downloaded with the run.")
-            os.replace(temporary, path)
+                raise UploadError("That run's data is not on this server, so its model's weights cannot be checked; "
+                                  "upload the run without its model.") from None
+            saved = load_weights(temporary, record.config, dataset)
+            checked = os.path.join(folder, "checked.keras")
+            save_model(saved.model, dataset, checked)  # the file kept is this server's own, not the upload
+            os.remove(temporary)
+            return checked
         except ModelFileError as error:
-            raise UploadError(str(error)) from None
-        finally:
             shutil.rmtree(folder, ignore_errors=True)
+            raise UploadError(str(error)) from None
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
 
 
 _lab: Lab | None = None
@@ -410,4 +461,9 @@ def get_lab() -> Lab:
     with _lab_lock:
         if _lab is None:
             _lab = Lab()
+            _lab.purge(force=True)
+        # A web server trusts no path: file settings read only uploads and the data folder, never the store, in
+        # this process and in the workers it starts (they inherit the environment). Set at each call, so a process
+        # that also runs other code (the tests) confines the app's requests whatever ran before.
+        files.confine(_lab.store.home)
         return _lab

@@ -43,13 +43,22 @@ class Status(enum.StrEnum):
 
 STATUSES = tuple(status.value for status in Status)
 
+# A run id: 16 hex digits (64 bits: two learners' runs never meet by chance, and nobody guesses one); uploads of
+# runs made before these ids were lengthened (8 hex digits) are still read.
+RUN_ID_PATTERN = r"^[0-9a-f]{8}(?:[0-9a-f]{8})?$"
+
+
+def new_run_id() -> str:
+    """A fresh run id from the operating system's random source (`RUN_ID_PATTERN`)."""
+    return uuid.uuid4().hex[:16]
+
 
 @dataclass
 class RunRecord:
     """One run: its configuration, its curves, its cost, and (optionally) what the probes saw each epoch."""
 
     config: RunConfig
-    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    run_id: str = field(default_factory=new_run_id)
     name: str = ""
     status: Status = Status.PENDING
     message: str = ""  # why a run stopped early, in a sentence a learner can act on
@@ -73,6 +82,7 @@ class RunRecord:
     # Text generation: a short sample of text after every epoch (same prompt, temperature and seed each time).
     generated: list[str] = field(default_factory=list)
     created: float = 0.0  # Unix time the run started
+    uploaded: bool = False  # brought back from a file (`rnnlab.uploads`): a class's tallies leave it out
 
     def __post_init__(self) -> None:
         if not self.name:

@@ -13,6 +13,12 @@ logits `(1, tokens, vocabulary)`.
 
 Loading always uses `safe_mode=True`: a file that would run Python code when loaded (a Lambda layer) is refused
 with one sentence, as is a file that is not a Keras model.
+
+The web server never lets a file decide what it builds: `load_weights(path, config)` builds the network from the
+run's (validated) configuration and reads only the weights from the file, after checking the archive's members and
+their unpacked sizes, so a 2 KB file whose `config.json` asks for 2,000 LSTM units costs nothing:
+
+    saved = load_weights("run.keras", record.config)   # ModelFileError with one sentence if they do not fit
 """
 
 from __future__ import annotations
@@ -31,6 +37,12 @@ if TYPE_CHECKING:  # Keras is imported when a model is saved or loaded, so the C
 
 VOCABULARY_LAYER = "vocabulary"
 NETWORK_LAYER = "network"
+# What a .keras archive holds (Keras's own layout); anything else in an uploaded one is refused unread.
+ARCHIVE_MEMBERS = ("config.json", "metadata.json", "model.weights.h5")
+# An archive may unpack to at most this many bytes per weight of the run's network (float32 weights, the
+# optimizer's two slots, HDF5's bookkeeping), plus this much for the rest.
+BYTES_PER_WEIGHT = 16
+ARCHIVE_SLACK_BYTES = 8 * 1024 * 1024
 
 
 class ModelFileError(DataError):
@@ -116,4 +128,49 @@ def load_model(path) -> SavedModel:
     if VOCABULARY_LAYER in names and NETWORK_LAYER in names:
         return SavedModel(model=model.get_layer(NETWORK_LAYER),
                           vocabulary=Vocabulary(model.get_layer(VOCABULARY_LAYER)), path=path)
+    return SavedModel(model=model, path=path)
+
+
+def load_weights(path, config, dataset: Dataset | None = None) -> SavedModel:
+    """The network `config` describes, with the weights of the `.keras` file at `path` (Keras's `load_weights`),
+    never the file's own architecture. `dataset` (default: made from `config` with the fewest sequences) gives the
+    shapes. ModelFileError with one sentence if the file is not a Keras archive, holds more than the network's
+    weights could, or its weights do not fit the network."""
+    from rnnlab.models import untrained_model  # start-up time: building a network imports Keras's layers
+
+    path = os.fspath(path)
+    shown = os.path.basename(path) or path
+    if not zipfile.is_zipfile(path):
+        raise ModelFileError(f"{shown} is not a Keras model file (a .keras file is a zip archive); give the file "
+                             "downloaded with the run.")
+    network, dataset = untrained_model(config, dataset)
+    limit = BYTES_PER_WEIGHT * network.count_params() + ARCHIVE_SLACK_BYTES
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+        unpacked = sum(member.file_size for member in members)
+        names = {member.filename for member in members}
+        if "model.weights.h5" not in names or any(name not in ARCHIVE_MEMBERS and not name.startswith("assets/")
+                                                  for name in names) or len(names) > 64:
+            raise ModelFileError(f"{shown} could not be read as a Keras model (it is not an archive as Keras "
+                                 "writes one); give the .keras file downloaded with the run.")
+        if unpacked > limit:
+            raise ModelFileError(f"{shown} unpacks to {unpacked / 2**20:,.1f} MB, more than this run's weights "
+                                 "could take; give the .keras file downloaded with the run.")
+        # Its architecture is read as text only, never built: a layer of Python code is named, not run.
+        described = archive.read("config.json") if "config.json" in names else b""
+    if b'"Lambda"' in described:
+        raise ModelFileError(f"{shown} holds Python code that would run when it is loaded (a Lambda layer), and "
+                             "RNN Lab loads models only in Keras's safe mode; give the .keras file downloaded with "
+                             "the run.")
+    model = _text_model(network, dataset) if dataset.vectorizer is not None else network
+    try:
+        model.load_weights(path)
+    except Exception:  # Keras raises ValueError, KeyError, OSError... for weights of another network
+        raise ModelFileError(f"{shown} does not belong to this run: its layers have other shapes. Upload the "
+                             ".keras file downloaded with the run.") from None
+    if dataset.vectorizer is not None:
+        from rnnlab.data.vocabulary import Vocabulary  # start-up time: the vocabulary imports Keras's text layer
+
+        return SavedModel(model=model.get_layer(NETWORK_LAYER), vocabulary=Vocabulary(model.get_layer(
+            VOCABULARY_LAYER)), path=path)
     return SavedModel(model=model, path=path)

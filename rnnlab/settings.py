@@ -62,6 +62,30 @@ class Settings:
     # The pages.
     poll_seconds: float = _setting("RNNLAB_POLL_SECONDS", "number", "how often a page redraws a run that is training",
                                    1.0, low=0.05)
+    # Limits a served class needs (issue 17)
+    confined: int = _setting("RNNLAB_CONFINED", "count",
+                             "1: file settings read only uploads and the data folder (the web server sets it for "
+                             "itself and its workers)", 0, low=0)
+    max_run_minutes: float = _setting("RNNLAB_MAX_RUN_MINUTES", "number",
+                                      "the longest a run may train, in minutes (estimated before it starts, and "
+                                      "the run is ended when it passes it)", 30.0, low=0.01)
+    max_queue: int = _setting("RNNLAB_MAX_QUEUE", "count", "runs training or waiting on the whole server", 24, low=1)
+    max_class_queue: int = _setting("RNNLAB_MAX_CLASS_QUEUE", "count",
+                                    "runs training or waiting for one class, or for all learners in no class", 12,
+                                    low=1)
+    max_upload_mb: float = _setting("RNNLAB_MAX_UPLOAD_MB", "number",
+                                    "the largest file a learner may upload, in MB (match server.maxUploadSize)", 50.0,
+                                    low=0.01)
+    max_unpacked_mb: float = _setting("RNNLAB_MAX_UNPACKED_MB", "number",
+                                      "the most a data file (a CSV, compressed or not, or a text) may hold once "
+                                      "unpacked, in MB", 100.0, low=0.01)
+    max_csv_rows: int = _setting("RNNLAB_MAX_CSV_ROWS", "count", "the most rows a reviews CSV may have", 100_000,
+                                 low=1)
+    max_learner_runs: int = _setting("RNNLAB_MAX_LEARNER_RUNS", "count", "runs one learner may keep", 200, low=1)
+    max_learner_model_mb: float = _setting("RNNLAB_MAX_LEARNER_MODEL_MB", "number",
+                                           "model files one learner may keep, in MB", 500.0, low=0.01)
+    max_learner_upload_mb: float = _setting("RNNLAB_MAX_LEARNER_UPLOAD_MB", "number",
+                                            "uploaded files one learner's runs may use, in MB", 200.0, low=0.01)
 
     def __post_init__(self) -> None:
         for spec in dataclasses.fields(self):

@@ -69,6 +69,11 @@ class Trainer:
         self.model: keras.Model | None = None
         self._stop_requested = threading.Event()
         self._epoch_probes: dict = {}
+        # A served app (and its workers) ends a run that trains past RNNLAB_MAX_RUN_MINUTES; the command line does not.
+        from rnnlab import settings
+
+        current = settings.current()
+        self.time_limit = current.max_run_minutes * 60 if current.confined else math.inf
 
     def stop(self) -> None:
         """Ask the run to end after the batch in progress; safe to call from any thread."""
@@ -176,6 +181,12 @@ class _ProgressBridge(keras.callbacks.Callback):
                 f"(batch {self.batches_this_epoch}): the gradients exploded and the weights overflowed. "
                 "Try a smaller learning rate, gradient clipping (clipnorm 1), tanh instead of relu, "
                 "or a recurrent initial scale of 1 or less.")
+            self.model.stop_training = True
+        elif now - self.started > self.trainer.time_limit and record.status == "running":
+            record.status = "stopped"
+            record.message = (f"This run was ended after {self.trainer.time_limit / 60:g} minutes, the longest a run "
+                              "may train on this server; what it learned so far is kept. Train fewer epochs or "
+                              "sequences to finish within it.")
             self.model.stop_training = True
         for callback in self.trainer.callbacks:
             callback.on_batch_end(record)

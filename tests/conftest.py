@@ -30,6 +30,16 @@ def keep_main_module():
     sys.modules["__main__"] = _REAL_MAIN
 
 
+@pytest.fixture(autouse=True)
+def unconfined_after():
+    """A page run through AppTest confines file settings as the web server does (`files.confine`, set at each
+    `get_lab()`); the next test reads paths as the command line does unless it opens a page again."""
+    yield
+    from rnnlab.data import files
+
+    files.unconfine()
+
+
 @pytest.fixture
 def tiny_config() -> RunConfig:
     """A run that trains in about a second: the point is the plumbing, not the learning."""

@@ -424,7 +424,9 @@ def test_save_upload_keeps_the_name_and_never_duplicates(tmp_path):
 def test_uploads_are_named_by_the_learners_file_never_the_servers_folder(tmp_path, monkeypatch):
     monkeypatch.setenv(files.HOME_VAR, str(tmp_path / "home"))
     saved = files.save_upload(b"review,sentiment\n", "my reviews.csv", files.uploads_dir())
-    assert saved.startswith(str(tmp_path / "home" / "uploads")) and files.is_upload(saved)
+    # The upload's name, never the server's folder (issue 17 item 10); `files.resolve` finds the file in it.
+    assert "/" not in saved and files.is_upload(saved)
+    assert files.resolve(saved).startswith(str(tmp_path / "home" / "uploads"))
     assert files.display_name(saved) == "my_reviews.csv"
     config = RunConfig(task="imdb", imdb_csv=saved)
     assert files.display_settings(config)["imdb_csv"] == "my_reviews.csv"

@@ -170,7 +170,7 @@ def corpus_text(config: RunConfig) -> tuple[str, str]:
         return imdb_text(config)
     if not config.text_file.strip():
         raise TextDataError("Give a text file to read (a plain-text .txt file).")
-    text = read_text_file(config.text_file)
+    text = read_text_file(files.resolve(config.text_file))  # an upload or a data-folder file on a server
     return text, f"the text file {files.display_name(config.text_file)}"
 
 
@@ -390,8 +390,10 @@ def _export_text(config: RunConfig) -> str:
                 f"path = keras.utils.get_file({SHAKESPEARE_FILE!r}, {SHAKESPEARE_URL!r})\n"
                 'text = open(path, encoding="utf-8-sig", errors="replace").read()')
     if config.corpus == "file":
+        # By the learner's own file name: a script never carries where the server keeps an upload.
         return ("# Data: a plain-text file.\n"
-                f'text = open({config.text_file.strip()!r}, encoding="utf-8-sig", errors="replace").read()')
+                f'text = open({files.display_name(config.text_file)!r}, encoding="utf-8-sig", '
+                'errors="replace").read()')
     return ("# Data: the IMDB reviews as running text. RNN Lab reads them from the source you gave it (a reviews CSV,\n"
             "# a local imdb.npz or Keras's cache); this script decodes Keras's IMDB download (lower-case words, no\n"
             "# punctuation), one review per line, the first 1.1 MB. For a CSV, read its review column instead.\n"

@@ -79,5 +79,7 @@ def one_line(error: BaseException) -> str:
 
 
 def local_npz_path(config: RunConfig) -> str:
-    """The local imdb.npz `config` names: its `imdb_path`, else `RNNLAB_IMDB_PATH`, else "" (none)."""
-    return config.imdb_path.strip() or settings.current().imdb_path or ""
+    """The local imdb.npz `config` names: its `imdb_path` (resolved by `files.resolve`: on the web server an upload's
+    name or a file inside the data folder, nothing else), else `RNNLAB_IMDB_PATH` (the server's own: trusted),
+    else "" (none)."""
+    return files.resolve(config.imdb_path) or settings.current().imdb_path or ""

@@ -139,7 +139,7 @@ def data_key(config: RunConfig, source: str) -> tuple:
 
 def read_reviews_csv(path: str) -> tuple[list[str], np.ndarray]:
     """The review texts (HTML tags removed) and their labels (int8, 1 = positive) from a raw-text reviews CSV."""
-    path = os.path.abspath(os.path.expanduser(path))
+    path = files.resolve(path)  # an upload's name or a data-folder file on a server; one refusal sentence else
     if not os.path.exists(path):
         raise ImdbDataError(f"There is no reviews CSV at {shown(path)}; check the path, or clear the setting to use the "
                             "Keras IMDB data.")
@@ -155,8 +155,8 @@ def read_reviews_csv(path: str) -> tuple[list[str], np.ndarray]:
     try:
         # Only empty fields are missing: a review that says "NA" or "null" is still text. "utf-8-sig" also reads
         # the byte-order mark that spreadsheet programs put before the first column's name.
-        table = pd.read_csv(path, keep_default_na=False, na_values=[""], encoding="utf-8-sig",
-                            encoding_errors="replace", skipinitialspace=True)
+        table = files.read_csv(path, f"The reviews CSV {shown(path)}", ImdbDataError, keep_default_na=False,
+                               na_values=[""], encoding="utf-8-sig", encoding_errors="replace", skipinitialspace=True)
     except pd.errors.EmptyDataError:
         raise ImdbDataError(f"The reviews CSV {shown(path)} is empty; it needs a header line and one review per "
                             "row.") from None
@@ -219,7 +219,7 @@ def _labels(column: pd.Series, name: str, path: str) -> np.ndarray:
 
 
 def _dataset_from_csv(config: RunConfig) -> Dataset:
-    path = os.path.abspath(os.path.expanduser(config.imdb_csv.strip()))
+    path = files.resolve(config.imdb_csv)
     texts, labels = read_reviews_csv(path)
     _check_counts(len(texts), len(texts), config, f"The reviews CSV {shown(path)}", shared=True)
     # One seeded shuffle; test and validation come first so they stay the same when only `samples` changes.
@@ -286,7 +286,7 @@ def review_texts(config: RunConfig) -> tuple[list[str], str]:
     """
     source = source_of(config)
     if source == "csv":
-        path = os.path.abspath(os.path.expanduser(config.imdb_csv.strip()))
+        path = files.resolve(config.imdb_csv)
         texts, _ = read_reviews_csv(path)
         return texts, f"CSV {shown(path)}, {len(texts):,} reviews"
     if source == "npz":

@@ -13,6 +13,7 @@ import zipfile
 import numpy as np
 
 from rnnlab.config import RunConfig, field_info
+from rnnlab.data import files
 from rnnlab.data.imdb.base import ImdbDataError
 from rnnlab.data.imdb.readers import read_reviews_csv
 
@@ -38,7 +39,7 @@ def available_reviews(source: str, path: str = "") -> tuple[int, int | None] | N
         texts, _ = read_reviews_csv(path.strip())
         return len(texts), None
     try:
-        with zipfile.ZipFile(os.path.expanduser(path.strip())) as archive:
+        with zipfile.ZipFile(files.resolve(path)) as archive:
             counts = []
             for name in ("y_train.npy", "y_test.npy"):
                 with archive.open(name) as stream:
