@@ -6,6 +6,8 @@
     python -m rnnlab generate --model grammar.keras --prompt "The cat sat on the" --top-k 5 --length 20
     python -m rnnlab export --cell lstm --layers 2 > model.py
     python -m rnnlab export --lang r --task adding --cell gru --bidirectional > model.R
+    python -m rnnlab export --lang ipynb --task adding --cell gru > model.ipynb
+    python -m rnnlab train --task adding --epochs 5 --tensorboard logs/    # then: tensorboard --logdir logs/
 
 Every `RunConfig` field is a flag (`seq_len` is `--seq-len`), with the same help text and limits as the dashboard;
 `--corpus` also takes the path of a .txt file. `--save-model FILE.keras` saves the trained model of any task (a text
@@ -82,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     export = commands.add_parser("export", help="Print a standalone Keras script for a configuration.")
     _add_config_flags(export)
     export.add_argument("--lang", choices=EXPORT_LANGUAGES, default=EXPORT_LANGUAGES[0],
-                        help="The script's language: python (Keras and NumPy) or r (the R keras3 package). "
+                        help="The script's language: python (Keras and NumPy), r (the R keras3 package) or ipynb (the "
+                             "Python script as a Jupyter notebook, a Markdown cell before each step). "
                              f"Default: {EXPORT_LANGUAGES[0]!r}.")
 
     generate = commands.add_parser("generate", help="Let a saved text model write: the most likely next tokens after "
