@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="Record the gradient norm at every time step on a probe batch after each epoch.")
     train.add_argument("--gates", action="store_true",
                        help="Record the gate activations of one probe sequence after each epoch.")
+    train.add_argument("--tensorboard", type=Path, metavar="DIR",
+                       help="Also write the run as TensorBoard event files under DIR/<run> (per epoch: the losses "
+                            "and accuracies, the gradient norms over time and each gate's saturation; records the "
+                            "probes, as --grad-norms --gates do). Read them with: tensorboard --logdir DIR")
 
     export = commands.add_parser("export", help="Print a standalone Keras script for a configuration.")
     _add_config_flags(export)
@@ -169,8 +173,10 @@ def _train(config: RunConfig, arguments: argparse.Namespace) -> int:
     except ValueError as error:
         _fail(str(error), code=1)
     print(f"{config.label()}: {len(dataset.x_train):,} training {task.items}, {dataset.source}", flush=True)
+    probes = arguments.tensorboard is not None  # TensorBoard's histograms are the probes'
     trainer = training.Trainer(config, dataset, callbacks=[_epoch_printer(training)],
-                               record_grad_norms=arguments.grad_norms, record_gates=arguments.gates)
+                               record_grad_norms=arguments.grad_norms or probes,
+                               record_gates=arguments.gates or probes)
     try:
         record = trainer.run()
     except Exception as error:  # The learner gets one line; the details are not theirs to debug.
@@ -191,6 +197,16 @@ def _train(config: RunConfig, arguments: argparse.Namespace) -> int:
                 values.pop(key, None)
         arguments.out.write_text(json.dumps(values, allow_nan=False))
         print(f"wrote {arguments.out}", flush=True)
+    if arguments.tensorboard is not None:
+        from rnnlab import tensorboard
+
+        try:
+            folder = tensorboard.write(record, arguments.tensorboard)
+        except OSError as error:
+            _fail(f"could not write the TensorBoard logs to {arguments.tensorboard}: {error.strerror or error}",
+                  code=1)
+        print(f"wrote TensorBoard logs to {folder} (see them with: tensorboard --logdir {arguments.tensorboard})",
+              flush=True)
     if arguments.save_model is not None and trainer.model is not None:
         from rnnlab.saving import save_model
 
