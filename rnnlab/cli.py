@@ -68,7 +68,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m rnnlab", description="Train and inspect recurrent networks.")
+    # Named as it was started: the installed `rnnlab` command, or `python -m rnnlab`.
+    prog = "rnnlab" if os.path.basename(sys.argv[0]) == "rnnlab" else "python -m rnnlab"
+    parser = _Parser(prog=prog, description="Train and inspect recurrent networks.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = commands.add_parser("train", help="Train a configuration and print one line per epoch.")

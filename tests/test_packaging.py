@@ -98,3 +98,4 @@ def test_pip_install_gives_an_importable_package_and_the_rnnlab_command(tmp_path
     bad = subprocess.run([str(command), "train", "--units", "many"], cwd=elsewhere, env=environment,
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--units" in bad.stderr
+    assert "(see 'rnnlab train --help')" in bad.stderr  # named as it was started

@@ -757,8 +757,9 @@ class ImdbTask(Task):
         if source_of(config) == "npz" and local:  # the local file RNN Lab reads, not Keras's download
             load = (
                 "# IMDB reviews as word ids from a local Keras-layout imdb.npz, prepared as\n"
-                "# keras.datasets.imdb.load_data(num_words=VOCAB_SIZE) prepares its own: a start token 1, word ranks\n"
-                "# shifted by 3 (unless the file was saved from load_data), rarer words as 2; padded to SEQ_LEN words.\n"
+                "# keras.datasets.imdb.load_data(num_words=VOCAB_SIZE) prepares its own: a start token 1, word\n"
+                "# ranks shifted by 3 (unless the file was saved from load_data), rarer words as 2; padded to SEQ_LEN\n"
+                "# words.\n"
                 f"VOCAB_SIZE = {config.vocab_size}\n"
                 # Named as the app names it (an upload by its own file name, never the server's folder).
                 f"with np.load({files.display_name(local)!r}, allow_pickle=True) as arrays:\n"
