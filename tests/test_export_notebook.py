@@ -91,14 +91,7 @@ def run_notebook(config: RunConfig, folder: Path):
     node = nbformat.reads(notebook(config), as_version=4)
     environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     client = NotebookClient(node, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(folder)}})
-    client.km = client.create_kernel_manager()
-    client.start_new_kernel(env=environment)
-    client.start_new_kernel_client()
-    try:
-        client.execute(cleanup_kc=False)
-    finally:
-        client._cleanup_kernel()
-    return node
+    return client.execute(env=environment)  # the kernel starts with `environment`, and is shut down after
 
 
 def printed(cell) -> str:
