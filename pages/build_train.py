@@ -75,7 +75,7 @@ with below:
         st.caption("What Keras prints for this network; the layer table above is the same, layer by layer.")
         st.code(get_lab().summary(config), language=None)
     with st.expander("This network as Keras code"):
-        python_tab, r_tab = st.tabs(["Python", "R"])
+        python_tab, r_tab, notebook_tab = st.tabs(["Python", "R", "Notebook"])
         with python_tab:
             st.caption("Keras and NumPy only: the same data, the same starting weights, trained with `model.fit`.")
             python_code = script(config, "python")
@@ -93,6 +93,11 @@ with below:
                 st.code(r_code, language="r")
                 st.download_button("Download the R script", r_code, file_name=file_name(config, "r"),
                                    mime="text/plain", key="bt_script_r")
+        with notebook_tab:
+            st.caption("The Python script as a Jupyter notebook: a note before each step, then the loss curve and "
+                       "the gates of the trained network.")
+            st.download_button("Download the notebook", script(config, "ipynb"), file_name=file_name(config, "ipynb"),
+                               mime="application/x-ipynb+json", key="bt_script_ipynb")
 
 with train_column:
     active = session.active_job()

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from pages import session
+from rnnlab import tensorboard
 from rnnlab.data.files import display_settings
 from rnnlab.lab import UploadError, get_lab
 from rnnlab.plots import runs as run_plots
@@ -144,6 +145,11 @@ if columns[3].button("Delete this run", key="runs_delete", width="stretch",
                      help="You can undo this until you delete another run."):
     session.delete_run(selected)
     st.rerun()
+st.download_button("Logs for TensorBoard (.zip)",  # made on click: the stored record, with its probes
+                   lambda: tensorboard.zip_logs(get_lab().store.run(selected) or record),
+                   file_name=tensorboard.zip_name(record), mime="application/zip", key="runs_tensorboard",
+                   help="Unzip into a folder and run tensorboard --logdir on it: the losses per epoch, the "
+                        "gradient norms over time and each gate's saturation.")
 with st.expander("Its settings"):
     st.json(display_settings(record.config))
 upload_ui()

@@ -6,6 +6,8 @@
     python -m rnnlab generate --model grammar.keras --prompt "The cat sat on the" --top-k 5 --length 20
     python -m rnnlab export --cell lstm --layers 2 > model.py
     python -m rnnlab export --lang r --task adding --cell gru --bidirectional > model.R
+    python -m rnnlab export --lang ipynb --task adding --cell gru > model.ipynb
+    python -m rnnlab train --task adding --epochs 5 --tensorboard logs/    # then: tensorboard --logdir logs/
 
 Every `RunConfig` field is a flag (`seq_len` is `--seq-len`), with the same help text and limits as the dashboard;
 `--corpus` also takes the path of a .txt file. `--save-model FILE.keras` saves the trained model of any task (a text
@@ -66,7 +68,9 @@ def _add_config_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m rnnlab", description="Train and inspect recurrent networks.")
+    # Named as it was started: the installed `rnnlab` command, or `python -m rnnlab`.
+    prog = "rnnlab" if os.path.basename(sys.argv[0]) == "rnnlab" else "python -m rnnlab"
+    parser = _Parser(prog=prog, description="Train and inspect recurrent networks.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     train = commands.add_parser("train", help="Train a configuration and print one line per epoch.")
@@ -78,11 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
                        help="Record the gradient norm at every time step on a probe batch after each epoch.")
     train.add_argument("--gates", action="store_true",
                        help="Record the gate activations of one probe sequence after each epoch.")
+    train.add_argument("--tensorboard", type=Path, metavar="DIR",
+                       help="Also write the run as TensorBoard event files under DIR/<run> (per epoch: the losses "
+                            "and accuracies, the gradient norms over time and each gate's saturation; records the "
+                            "probes, as --grad-norms --gates do). Read them with: tensorboard --logdir DIR")
 
     export = commands.add_parser("export", help="Print a standalone Keras script for a configuration.")
     _add_config_flags(export)
     export.add_argument("--lang", choices=EXPORT_LANGUAGES, default=EXPORT_LANGUAGES[0],
-                        help="The script's language: python (Keras and NumPy) or r (the R keras3 package). "
+                        help="The script's language: python (Keras and NumPy), r (the R keras3 package) or ipynb (the "
+                             "Python script as a Jupyter notebook, a Markdown cell before each step). "
                              f"Default: {EXPORT_LANGUAGES[0]!r}.")
 
     generate = commands.add_parser("generate", help="Let a saved text model write: the most likely next tokens after "
@@ -165,8 +174,10 @@ def _train(config: RunConfig, arguments: argparse.Namespace) -> int:
     except ValueError as error:
         _fail(str(error), code=1)
     print(f"{config.label()}: {len(dataset.x_train):,} training {task.items}, {dataset.source}", flush=True)
+    probes = arguments.tensorboard is not None  # TensorBoard's histograms are the probes'
     trainer = training.Trainer(config, dataset, callbacks=[_epoch_printer(training)],
-                               record_grad_norms=arguments.grad_norms, record_gates=arguments.gates)
+                               record_grad_norms=arguments.grad_norms or probes,
+                               record_gates=arguments.gates or probes)
     try:
         record = trainer.run()
     except Exception as error:  # The learner gets one line; the details are not theirs to debug.
@@ -187,6 +198,16 @@ def _train(config: RunConfig, arguments: argparse.Namespace) -> int:
                 values.pop(key, None)
         arguments.out.write_text(json.dumps(values, allow_nan=False))
         print(f"wrote {arguments.out}", flush=True)
+    if arguments.tensorboard is not None:
+        from rnnlab import tensorboard  # start-up time: writing logs imports TensorFlow
+
+        try:
+            folder = tensorboard.write(record, arguments.tensorboard)
+        except OSError as error:
+            _fail(f"could not write the TensorBoard logs to {arguments.tensorboard}: {error.strerror or error}",
+                  code=1)
+        print(f"wrote TensorBoard logs to {folder} (see them with: tensorboard --logdir {arguments.tensorboard})",
+              flush=True)
     if arguments.save_model is not None and trainer.model is not None:
         from rnnlab.saving import save_model  # start-up time: Keras, only when a model is saved
 

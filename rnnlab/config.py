@@ -23,7 +23,8 @@ ACTIVATIONS = ("tanh", "relu")
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 RECURRENT_INITIALIZERS = ("orthogonal", "glorot_uniform", "identity")
 # The languages a configuration can be exported to as a script (`rnnlab.export`); the first is the default.
-EXPORT_LANGUAGES = ("python", "r")
+# "ipynb" is the Python script as a Jupyter notebook.
+EXPORT_LANGUAGES = ("python", "r", "ipynb")
 CORPORA = ("grammar", "shakespeare", "imdb", "file")  # text generation: where the text comes from
 LEVELS = ("char", "word")  # text generation: what one token is
 # Tasks whose network answers at every step with the next token: it may only read the past, so a backward

@@ -491,8 +491,11 @@ def test_build_and_train_shows_python_and_r_tabs_with_their_scripts():
     config = at.session_state["config"]
     assert (config.task, config.cell, config.bidirectional) == ("recall", "gru", True)
     expander = next(e for e in at.expander if e.label == "This network as Keras code")
-    assert [tab.label for tab in expander.tabs] == ["Python", "R"]
-    python_tab, r_tab = expander.tabs
+    # Issue 20 added the notebook's tab beside them.
+    assert [tab.label for tab in expander.tabs] == ["Python", "R", "Notebook"]
+    python_tab, r_tab, notebook_tab = expander.tabs
+    assert notebook_tab.caption[0].value.startswith("The Python script as a Jupyter notebook")
+    assert len(notebook_tab.get("download_button")) == 1
     # st.code shows the text without its final newline; the download button carries the file itself.
     assert [code.value for code in python_tab.code] == [keras_script(config).rstrip("\n")]
     assert [code.value for code in r_tab.code] == [r_script(config).rstrip("\n")]

@@ -28,17 +28,29 @@ _LOSSES = {"regression": '"mse"', "binary": '"binary_crossentropy"', "multiclass
 
 def keras_script(config: RunConfig) -> str:
     """A runnable Python script that builds and trains `config` with plain Keras."""
-    parts = [_header(config), _data(config), _model(config), _training(config)]
+    sections = keras_sections(config)
+    training = textwrap.indent("model.summary()\n" + sections["training"], "    ")
+    parts = [_docstring(config), sections["setup"], sections["data"], sections["model"],
+             f'if __name__ == "__main__":\n{training}']
     return "\n\n".join(part.strip("\n") for part in parts) + "\n"
 
 
-def _header(config: RunConfig) -> str:
+def keras_sections(config: RunConfig) -> dict[str, str]:
+    """The script's code, step by step: "setup" (imports, seed), "data", "model", "training" (fit, then the final
+    loss printed in full). The notebook export (`notebook.py`) puts each in a cell of its own."""
+    return {"setup": _setup(config), "data": _data(config), "model": _model(config), "training": _training(config)}
+
+
+def _docstring(config: RunConfig) -> str:
     return textwrap.dedent(f'''\
         """{config.label()}: exported from RNN Lab.
 
         Plain Keras and NumPy; run it with `python {config.cell}_{config.task}.py`.
-        """
+        """''')
 
+
+def _setup(config: RunConfig) -> str:
+    return textwrap.dedent(f'''\
         import keras
         import numpy as np
 
@@ -90,9 +102,9 @@ def _model(config: RunConfig) -> str:
     return script
 
 
-def _training(config: RunConfig) -> str:
+def _training(config: RunConfig, verbose: int = 1) -> str:
+    shown = "" if verbose == 1 else f", verbose={verbose}"
     return textwrap.dedent(f'''\
-        if __name__ == "__main__":
-            model.summary()
-            model.fit(x_train, y_train, batch_size={config.batch_size}, epochs={config.epochs},
-                      validation_data=(x_val, y_val))''')
+        history = model.fit(x_train, y_train, batch_size={config.batch_size}, epochs={config.epochs},
+                            validation_data=(x_val, y_val){shown})
+        print(f"final training loss: {{history.history['loss'][-1]:.8f}}")''')

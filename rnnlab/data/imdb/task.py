@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from rnnlab import settings
 from rnnlab.budget import Shape
 from rnnlab.config import RunConfig
+from rnnlab.data import files
 from rnnlab.data.base import Dataset, Task
-from rnnlab.data.imdb.base import CLASS_NAMES, DESCRIPTION, TITLE, local_npz_path
+from rnnlab.data.imdb.base import (CLASS_NAMES, DESCRIPTION, KERAS_INDEX_FROM, KERAS_OOV_ID, KERAS_START_ID, TITLE,
+                                   local_npz_path)
 from rnnlab.data.imdb.readers import load_dataset, source_of
 from rnnlab.data.imdb.sizes import fit_to_source
 
@@ -47,10 +50,28 @@ class ImdbTask(Task):
                 f"keras.layers.Embedding(VOCAB_SIZE, {config.embedding_dim})"]
 
     def keras_data_code(self, config: RunConfig) -> str:
-        return (
-            "# IMDB reviews as word ids (downloads once to ~/.keras/datasets/), padded to SEQ_LEN words.\n"
-            f"VOCAB_SIZE = {config.vocab_size}\n"
-            "(x_all, y_all), (x_test, y_test) = keras.datasets.imdb.load_data(num_words=VOCAB_SIZE)\n"
+        load = ("# IMDB reviews as word ids (downloads once to ~/.keras/datasets/), padded to SEQ_LEN words.\n"
+                f"VOCAB_SIZE = {config.vocab_size}\n"
+                "(x_all, y_all), (x_test, y_test) = keras.datasets.imdb.load_data(num_words=VOCAB_SIZE)\n")
+        local = config.imdb_path.strip() or settings.current().imdb_path or ""
+        if source_of(config) == "npz" and local:  # the local file RNN Lab reads, not Keras's download
+            load = (
+                "# IMDB reviews as word ids from a local Keras-layout imdb.npz, prepared as\n"
+                "# keras.datasets.imdb.load_data(num_words=VOCAB_SIZE) prepares its own: a start token 1, word\n"
+                "# ranks shifted by 3 (unless the file was saved from load_data), rarer words as 2; padded to SEQ_LEN\n"
+                "# words.\n"
+                f"VOCAB_SIZE = {config.vocab_size}\n"
+                # Named as the app names it (an upload by its own file name, never the server's folder).
+                f"with np.load({files.display_name(local)!r}, allow_pickle=True) as arrays:\n"
+                '    x_all, y_all = arrays["x_train"], arrays["y_train"]\n'
+                f"shifted = all(len(review) and review[0] == {KERAS_START_ID} for review in x_all)\n"
+                "reviews = x_all\n"
+                "x_all = np.empty(len(reviews), dtype=object)  # one list of word ids per review\n"
+                "for row, review in enumerate(reviews):\n"
+                f"    review = np.asarray(review) if shifted else np.concatenate([[{KERAS_START_ID}], "
+                f"np.asarray(review) + {KERAS_INDEX_FROM}])\n"
+                f"    x_all[row] = np.where(review < VOCAB_SIZE, review, {KERAS_OOV_ID})\n")
+        return load + (
             "rng = np.random.default_rng(SEED)\n"
             "order = rng.permutation(len(x_all))\n"
             f"train, val = order[:{config.samples}], order[{config.samples}:{config.samples + config.eval_samples}]\n"
