@@ -228,6 +228,18 @@ class Store:
         """The class whose teacher's link this is; a join link or a learner's token never opens it."""
         return self._classroom("teacher_token", teacher_token)
 
+    def new_teacher_link(self, teacher_token: str) -> Classroom:
+        """Replace the class's teacher token with a new one (the old link stops opening the teacher's view at once),
+        e.g. after it was seen on a projector. StoreError if `teacher_token` is not a teacher's link."""
+        classroom = self.class_by_teacher(teacher_token)
+        if classroom is None:
+            raise StoreError("Only the teacher's link can make a new teacher's link.")
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        with self._transaction() as db:
+            db.execute("UPDATE classes SET teacher_token = ? WHERE class_id = ? AND teacher_token = ?",
+                       (token, classroom.class_id, teacher_token))
+        return self.class_by_teacher(token)
+
     def _classroom(self, column: str, token: str) -> Classroom | None:
         rows = self._read(f"SELECT class_id, title, join_token, teacher_token, preset FROM classes "
                           f"WHERE {column} = ?", (token or "",))
