@@ -26,6 +26,16 @@ from rnnlab.config import RunConfig
 
 # What a run can be doing; all but the first two are final. "interrupted": the server restarted while it trained.
 STATUSES = ("pending", "running", "finished", "stopped", "diverged", "failed", "interrupted")
+# The one sentence for a run the server cut off, whether its engine closed under it (a server stopping) or the store
+# found it unfinished when the server started again; every page shows this, and the README names the status.
+INTERRUPTED_MESSAGE = ("The server stopped before this run ended (a restart, not you); what it had done is kept. "
+                       "Train it again to finish it.")
+
+
+def interrupt(record: "RunRecord") -> None:
+    """Mark a run the server cut off: status "interrupted", the one sentence for it."""
+    record.status = "interrupted"
+    record.message = INTERRUPTED_MESSAGE
 
 
 @dataclass

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnlab.records import RunRecord
+from rnnlab.records import INTERRUPTED_MESSAGE, RunRecord
 
 DB_NAME = "runs.db"
 MODELS_DIR = "models"
@@ -390,14 +390,13 @@ class Store:
 
     def mark_interrupted(self) -> int:
         """At server start: every run still "running" or "pending" was cut off by a restart. Mark it "interrupted",
-        keeping what it had done, and say so in its message. Returns how many were marked."""
+        keeping what it had done, and say so in its message (the sentence the engine writes when it closes under a
+        run, `records.INTERRUPTED_MESSAGE`). Returns how many were marked."""
         rows = self._read("SELECT run_id, record, status FROM runs WHERE status IN ('running', 'pending')")
         for run_id, values, status in rows:
             row = json.loads(values)
             row["status"] = "interrupted"
-            row["message"] = ("The server restarted while this run was " + ("training" if status == "running"
-                                                                             else "waiting to train")
-                              + "; what it had done is kept. Train it again to finish it.")
+            row["message"] = INTERRUPTED_MESSAGE
             with self._transaction() as db:
                 db.execute("UPDATE runs SET status = 'interrupted', record = ?, updated = ? WHERE run_id = ? "
                            "AND status = ?", (json.dumps(row, allow_nan=False), time.time(), run_id, status))
