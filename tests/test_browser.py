@@ -344,6 +344,7 @@ def test_a_class_page_opened_before_any_run_shows_the_runs_and_tasks_as_they_arr
     second task. Each run must appear on the teacher's page by itself, within seconds of starting."""
     teacher = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     teacher.goto(f"{server}/classroom")
+    teacher.get_by_label("Name of the class").wait_for(timeout=90_000)
     teacher.get_by_label("Name of the class").fill("Projector first")
     teacher.get_by_role("button", name="Make a class").click()
     teacher.get_by_text("0 learners joined, no runs yet").wait_for(timeout=90_000)
@@ -371,9 +372,10 @@ def test_a_class_page_opened_before_any_run_shows_the_runs_and_tasks_as_they_arr
     assert len(chart_traces(teacher, 0)) == 2
 
     # A second task: its choice appears by itself, and the teacher's choice holds across the redraws.
-    ada = learners[0]
-    token = ada.url.split("learner=")[1].split("&")[0]
-    open_ready(ada, f"{server}/?learner={token}&task=adding&epochs=2&samples=256&units=8")
+    token = learners[0].url.split("learner=")[1].split("&")[0]
+    ada = learners[0].context.new_page()  # Ada again, in a new tab of her browser
+    ada.goto(f"{server}/?learner={token}&task=adding&epochs=2&samples=256&units=8")
+    ada.get_by_text("Trainable parameters").wait_for(timeout=180_000)
     playwright_api.expect(ada.get_by_role("spinbutton", name="Units per layer")).to_have_value("8", timeout=30_000)
     ada.get_by_role("button", name="Train", exact=True).click()
     choice = teacher.get_by_text("Adding problem", exact=True)
