@@ -287,6 +287,7 @@ def test_a_reload_keeps_the_run_and_the_class_link_shows_it_to_the_teacher(brows
     with serve() as url:
         teacher = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         teacher.goto(f"{url}/classroom")
+        teacher.get_by_label("Name of the class").wait_for(timeout=90_000)  # a fresh server's first page, loaded
         teacher.get_by_label("Name of the class").fill("Period 3")
         teacher.get_by_role("button", name="Make a class").click()
         teacher.get_by_text("Hand out this link to your learners").wait_for(timeout=90_000)
@@ -314,7 +315,7 @@ def test_a_reload_keeps_the_run_and_the_class_link_shows_it_to_the_teacher(brows
         assert "learner=" in address and "join=" not in address
         learner.reload()  # in the middle of the run: the address names the learner, the run is reattached
         try:
-            learner.get_by_text("Finished 10 epochs").wait_for(timeout=120_000)
+            learner.get_by_text("Finished 10 epochs").wait_for(timeout=300_000)
         except playwright_api.TimeoutError:
             os.makedirs(ROOT / "tests" / "artifacts", exist_ok=True)
             learner.screenshot(path=str(ROOT / "tests" / "artifacts" / "reload_timeout.png"), full_page=True)
