@@ -1,8 +1,13 @@
 """Class: a teacher makes a class and, on a projector, watches every learner's runs of a task come in.
 
 Two links per class, both unguessable: the join link for learners (their runs are shared with the class) and the
-teacher's link to this view. A learner's own link never opens it. Layout only: the class's runs come from the store,
-the table and the sentence from `rnnlab.classroom` and `rnnlab.explain`, the chart from `rnnlab.plots.classroom`.
+teacher's link to this view. A learner's own link never opens it. The teacher's link leaves the address bar as soon
+as the session holds it and shows only on request (the page is on a projector); the teacher can replace it, and the
+old one stops working. Everything drawn from the class's runs, the task choice included, is inside one fragment that
+redraws every few seconds, so a projector opened before the first run fills in with nobody touching it. Learners
+write their names, their runs' names and nothing else here; those are escaped wherever they are drawn.
+Layout only: the class's runs come from the store, the table and the sentence from `rnnlab.classroom` and
+`rnnlab.explain`, the chart from `rnnlab.plots.classroom`.
 """
 
 import urllib.parse
@@ -17,6 +22,8 @@ from rnnlab.data import get_task
 from rnnlab.lab import get_lab
 from rnnlab.lessons import all_lessons
 from rnnlab.plots.classroom import class_figure, learner_names
+from rnnlab.store import StoreError
+from rnnlab.text_safety import markdown_literal
 
 # How often the teacher's view redraws while the class trains.
 REFRESH_SECONDS = 3.0
@@ -35,26 +42,41 @@ if not teacher:
     if made:
         room = store.new_class(title)
         st.session_state["class_teacher"] = room.teacher_token
-        st.query_params[session.TEACHER_PARAM] = room.teacher_token
         st.rerun()
     st.stop()
 
 room = store.class_by_teacher(teacher)
 if room is None:
-    st.error("This teacher link is not valid (a learner's link or a join link never opens this page); use the "
-             "teacher link you got when you made the class, or make a new class.")
+    st.session_state.pop("class_teacher", None)
+    st.error("This teacher link is not valid (a learner's link or a join link never opens this page, and a link "
+             "replaced by a new one stops working); use your current teacher link, or make a new class.")
     st.stop()
 st.session_state["class_teacher"] = teacher
-st.query_params[session.TEACHER_PARAM] = teacher
+if session.TEACHER_PARAM in st.query_params:
+    del st.query_params[session.TEACHER_PARAM]  # the session holds it now; the projector's address bar must not
 
-st.subheader(room.title)
+st.subheader(markdown_literal(room.title))
 join_link = session.link_to("", {session.JOIN_PARAM: room.join_token}, here="classroom")
-teacher_link = session.link_to("classroom", {session.TEACHER_PARAM: room.teacher_token}, here="classroom")
-links = st.columns(2)
-links[0].markdown("**Hand out this link to your learners:**")
-links[0].code(join_link, language=None, wrap_lines=True)
-links[1].markdown("**Your link to this page** (keep it to yourself):")
-links[1].code(teacher_link, language=None, wrap_lines=True)
+st.markdown("**Hand out this link to your learners:**")
+st.code(join_link, language=None, wrap_lines=True)
+
+if st.toggle("Show my teacher's link", key="class_show_link",
+             help="Your link to this page. Anyone who has it sees every learner's runs and can pin presets."):
+    st.warning("Keep this link to yourself: anyone who has it opens this page. If the class has seen it, make a new "
+               "one; the old one then stops working.")
+    teacher_link = session.link_to("classroom", {session.TEACHER_PARAM: room.teacher_token}, here="classroom")
+    st.code(teacher_link, language=None, wrap_lines=True)
+    if st.button("Make a new teacher's link", key="class_new_link"):
+        try:
+            room = store.new_teacher_link(teacher)
+        except StoreError as error:
+            st.error(str(error))
+        else:
+            st.session_state["class_teacher"] = room.teacher_token
+            st.session_state["class_link_notice"] = "Made a new teacher's link; the old one no longer opens this page."
+            st.rerun()
+if st.session_state.get("class_link_notice"):
+    st.success(st.session_state.pop("class_link_notice"))
 
 with st.expander("Pin a preset for the class"):
     st.caption("It opens in Build & Train for everyone who joins (settings in a link's form, e.g. "
@@ -66,51 +88,60 @@ with st.expander("Pin a preset for the class"):
         if errors:
             st.error(" ".join(errors))
         else:
-            room = store.pin_preset(teacher, preset)
-            st.success(f"Pinned: {room.preset or 'nothing'}.")
+            room = store.pin_preset(room.teacher_token, preset)
+            st.success(f"Pinned: {markdown_literal(room.preset) or 'nothing'}.")
     if columns[1].button("Pin my Build & Train settings", key="class_pin_mine"):
         query = urllib.parse.urlencode(session.current_config().to_query())
-        room = store.pin_preset(teacher, query)
-        st.success(f"Pinned: {room.preset}.")
+        room = store.pin_preset(room.teacher_token, query)
+        st.success(f"Pinned: {markdown_literal(room.preset)}.")
     if room.preset and st.button("Open the pinned preset in Build & Train", key="class_open"):
         widgets.open_in_build_train(read_link(room.preset)[0])
 
 hide_names = st.toggle("Hide names", key="class_hide", help="Learners show as learner 1, learner 2, ...")
-members = store.members(room.class_id)
-tasks = sorted({record.config.task for _, record in store.class_runs(room.class_id)})
-if not tasks:
-    st.info(f"{len(members)} learner{'' if len(members) == 1 else 's'} joined, no runs yet. This page fills in as "
-            "they train.")
-task = st.radio("Task", tasks, horizontal=True, key="class_task", format_func=lambda name: get_task(name).title) \
-    if len(tasks) > 1 else (tasks[0] if tasks else None)
+class_id = room.class_id
+
+
+def choose_task(tasks: list[str]) -> str | None:
+    """The task to show: the teacher's choice, kept across redraws (and across new tasks arriving), else the
+    first. The radio's key names the tasks on offer, so a new task makes a new radio opened on the same choice."""
+    if len(tasks) <= 1:
+        return tasks[0] if tasks else None
+    chosen = st.session_state.get("class_task_chosen")
+    task = st.radio("Task", tasks, index=tasks.index(chosen) if chosen in tasks else 0, horizontal=True,
+                    key=f"class_task_{'_'.join(tasks)}", format_func=lambda name: get_task(name).title)
+    st.session_state["class_task_chosen"] = task
+    return task
 
 
 @st.fragment(run_every=REFRESH_SECONDS)
 def live() -> None:
-    """Everything drawn from the class's runs, redrawn every few seconds while the class trains."""
-    pairs = store.class_runs(room.class_id, task=task) if task else []
-    learners = store.members(room.class_id)
-    active = sum(1 for _, record in pairs if not record.is_final)
-    st.caption(f"{len(learners)} learner{'' if len(learners) == 1 else 's'} · {len(pairs)} run"
-               f"{'' if len(pairs) == 1 else 's'} of this task · {active} training now")
-    if pairs:
+    """Everything drawn from the class's runs, redrawn every few seconds while the class trains: a projector
+    opened before the first run fills in, and a new task's runs appear, with nobody touching it."""
+    learners = store.members(class_id)
+    joined = f"{len(learners)} learner{'' if len(learners) == 1 else 's'}"
+    by_task: dict[str, list[tuple]] = {}
+    for learner, record in classroom.counted(store.class_runs(class_id)):
+        by_task.setdefault(record.config.task, []).append((learner, record))
+    if not by_task:
+        st.info(f"{joined} joined, no runs yet. This page fills in as they train.")
+    else:
+        pairs = by_task[choose_task(sorted(by_task))]
+        active = sum(1 for _, record in pairs if not record.is_final)
+        st.caption(f"{joined} · {len(pairs)} run{'' if len(pairs) == 1 else 's'} of this task · {active} training "
+                   "now")
         records = [record for _, record in pairs]
         metric = "val_accuracy" if records[0].is_classification else "val_loss"
         st.markdown(f"**{explain.class_answer(records)}**")
         st.plotly_chart(class_figure(pairs, metric, hide_names), width="stretch", key="class_chart")
-        rows = classroom.by_configuration(pairs)
-        st.table(pd.DataFrame(rows).drop(columns=["configuration"]).style.format(na_rep="—", precision=4))
+        st.table(pd.DataFrame(classroom.shown_rows(classroom.by_configuration(pairs))))
         with st.expander("Every run"):
-            names = learner_names(pairs, hide_names)
-            st.table(pd.DataFrame([{"learner": names[learner.token], "run": record.name, "status": record.status,
-                                    "epochs": record.epochs_done, metric: record.final(metric)}
-                                   for learner, record in pairs]).style.format(na_rep="—", precision=4))
-    predictions = store.predictions(class_id=room.class_id)
+            st.table(pd.DataFrame(classroom.run_rows(pairs, learner_names(pairs, hide_names), metric)))
+    predictions = store.predictions(class_id=class_id)
     if predictions:
         st.subheader("How the class predicted")
         questions = {(lesson.name, str(quiz.number)): quiz.question for lesson in all_lessons()
                      for quiz in lesson.quizzes()}
+        # The answers are the lessons' own labels (a radio's options), not text a learner typed.
         st.table(pd.DataFrame(classroom.prediction_table(predictions, questions)))
-
 
 live()

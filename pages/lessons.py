@@ -10,9 +10,11 @@ from rnnlab.lab import get_lab
 from rnnlab.lessons import Quiz, all_lessons
 
 
-def quiz_ui(lesson, quiz: Quiz) -> None:
+def quiz_ui(lesson, quiz: Quiz) -> bool:
     """A question, its answers, and a Run button that stays disabled until the learner has picked one. The runs
-    decide the right answer; the learner's prediction is kept with their runs, for the teacher's Class page."""
+    decide the right answer; the learner's prediction is kept with their runs, for the teacher's Class page.
+    Returns whether the question is decided (answered, and its runs ended or its parameters counted): only then
+    does the page show the lesson's ```reveal text for it."""
     store = get_lab().store
     question = str(quiz.number)
     kept = next((prediction for prediction in store.predictions(session.token())
@@ -41,7 +43,7 @@ def quiz_ui(lesson, quiz: Quiz) -> None:
                     + ("You were right." if picked == right else f"The counts say **{right}**."))
                 if quiz.why:
                     st.markdown(quiz.why)
-            return
+            return counted is not None or (kept is not None and kept.correct is not None)
         if not run_ids:
             what = ", ".join(config.label() for config in quiz.presets())
             if st.button("Run the experiment", key=f"{key}_run", disabled=choice is None,
@@ -51,7 +53,8 @@ def quiz_ui(lesson, quiz: Quiz) -> None:
                     store.save_prediction(session.token(), lesson.name, question, choice,
                                           run_id=",".join(handle.run_id for handle in handles))
                     st.rerun()
-            return
+            return False
+        decided = False
         if len(handles) != len(run_ids):
             st.info("A run of this experiment was deleted; run it again to decide the question.")
         elif any(handle.running for handle in handles):
@@ -64,8 +67,9 @@ def quiz_ui(lesson, quiz: Quiz) -> None:
             if st.button("Stop", key=f"{key}_stop"):
                 for handle in handles:
                     handle.stop()
-            return
+            return False
         else:
+            decided = True  # run to the end: what the lesson measured can be shown beside what the learner did
             answer, sentence = quiz.decide([handle.record for handle in handles])
             if answer is None:
                 st.warning(sentence)
@@ -82,6 +86,7 @@ def quiz_ui(lesson, quiz: Quiz) -> None:
             store.save_prediction(session.token(), lesson.name, question, kept.answer, None, None)
             st.session_state.pop(key, None)
             st.rerun()
+        return decided
 
 
 session.learner()
@@ -94,7 +99,10 @@ by_name = {lesson.name: lesson for lesson in lessons}
 chosen = by_name[st.sidebar.radio("Lesson", list(by_name), format_func=lambda name: by_name[name].title,
                                   key="lessons_chosen")]
 
+revealed: set[int] = set()  # the quizzes decided so far; a ```reveal block waits for its quiz
 for number, block in enumerate(chosen.blocks):
+    if block.after_quiz and block.after_quiz not in revealed:
+        continue
     if block.kind == "markdown":
         st.markdown(block.text)
     elif block.kind == "math":
@@ -108,4 +116,5 @@ for number, block in enumerate(chosen.blocks):
         link = session.link_to(page, dict(urllib.parse.parse_qsl(block.query)), here="lessons")
         columns[1].caption(f"Share as a link: {link}")
     elif block.kind == "quiz":
-        quiz_ui(chosen, block.quiz)
+        if quiz_ui(chosen, block.quiz):
+            revealed.add(block.quiz.number)

@@ -6,6 +6,10 @@ teacher's page and a notebook get the same numbers.
     by_configuration(pairs)                                      # one row per cell/units/layers/direction/length
     explain.class_answer(pairs)                                  # 'At T=50, 7 of 8 LSTM runs ... beat ...'
     prediction_table(store.predictions(class_id=...), lessons)   # per question: answers chosen, right, measured
+    shown_rows(by_configuration(pairs))                          # the same rows as the projector's table shows them
+
+Uploaded runs are the uploader's own (anyone can edit a run file), so `counted` leaves them out of everything the
+class is told it found.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 
 from rnnlab.config import CELL_TITLES
 from rnnlab.records import RunRecord
+from rnnlab.text_safety import markdown_literal
 
 # The settings that make one row of the class's table (the rest, like the seed, vary between learners).
 CONFIGURATION = ("cell", "units", "layers", "bidirectional", "seq_len")
@@ -36,6 +41,16 @@ class Configuration:
     def label(self) -> str:
         shape = f"{self.units}×{self.layers}" if self.layers > 1 else f"{self.units}"
         return f"{CELL_TITLES[self.cell]} {shape}{' bi' if self.bidirectional else ''} · T={self.seq_len}"
+
+
+def uploaded(record: RunRecord) -> bool:
+    """Whether a run came in as an uploaded file rather than trained on this server (the store marks it)."""
+    return bool(getattr(record, "uploaded", False))
+
+
+def counted(pairs: list[tuple]) -> list[tuple]:
+    """The (learner, record) pairs the class's tallies, table and chart count: every run trained here."""
+    return [(learner, record) for learner, record in pairs if not uploaded(record)]
 
 
 def judged(records: list[RunRecord]) -> list[RunRecord]:
@@ -119,6 +134,48 @@ def prediction_table(predictions: list, questions: dict[tuple[str, str], str] | 
             row["right"] += int(prediction.correct)
     return [{**row, "answers": ", ".join(f"{answer}: {count}" for answer, count in sorted(row["answers"].items()))}
             for row in rows.values()]
+
+
+# How the projector's tables head their columns and write their values (a teacher reads them from the back row).
+_HEADERS = {"bidirectional": "both directions", "length": "sequence length", "with a result": "runs with a result"}
+
+
+def shown_rows(rows: list[dict]) -> list[dict]:
+    """`by_configuration`'s rows as the Class page shows them: readable headers, "yes"/"no" for both directions,
+    losses and accuracies to 4 decimals (accuracies as percentages), seconds to one decimal, "—" where there is no
+    value yet; the configuration's label is left out (its columns say it)."""
+    shown = []
+    for row in rows:
+        out = {}
+        for name, value in row.items():
+            if name == "configuration":
+                continue
+            out[_HEADERS.get(name, name)] = _shown_value(name, value)
+        shown.append(out)
+    return shown
+
+
+def run_rows(pairs: list[tuple], names: dict[str, str], metric: str) -> list[dict]:
+    """One row per run for the page's "Every run" table: who (escaped: learners write their names and run names),
+    which run, its status, epochs done and its final `metric`."""
+    return [{"learner": markdown_literal(names[learner.token]), "run": markdown_literal(record.name),
+             "status": record.status, "epochs": record.epochs_done,
+             _metric_name(metric): _shown_value(metric, record.final(metric))}
+            for learner, record in pairs]
+
+
+def _shown_value(name: str, value):
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    if name == "bidirectional":
+        return "yes" if value else "no"
+    if name.endswith("seconds"):
+        return f"{value:.1f}"
+    if "accuracy" in name:
+        return f"{value:.1%}"
+    if "loss" in name:
+        return f"{value:.4f}"
+    return value
 
 
 def _metric_name(metric: str) -> str:

@@ -51,6 +51,16 @@ RUN_ID_PATTERN = r"^[0-9a-f]{8}(?:[0-9a-f]{8})?$"
 def new_run_id() -> str:
     """A fresh run id from the operating system's random source (`RUN_ID_PATTERN`)."""
     return uuid.uuid4().hex[:16]
+# The one sentence for a run the server cut off, whether its engine closed under it (a server stopping) or the store
+# found it unfinished when the server started again; every page shows this, and the README names the status.
+INTERRUPTED_MESSAGE = ("The server stopped before this run ended (a restart, not you); what it had done is kept. "
+                       "Train it again to finish it.")
+
+
+def interrupt(record: "RunRecord") -> None:
+    """Mark a run the server cut off: status "interrupted", the one sentence for it."""
+    record.status = Status.INTERRUPTED
+    record.message = INTERRUPTED_MESSAGE
 
 
 @dataclass

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from rnnlab import settings
-from rnnlab.records import RunRecord, Status
+from rnnlab.records import INTERRUPTED_MESSAGE, RunRecord, Status
 
 DB_NAME = "runs.db"
 MODELS_DIR = "models"
@@ -248,6 +248,18 @@ class Store:
     def class_by_teacher(self, teacher_token: str) -> Classroom | None:
         """The class whose teacher's link this is; a join link or a learner's token never opens it."""
         return self._classroom("teacher_token", teacher_token)
+
+    def new_teacher_link(self, teacher_token: str) -> Classroom:
+        """Replace the class's teacher token with a new one (the old link stops opening the teacher's view at once),
+        e.g. after it was seen on a projector. StoreError if `teacher_token` is not a teacher's link."""
+        classroom = self.class_by_teacher(teacher_token)
+        if classroom is None:
+            raise StoreError("Only the teacher's link can make a new teacher's link.")
+        token = secrets.token_urlsafe(TOKEN_BYTES)
+        with self._transaction() as db:
+            db.execute("UPDATE classes SET teacher_token = ? WHERE class_id = ? AND teacher_token = ?",
+                       (token, classroom.class_id, teacher_token))
+        return self.class_by_teacher(token)
 
     def _classroom(self, column: str, token: str) -> Classroom | None:
         rows = self._read(f"SELECT class_id, title, join_token, teacher_token, preset FROM classes "
@@ -498,15 +510,14 @@ class Store:
 
     def mark_interrupted(self) -> int:
         """At server start: every run still "running" or "pending" was cut off by a restart. Mark it "interrupted",
-        keeping what it had done, and say so in its message. Returns how many were marked."""
+        keeping what it had done, and say so in its message (the sentence the engine writes when it closes under a
+        run, `records.INTERRUPTED_MESSAGE`). Returns how many were marked."""
         rows = self._read("SELECT run_id, record, status FROM runs WHERE status IN (?, ?)",
                           (Status.RUNNING, Status.PENDING))
         for run_id, values, status in rows:
             row = json.loads(values)
             row["status"] = Status.INTERRUPTED
-            row["message"] = ("The server restarted while this run was " + ("training" if status == Status.RUNNING
-                                                                             else "waiting to train")
-                              + "; what it had done is kept. Train it again to finish it.")
+            row["message"] = INTERRUPTED_MESSAGE
             with self._transaction() as db:
                 db.execute("UPDATE runs SET status = ?, record = ?, updated = ? WHERE run_id = ? AND status = ?",
                            (Status.INTERRUPTED, json.dumps(row, allow_nan=False), time.time(), run_id, status))

@@ -288,6 +288,7 @@ def test_a_reload_keeps_the_run_and_the_class_link_shows_it_to_the_teacher(brows
     with serve() as url:
         teacher = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
         teacher.goto(f"{url}/classroom")
+        teacher.get_by_label("Name of the class").wait_for(timeout=90_000)  # a fresh server's first page, loaded
         teacher.get_by_label("Name of the class").fill("Period 3")
         teacher.get_by_role("button", name="Make a class").click()
         teacher.get_by_text("Hand out this link to your learners").wait_for(timeout=90_000)
@@ -313,7 +314,7 @@ def test_a_reload_keeps_the_run_and_the_class_link_shows_it_to_the_teacher(brows
         assert "learner=" in address and "join=" not in address
         learner.reload()  # in the middle of the run: the address names the learner, the run is reattached
         try:
-            learner.get_by_text("Finished 10 epochs").wait_for(timeout=120_000)
+            learner.get_by_text("Finished 10 epochs").wait_for(timeout=300_000)
         except playwright_api.TimeoutError:
             os.makedirs(ROOT / "tests" / "artifacts", exist_ok=True)
             learner.screenshot(path=str(ROOT / "tests" / "artifacts" / "reload_timeout.png"), full_page=True)
@@ -326,8 +327,8 @@ def test_a_reload_keeps_the_run_and_the_class_link_shows_it_to_the_teacher(brows
         again.get_by_text("Runs to overlay").wait_for(timeout=60_000)
         assert "LSTM 32 · sine T=30" in again.locator("[data-testid='stMain']").inner_text()
 
-        teacher.reload()
-        teacher.get_by_text("1 learner · 1 run of this task").wait_for(timeout=60_000)
+        # No reload: the teacher's link left the address (issue 17.8), and the page redraws itself (issue 18.1).
+        teacher.get_by_text("1 learner · 1 run of this task · 0 training now").wait_for(timeout=60_000)
         text = teacher.locator("[data-testid='stMain']").inner_text()
         assert "0 of 0" not in text and "beat the learned-nothing loss" in text
         teacher.get_by_text("Every run").click()
@@ -336,6 +337,57 @@ def test_a_reload_keeps_the_run_and_the_class_link_shows_it_to_the_teacher(brows
         assert len(chart_traces(teacher, 0)) == 1
         teacher.context.close()
         learner.context.close()
+
+
+def test_a_class_page_opened_before_any_run_shows_the_runs_and_tasks_as_they_arrive(server, browser):
+    """Issue 18.1: the projector is opened first and never touched; two learners join and train, then one trains a
+    second task. Each run must appear on the teacher's page by itself, within seconds of starting."""
+    teacher = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    teacher.goto(f"{server}/classroom")
+    teacher.get_by_label("Name of the class").wait_for(timeout=90_000)
+    teacher.get_by_label("Name of the class").fill("Projector first")
+    teacher.get_by_role("button", name="Make a class").click()
+    teacher.get_by_text("0 learners joined, no runs yet").wait_for(timeout=90_000)
+    assert "teacher=" not in teacher.url  # the projector's address bar never shows the teacher's link
+    join_link = code_text(teacher, "?join=")
+
+    learners = []
+    for name in ("Ada", "Bob"):
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        open_ready(page, f"{join_link}&epochs=2&samples=256&units=8")
+        page.get_by_text("This run needs about").wait_for(timeout=90_000)
+        playwright_api.expect(page.get_by_role("spinbutton", name="Units per layer")).to_have_value(
+            "8", timeout=30_000)
+        learners.append(page)
+    teacher.get_by_text("2 learners joined, no runs yet").wait_for(timeout=30_000)  # joined, redrawn unasked
+    for page in learners:
+        page.get_by_role("button", name="Train", exact=True).click()
+    # A run's row is written when it is submitted; the teacher's page redraws every 3 s.
+    teacher.get_by_text("2 learners · 2 runs of this task").wait_for(timeout=30_000)
+    for page in learners:
+        page.get_by_text("Finished 2 epochs").wait_for(timeout=300_000)
+    teacher.get_by_text("2 runs of this task · 0 training now").wait_for(timeout=30_000)
+    teacher.locator(".js-plotly-plot").first.wait_for(timeout=60_000)  # Plotly's script loads on first use
+    playwright_api.expect(teacher.get_by_text("beat the learned-nothing loss")).to_have_count(1, timeout=30_000)
+    assert len(chart_traces(teacher, 0)) == 2
+
+    # A second task: its choice appears by itself, and the teacher's choice holds across the redraws.
+    token = learners[0].url.split("learner=")[1].split("&")[0]
+    ada = learners[0].context.new_page()  # Ada again, in a new tab of her browser
+    ada.goto(f"{server}/?learner={token}&task=adding&epochs=2&samples=256&units=8")
+    ada.get_by_text("Trainable parameters").wait_for(timeout=180_000)
+    playwright_api.expect(ada.get_by_role("spinbutton", name="Units per layer")).to_have_value("8", timeout=30_000)
+    ada.get_by_role("button", name="Train", exact=True).click()
+    choice = teacher.get_by_text("Adding problem", exact=True)
+    choice.wait_for(timeout=30_000)
+    choice.click()
+    teacher.get_by_text("2 learners · 1 run of this task").wait_for(timeout=30_000)
+    ada.get_by_text("Finished 2 epochs").wait_for(timeout=300_000)
+    teacher.get_by_text("2 learners · 1 run of this task · 0 training now").wait_for(timeout=30_000)
+    os.makedirs(ROOT / "tests" / "artifacts", exist_ok=True)
+    teacher.screenshot(path=str(ROOT / "tests" / "artifacts" / "class_live.png"), full_page=True)
+    for page in (teacher, *learners):
+        page.context.close()
 
 
 def test_a_run_that_kills_its_worker_ends_alone_while_another_finishes_and_the_server_answers(browser):

@@ -2,16 +2,19 @@
 runs, a pinned preset, and a learner's prediction on a lesson's question reaching the teacher."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
+from markdown_it import MarkdownIt
 from streamlit.testing.v1 import AppTest
 
 from helpers import fake_record, finish_runs
-from rnnlab import explain
+from rnnlab import classroom, explain
 from rnnlab.config import from_link
 from rnnlab.lab import get_lab
 from rnnlab.lessons import all_lessons
+from rnnlab.text_safety import markdown_literal
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -36,12 +39,37 @@ def test_a_teacher_makes_a_class_and_gets_two_links():
     at.text_input[0].input("Period 3")
     at.button[0].click().run()  # the form's "Make a class"
     assert not at.exception
-    teacher = at.query_params["teacher"]
-    teacher = teacher[0] if isinstance(teacher, list) else teacher
+    teacher = at.session_state["class_teacher"]
     room = get_lab().store.class_by_teacher(teacher)
     assert room is not None and room.title == "Period 3"
+    # Issue 17.8: the teacher's link is never in the projector's address bar, and shows only on request.
+    assert "teacher" not in at.query_params
+    links = [element.value for element in at.code]
+    assert links == [f"/?join={room.join_token}"] and not any(room.teacher_token in text for text in links)
+    at.toggle(key="class_show_link").set_value(True).run()
     links = [element.value for element in at.code]
     assert f"/?join={room.join_token}" in links and f"/classroom?teacher={room.teacher_token}" in links
+
+
+def test_a_teacher_link_leaves_the_address_and_a_new_one_replaces_it():
+    store = get_lab().store
+    room = store.new_class("Period 7")
+    at = page("classroom.py", teacher=room.teacher_token)
+    assert not at.exception and not at.error
+    assert "teacher" not in at.query_params  # the session holds it now
+    assert not any(room.teacher_token in element.value for element in (*at.code, *at.markdown))
+    at.run()  # a redraw without the address still opens the class
+    assert not at.error and at.subheader[0].value == "Period 7"
+    at.toggle(key="class_show_link").set_value(True).run()
+    at.button(key="class_new_link").click().run()
+    assert not at.exception and "no longer opens this page" in at.success[0].value
+    renewed = store.class_by_join(room.join_token)
+    assert renewed.teacher_token != room.teacher_token and renewed.class_id == room.class_id
+    assert store.class_by_teacher(room.teacher_token) is None  # the old link stops working at once
+    assert f"/classroom?teacher={renewed.teacher_token}" in [element.value for element in at.code]
+    old = page("classroom.py", teacher=room.teacher_token)
+    assert "This teacher link is not valid" in old.error[0].value and not old.table
+    assert page("classroom.py", teacher=renewed.teacher_token).subheader[0].value == "Period 7"
 
 
 def test_a_learners_link_or_a_join_link_never_opens_the_teachers_view():
@@ -114,6 +142,8 @@ def test_a_prediction_waits_for_an_answer_then_the_runs_decide_it_and_the_teache
     at = page("lessons.py", learner=learner.token)
     key = f"lessons_quiz_{lesson.name}_1"
     assert at.button(key=f"{key}_run").disabled  # no answer picked: nothing to run
+    measured = "What we measured: validation loss 0.017, 0.013 and 0.016"  # the lesson's ```reveal (issue 18.2)
+    assert not any(measured in element.value for element in at.markdown)
     at.radio(key=key).set_value(quiz.answers[1].label).run()
     assert not at.button(key=f"{key}_run").disabled
     at.button(key=f"{key}_run").click().run()
@@ -125,6 +155,7 @@ def test_a_prediction_waits_for_an_answer_then_the_runs_decide_it_and_the_teache
     verdicts = [element.value for element in (*at.success, *at.info)]
     assert any(sentence in verdict and f"You predicted **{quiz.answers[1].label}**" in verdict
                for verdict in verdicts), verdicts
+    assert any(measured in element.value for element in at.markdown)  # decided: the lesson's own figures show
     (prediction,) = store.predictions(learner.token)
     assert prediction.correct == (answer.label == quiz.answers[1].label) and prediction.run_id == handle.run_id
     assert handle.config == quiz.presets()[0] == from_link("task=sine&cell=simplernn&units=16")
@@ -132,3 +163,70 @@ def test_a_prediction_waits_for_an_answer_then_the_runs_decide_it_and_the_teache
     predicted = [table.value for table in teacher.table if "question" in table.value.columns]
     assert predicted and predicted[0]["question"][0] == quiz.question
     assert predicted[0]["answers"][0] == f"{quiz.answers[1].label}: 1"
+
+
+HOSTILE = ("![](https://host/p.png)", "[Sign in](https://host)", "<b>big</b><img src=x>")
+
+
+def test_learner_written_text_is_drawn_as_text_on_the_projector():
+    """Issue 17.7: names, run names and the class title render Markdown in st.table and st.subheader, and Plotly's
+    hover takes its HTML subset; each is escaped where it is drawn."""
+    store = get_lab().store
+    room = store.new_class("[Sign in](https://host)")
+    for name in HOSTILE:
+        learner = store.new_learner(name)
+        store.join(learner.token, room.join_token)
+        record = fake_record("lstm", val_loss=(0.15, 0.02))
+        record.name = name
+        save(store, learner.token, record)
+    at = page("classroom.py", teacher=room.teacher_token)
+    assert not at.exception
+    drawn = [at.subheader[0].value, *(value for table in at.table for column in table.value.columns
+                                      for value in table.value[column].astype(str))]
+    # The store already drops some markup from names and titles ("[]<>"), which leaves a bare, linkable URL.
+    assert at.subheader[0].value == markdown_literal(room.title) == markdown_literal("Sign in(https://host)")
+    for text in drawn:  # rendered as CommonMark, nothing is a tag; no bare "https://" is left for GFM to link
+        rendered = MarkdownIt("commonmark").render(text)
+        assert not re.search(r"<(?!/?p>)", rendered) and "://" not in text, (text, rendered)
+    (every_run,) = [table.value for table in at.table if "learner" in table.value.columns]
+    assert sorted(every_run["learner"]) == sorted(markdown_literal(learner.name)
+                                                  for learner in store.members(room.class_id))
+    assert sorted(every_run["run"]) == sorted(markdown_literal(name) for name in HOSTILE)
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    hovers = [text for trace in figure["data"] for text in trace["text"]]
+    assert hovers and not any("<" in text or ">" in text for text in hovers)
+    assert any("&lt;b&gt;big&lt;/b&gt;" in text for text in hovers)
+
+
+def test_uploaded_runs_are_shown_to_nobody_as_the_classs_findings():
+    store = get_lab().store
+    room = store.new_class("Period 8")
+    learner = store.new_learner("Ada")
+    store.join(learner.token, room.join_token)
+    trained = fake_record("lstm", val_loss=(0.15, 0.02))
+    save(store, learner.token, trained)
+    pairs = store.class_runs(room.class_id)
+    sent = fake_record("gru", val_loss=(0.15, 0.001))
+    sent.uploaded = True  # the trust helper's mark on a run that came in as a file
+    assert classroom.counted([*pairs, (pairs[0][0], sent)]) == pairs
+    assert classroom.uploaded(sent) and not classroom.uploaded(trained)
+
+
+def test_the_projectors_tables_read_as_words_and_rounded_numbers():
+    """Issue 18.14: no "bidirectional False", no "median seconds 6.7448", no raw "val_loss" header."""
+    store = get_lab().store
+    room = store.new_class("Period 9")
+    learner = store.new_learner("Ada")
+    store.join(learner.token, room.join_token)
+    record = fake_record("lstm", val_loss=(0.15, 0.0123456))
+    record.wall_seconds = 6.7448
+    save(store, learner.token, record)
+    at = page("classroom.py", teacher=room.teacher_token)
+    assert not at.exception
+    configurations, every_run = (table.value for table in at.table)
+    (row,) = configurations.to_dict("records")
+    assert row["both directions"] == "no" and row["median seconds"] == "6.7"
+    assert row["best validation loss"] == "0.0123" and row["runs with a result"] == 1
+    assert "bidirectional" not in configurations.columns and "configuration" not in configurations.columns
+    assert list(every_run.columns) == ["learner", "run", "status", "epochs", "validation loss"]
+    assert every_run["validation loss"][0] == "0.0123"

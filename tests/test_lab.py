@@ -9,6 +9,7 @@ import pytest
 from rnnlab.config import RunConfig
 from rnnlab.engine.threads import ThreadEngine
 from rnnlab.lab import BudgetError, Lab, StoredRun, UploadError
+from rnnlab.records import INTERRUPTED_MESSAGE
 from rnnlab.saving import save_model
 from rnnlab.store import Store, StoreError
 
@@ -68,7 +69,7 @@ def test_a_restart_in_the_middle_of_a_run_marks_it_interrupted(tmp_path):
     assert restarted.interrupted == 1
     run = restarted.runs(token)[handle.run_id]
     assert run.record.status == "interrupted" and run.record.epochs_done >= 1
-    assert "The server restarted while this run was training" in run.record.message
+    assert run.record.message == INTERRUPTED_MESSAGE  # issue 18.13: one sentence everywhere
     handle.stop()
     handle.join(60)
     engine.close()

@@ -216,7 +216,8 @@ def test_lesson_4_the_gru_learns_adding_sooner():
 def test_lesson_4_the_gru_does_not_train_faster_than_the_lstm():
     # Three quarters of the weights would suggest a GRU about a quarter faster (1 / 0.77). It was not: timed like
     # this (an epoch of 60 batches of each cell with model.fit, three times in turn, the best of each, so that a busy
-    # moment on a shared machine does not decide it), the GRU took 0.9 to 2.1 times the LSTM's time.
+    # moment on a shared machine does not decide it), the GRU took 0.9 to 2.1 times the LSTM's time. Whole epochs
+    # on a busy machine wander further (benchmarks/bench_cell_speed.py: 0.67 to 1.87 times); the lesson says so.
     data = make_dataset(from_link("task=adding&samples=3840"))
     models = {cell: build_model(from_link(f"task=adding&cell={cell}"), data) for cell in ("lstm", "gru")}
     for model in models.values():

@@ -1,10 +1,15 @@
 """Lessons read into blocks (`rnnlab.lessons`): presets, display maths, and predictions decided by the runs."""
 
+import re
+from pathlib import Path
+
 import pytest
 
 from rnnlab.config import RunConfig
 from rnnlab.lessons import Answer, Quiz, all_lessons, read_lesson
 from rnnlab.records import RunRecord
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def lesson(tmp_path, text):
@@ -103,3 +108,90 @@ def test_a_parameter_question_is_decided_by_exact_counts_without_training():
                 if config.task != "imdb":  # Keras's IMDB cannot be downloaded here; its count is tested on a file
                     count = untrained_model(config.replace(samples=16))[0].count_params()
                     assert f"{label} {count:,}" in sentence, (lesson.name, sentence)
+
+
+# --- Predict, then run: what a quiz decides stays hidden until it is decided (issue 18.2) ---------------------------
+
+def test_a_reveal_block_belongs_to_the_quiz_above_it_and_is_hidden_until_then(tmp_path):
+    read = lesson(tmp_path, QUIZ.replace("why: Gates keep the marked values.\n```\n",
+                                         "why: Gates keep the marked values.\n```\n\n```reveal\nThe GRU won: "
+                                         "0.0026.\n\n$$a = b$$\n```\n\nAfter.\n"))
+    assert [(block.kind, block.after_quiz) for block in read.blocks] == [
+        ("markdown", 0), ("quiz", 0), ("markdown", 1), ("math", 1), ("markdown", 0), ("quiz", 0)]
+    assert "GRU won" not in " ".join(block.text for block in read.shown())
+    assert [block.text for block in read.shown({1})] == [block.text for block in read.blocks]
+    assert [block.kind for block in read.revealed_by(1)] == ["markdown", "math"] and not read.revealed_by(2)
+    with pytest.raises(ValueError, match="no quiz above it"):
+        lesson(tmp_path, "# R\n\n```reveal\nToo early.\n```\n")
+
+
+# Per quiz, the verdict its lesson measured, in the lesson's own words: each must be in that quiz's reveal (so the
+# list stays true) and nowhere in the lesson as shown before the quiz is decided.
+VERDICTS = {
+    ("01_sequences_and_hidden_state", 1): ["What we measured", "2.6% to 3.5%", "does gather"],
+    ("02_vanishing_gradients", 1): ["no progress at all", "the SimpleRNN did not", "0.158, 0.156 and 0.171"],
+    ("03_inside_the_lstm", 1): ["The SimpleRNN was lower on every seed"],
+    ("04_the_gru", 1): ["the GRU lower on every seed", "the LSTM still at the", "0.011", "0.153"],
+    ("05_deeper_and_both_ways", 1): ["both directions", "stayed at the learned-nothing loss"],
+    ("06_forecasting_a_time_series", 1): ["The SimpleRNN was lower on all three seeds", "0.021"],
+    ("07_reading_sentiment", 1): ["Totals: 146,561 against 328,353"],
+    ("08_predicting_the_next_word", 1): ["The characters won", "0.47, 0.48 and 0.48"],
+    ("08_predicting_the_next_word", 2): ["The SimpleRNN ended lower", "1.304"],
+    ("09_from_the_dashboard_to_code", 1): ["Totals: 8,769 against 12,705", "8{,}704"],
+}
+# A number the reveal states that the lesson may show before the quiz, and why it gives nothing away.
+CONTEXT_NUMBERS = {
+    ("02_vanishing_gradients", 1): {"0.155": "the learned-nothing loss", "2,000": "the question's data size",
+                                    "0.012": "the LSTM's loss in the forget-bias section",
+                                    "0.20": "a gradient ratio of the initialisation table"},
+    ("03_inside_the_lstm", 1): {"1.386": "the learned-nothing loss"},
+    ("06_forecasting_a_time_series", 1): {"0.011": "the SimpleRNN's losses in the baselines' table: one side only",
+                                          "0.014": "the same", "0.016": "the same"},
+    ("07_reading_sentiment", 1): {"10,000": "the question's vocabulary"},
+    ("08_predicting_the_next_word", 1): {"1.32": "the word model's loss, measured above: one side only",
+                                         "1.35": "the same"},
+    ("09_from_the_dashboard_to_code", 1): {"12,705": "the stacked network's count, the lesson's example: one side"},
+}
+_NUMBER = re.compile(r"(?<![\d.,])(?:\d+\.\d+|\d{1,3}(?:,\d{3})+)(?![\d])")
+
+
+def shown_text(blocks) -> str:
+    return " ".join(" ".join(block.text.split()) for block in blocks)
+
+
+@pytest.mark.parametrize("each", all_lessons(), ids=lambda each: each.name)
+def test_a_lesson_as_shown_before_an_answer_states_no_quizs_measured_result(each):
+    before = shown_text(each.shown())  # what the page draws before any quiz is decided
+    for quiz in each.quizzes():
+        where = (each.name, quiz.number)
+        revealed = shown_text(each.revealed_by(quiz.number))
+        assert revealed, f"{where}: what the lesson measured for this quiz belongs in a ```reveal block after it"
+        assert where in VERDICTS, f"{where}: add the verdict this quiz's reveal states to VERDICTS"
+        for verdict in VERDICTS[where]:
+            assert verdict in revealed, (where, verdict)
+            assert verdict not in before, (where, verdict)
+        allowed = CONTEXT_NUMBERS.get(where, {})
+        leaked = set(_NUMBER.findall(revealed)) & set(_NUMBER.findall(before)) - set(allowed)
+        assert not leaked, f"{where}: shown before the quiz is decided: {sorted(leaked)}"
+
+
+def test_the_lessons_page_shows_a_reveal_only_once_its_quiz_is_decided():
+    """Through the page itself (AppTest): lesson 1's measured losses are not on the page before an answer; lesson
+    7's parameter counts appear only once the learner has predicted and counted."""
+    from streamlit.testing.v1 import AppTest
+
+    def page_text(at) -> str:
+        return " ".join(element.value for element in (*at.markdown, *at.success, *at.info))
+
+    at = AppTest.from_file(str(ROOT / "pages" / "lessons.py"), default_timeout=90).run()
+    assert not at.exception
+    assert "Does a hidden state really remember?" in page_text(at)
+    assert "0.017, 0.013 and 0.016" not in page_text(at) and "What we measured" not in page_text(at)
+    at.sidebar.radio(key="lessons_chosen").set_value("07_reading_sentiment").run()
+    key = "lessons_quiz_07_reading_sentiment_1"
+    assert "Totals: 146,561 against 328,353" not in page_text(at)
+    at.radio(key=key).set_value(at.radio(key=key).options[1]).run()
+    assert "Totals: 146,561 against 328,353" not in page_text(at)  # picked, not yet counted
+    at.button(key=f"{key}_run").click().run()
+    assert not at.exception
+    assert "Totals: 146,561 against 328,353" in page_text(at)

@@ -58,7 +58,7 @@ from rnnlab.engine.base import Engine, RunHandle, make_dataset, notify
 from rnnlab.engine.local import LocalClusterHost
 from rnnlab.engine.worker import (WarmWorker, attempt_event_name, record_from_fields, stop_event_name,
                                   train_in_worker)
-from rnnlab.records import RunRecord, Status
+from rnnlab.records import INTERRUPTED_MESSAGE, RunRecord, Status, interrupt
 
 logger = logging.getLogger(__name__)
 
@@ -242,7 +242,7 @@ class DaskEngine(Engine):
         except Exception:  # noqa: BLE001 - closing at exit: nothing useful to do with an error
             logger.warning("Closing the training cluster failed", exc_info=True)
         for run in list(self._runs.values()):  # whatever had not ended ends now
-            self._end(run, Status.STOPPED, "The training engine was closed before this run ended.")
+            self._end(run, Status.INTERRUPTED, INTERRUPTED_MESSAGE)
 
     @property
     def client(self) -> distributed.Client | None:
@@ -507,6 +507,8 @@ class DaskEngine(Engine):
 
                     samples = len(run._dataset.x_train) if run._dataset_given else record.config.samples
                     record.samples_per_second = throughput(samples, record.epoch_seconds)
+            if self._closed and record.status == "stopped":  # stopped by close() (the server going), not a learner
+                interrupt(record)
         with self._lock:
             self._runs.pop(run.run_id, None)
             self._forget_waiting(run)

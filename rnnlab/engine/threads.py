@@ -29,7 +29,7 @@ import keras
 
 from rnnlab.config import RunConfig
 from rnnlab.engine.base import Engine, RunHandle, SafeListeners, make_dataset
-from rnnlab.records import RunRecord, Status
+from rnnlab.records import RunRecord, Status, interrupt
 from rnnlab.training import Trainer, TrainerCallback
 
 # How often a chained job checks whether it was stopped while it waits for the job before it.
@@ -143,9 +143,12 @@ class _EndedMarker(TrainerCallback):
     """The trainer's first callback: notes that training is over before any listener hears it."""
 
     ended = False
+    interrupted = False  # set when the engine closes under the run: it ends "interrupted", not "stopped"
 
     def on_train_end(self, record: RunRecord) -> None:
         self.ended = True
+        if self.interrupted and record.status == "stopped":
+            interrupt(record)  # before any listener (the store) hears how it ended
 
 
 class ThreadEngine(Engine):
@@ -163,4 +166,5 @@ class ThreadEngine(Engine):
 
     def close(self) -> None:
         for handle in self._active_handles():
+            handle._ended_marker.interrupted = True
             handle.stop()

@@ -1,7 +1,7 @@
 """The figure of a class: every learner's runs of one task overlaid, made to be read on a projector.
 
 Each run is one curve of its validation loss (or accuracy) by epoch, coloured by its cell, with one legend entry per
-cell so thirty learners' runs stay readable; hovering a curve names the learner and the run.
+cell so thirty learners' runs stay readable; hovering a curve names the learner and the run (both written by learners, so escaped for Plotly's HTML).
 
     class_figure(store.class_runs(class_id, task="adding"), hide_names=True).show()
 """
@@ -15,6 +15,7 @@ from rnnlab.config import CELL_TITLES
 from rnnlab.data import LOSS_LABELS, task_kind
 from rnnlab.plots import style
 from rnnlab.plots.runs import HISTORY_NAMES
+from rnnlab.text_safety import hover_literal
 
 
 def learner_names(pairs: list[tuple], hide_names: bool) -> dict[str, str]:
@@ -42,7 +43,7 @@ def class_figure(pairs: list[tuple], key: str = "val_loss", hide_names: bool = F
         figure.add_trace(go.Scatter(
             x=np.arange(1, len(values) + 1), y=values, mode="lines", legendgroup=cell, name=CELL_TITLES[cell],
             showlegend=cell not in shown_cells, line=dict(color=style.CELL_COLORS[cell], width=1.5), opacity=0.7,
-            text=[f"{names[learner.token]} · {record.name}"] * len(values),
+            text=[hover_literal(f"{names[learner.token]} · {record.name}")] * len(values),
             hovertemplate="%{text}<br>epoch %{x}: %{y:.4g}<extra></extra>"))
         shown_cells.add(cell)
         if np.isfinite(record.baseline_loss):
