@@ -30,6 +30,8 @@ from rnnlab.records import RunRecord, distinct_names
 FLAT_LOW, FLAT_HIGH = 0.5, 2.0
 # Below this share of the learned-nothing loss a run counts as having learned the task; above the last one, not at all.
 SOLVED_SHARE, GOOD_SHARE, NOTHING_SHARE = 0.1, 0.5, 0.9
+# A classifier's accuracy counts as above (or below) the majority share only beyond this many standard errors.
+SIGNIFICANT_ERRORS = 2.0
 # The tasks whose answer depends on the first steps of the sequence, and where that information sits.
 EARLY_INFORMATION = {
     "adding": "the first marked value sits somewhere in the first half of the sequence",
@@ -316,12 +318,48 @@ def run_verdict(record: RunRecord, items: str = "sequences") -> Verdict:
     loss, baseline = record.final("val_loss"), record.baseline_loss
     numbers = (f"validation loss {_loss_number(loss)} against {_loss_number(baseline)} for a network that learned "
                "nothing")
+    judged = classifier_verdict(record, items)
+    if judged is not None:
+        return Verdict(judged.level, f"{how}. {judged.sentence} {numbers[0].upper()}{numbers[1:]}.")
     accuracy = record.final("val_accuracy")
     if accuracy is not None:
         numbers += f", validation accuracy {accuracy:.1%}"
     verdict = learning_verdict(share)
     level = "success" if _learned(share) else "info" if share <= NOTHING_SHARE else "warning"
     return Verdict(level, f"{how}. It {verdict}: {numbers}.")
+
+
+def classifier_verdict(record: RunRecord, items: str = "sequences") -> Verdict | None:
+    """A classifier judged by its accuracy against always answering the commonest class, on its test set (else its
+    validation set), with the standard error of that accuracy; None if the record lacks the counts (an old run).
+
+    A loss above the learned-nothing loss can come with an accuracy well above the majority share (an overconfident
+    IMDB model: validation loss 0.647 against 0.692, test accuracy 75.6% against 50%), so the loss alone must not
+    decide whether a classifier learned.
+    """
+    for part, accuracy in (("test", record.test_accuracy), ("validation", record.final("val_accuracy"))):
+        if accuracy is not None and math.isfinite(accuracy) and part in record.majority:
+            break
+    else:
+        return None
+    majority, count = record.majority[part]
+    count = int(count)
+    error = math.sqrt(max(accuracy * (1 - accuracy), 1 / count) / count)  # binomial; never 0 at 100% accuracy
+    numbers = (f"{part} accuracy {accuracy:.1%} (± {error:.1%}, its standard error on {count:,} {part} {items}) "
+               f"against {majority:.1%} for always answering the commonest class")
+    above = accuracy - majority
+    remaining = (1 - accuracy) / (1 - majority) if majority < 1 else math.nan  # share of the majority's errors left
+    if above > SIGNIFICANT_ERRORS * error and remaining <= SOLVED_SHARE:
+        return Verdict("success", f"It learned the task: {numbers}.")
+    if above > SIGNIFICANT_ERRORS * error and remaining <= GOOD_SHARE:
+        return Verdict("success", f"It learned a good part of the task: {numbers}.")
+    if above > SIGNIFICANT_ERRORS * error:
+        return Verdict("info", f"It learned something measurable, more than {SIGNIFICANT_ERRORS:g} standard errors "
+                               f"above the commonest class: {numbers}.")
+    if above >= -SIGNIFICANT_ERRORS * error:
+        return Verdict("warning", f"It learned nothing measurable, within {SIGNIFICANT_ERRORS:g} standard errors "
+                                  f"of the commonest class: {numbers}.")
+    return Verdict("warning", f"It did worse than always answering the commonest class: {numbers}.")
 
 
 def _loss_number(value: float) -> str:
