@@ -150,6 +150,18 @@ class Lab:
         estimate = budget.estimate(config, get_task(config.task).budget_shape(config))
         return estimate, budget.check(estimate, budget.Limits.from_environment(self._worker_bytes()))
 
+    def initial_spectral_radii(self, config: RunConfig) -> dict[str, dict[str, float]]:
+        """A SimpleRNN run's starting spectral radii, {layer: {direction: radius}}: its network rebuilt from its seed.
+
+        The weights depend on the settings' shapes and seed, not on how much data there is, so the data is made
+        with the fewest sequences whatever `config` asks for (a link's 200,000 sequences cost nothing here).
+        """
+        from rnnlab.introspect import spectral_radii
+        from rnnlab.models import SHAPE_ONLY_SAMPLES, untrained_model
+
+        small = config.replace(samples=SHAPE_ONLY_SAMPLES, eval_samples=SHAPE_ONLY_SAMPLES)
+        return spectral_radii(untrained_model(small)[0])
+
     def _worker_bytes(self) -> int | None:
         limit = getattr(self._engine, "memory_limit", None)
         return int(limit) if limit else None
@@ -287,6 +299,25 @@ class Lab:
             raise UploadError(str(error)) from None
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+
+    def upload_runs(self, learner: str, files: list[tuple[str, bytes]]) -> list[tuple[str, RunRecord | None, str]]:
+        """Uploaded files as runs: each run file (`run_x.json`) with the model of the same name (`run_x.keras`) if
+        it came too. One (file name, record or None, sentence) per run file, in upload order: the sentence says what
+        was added, or (record None) why it was not. Raises `UploadError` if no run file came at all.
+        """
+        runs = [(name, data) for name, data in files if name.lower().endswith(".json")]
+        models = {os.path.splitext(name)[0]: (name, data) for name, data in files if name.lower().endswith(".keras")}
+        if not runs:
+            raise UploadError("Upload the run's JSON too: a model alone does not say how it was trained.")
+        results = []
+        for name, data in runs:
+            model_name, model = models.get(os.path.splitext(name)[0], ("model.keras", None))
+            try:
+                record = self.upload_run(learner, data, model, model_name)
+                results.append((name, record, f"Added {record.name}" + (" with its model." if model else ".")))
+            except UploadError as error:
+                results.append((name, None, f"{name}: {error}"))
+        return results
 
 
 _lab: Lab | None = None

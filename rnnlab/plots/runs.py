@@ -85,14 +85,17 @@ def accuracy_figure(records: list[RunRecord]) -> go.Figure:
     return style.layout(figure, "Accuracy", "epoch", "share classified correctly", hovermode="x unified")
 
 
-def compare_figure(records: list[RunRecord], key: str = "val_loss", log_y: bool = False) -> go.Figure:
+def compare_figure(records: list[RunRecord], key: str = "val_loss", log_y: bool = False,
+                   names: dict[str, str] | None = None) -> go.Figure:
     """One curve per run for one history key: the race between cells on one task.
 
-    A run with no finite value for `key` (it diverged in its first epoch) cannot be drawn; the title says which.
+    `names` (by run id) are the names a page's selector shows, told apart among all the learner's runs ("… #2");
+    without it, runs are told apart among `records`. A run with no finite value for `key` (it diverged in its first
+    epoch) cannot be drawn; the title says which.
     """
     figure = go.Figure()
     colors = style.run_colors(records)
-    names = distinct_names(records)
+    names = {**distinct_names(records), **(names or {})}
     missing = []
     for record in records:
         values = [value if np.isfinite(value) else None for value in record.history.get(key, [])]
