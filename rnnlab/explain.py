@@ -223,10 +223,11 @@ def _early_information(record: RunRecord, ratio: float, share: float, when: str)
     return paragraphs + [verdict]
 
 
-def race_rows(records: list[RunRecord]) -> list[dict]:
-    """One table row per run: how it ended, and its gradient ratio (step 1 over step T) before and after training."""
+def race_rows(records: list[RunRecord], names: dict[str, str] | None = None) -> list[dict]:
+    """One table row per run: how it ended, and its gradient ratio (step 1 over step T) before and after training.
+    `names` (by run id) are the names the page shows for the runs; by default they are told apart among `records`."""
     rows = []
-    names = distinct_names(records)
+    names = {**distinct_names(records), **(names or {})}
     for record in records:
         recorded = record.grad_norm_history()
         before = after = math.nan
@@ -250,13 +251,16 @@ def race_rows(records: list[RunRecord]) -> list[dict]:
     return rows
 
 
-def explain_race(records: list[RunRecord]) -> list[str]:
+def explain_race(records: list[RunRecord], names: dict[str, str] | None = None) -> list[str]:
     """Sentences about a race, checking (not assuming) whether the gradient ratios sort winners from losers."""
-    rows = race_rows(records)
+    rows = race_rows(records, names)
     learned = [row for row in rows if _learned(row["_share"])]
     stuck = [row for row in rows if math.isfinite(row["_share"]) and not _learned(row["_share"])]
-    # The cell and its size name a run here ("LSTM 32"); the task and length are the race's own.
-    names = lambda group: ", ".join(row["run"].split(" · ")[0] for row in group)  # noqa: E731
+    # The cell and its size name a run here ("LSTM 32"), the task and length being the race's own; where that leaves
+    # two runs with one name (three "LSTM 128" runs), each keeps its whole name.
+    short = [row["run"].split(" · ")[0] for row in rows]
+    label = {row["run"]: (cut if short.count(cut) == 1 else row["run"]) for row, cut in zip(rows, short)}
+    names = lambda group: ", ".join(label[row["run"]] for row in group)  # noqa: E731
     paragraphs = []
     if learned:
         paragraphs.append(f"Below half the learned-nothing loss: **{names(learned)}**.")

@@ -255,6 +255,11 @@ def test_the_progress_line_counts_batches_within_the_epoch():
     assert progress_text(record).startswith("Epoch 2 of 10 · batch 32 of 32 · validating")
     assert progress_text(RunRecord(RunConfig(), status="running")) == \
         "Epoch 1 of 10 · preparing the data and the graph"
+    # Between epochs no batch of the next has run: never "Epoch 4 of 10 · batch 0 of 32" (issue 18.14).
+    record.history, record.batch_loss = {"loss": [0.5, 0.4, 0.3]}, [0.4] * 96
+    assert progress_text(record).startswith("Epoch 3 of 10 done · starting epoch 4 · about ")
+    record.history, record.batch_loss, record.wall_seconds = {}, [], 0.0
+    assert progress_text(record) == "Epoch 1 of 10 · preparing the data and the graph"  # not "batch 0 of 32"
 
 
 def test_the_imdb_sidebar_names_reviews_and_words():
