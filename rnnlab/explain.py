@@ -90,6 +90,11 @@ def describe_ratio(norms, direction: str = "forward") -> str:
             f"({format_factor(ratio)} times it)")
 
 
+def previous_state(symbol: str, letter: str = "h") -> str:
+    """A previous state in the app's plain-text style: 'h_(t−1)' for "t-1", 'c_(t+1)' (LaTeX keeps its own)."""
+    return f"{letter}_({symbol.replace('-', '−')})"
+
+
 def epoch_label(epoch: int) -> str:
     return "before training" if epoch == 0 else f"after epoch {epoch}"
 

@@ -113,11 +113,17 @@ class CellStep:
                 continue
             parts = {role: sum(term["value"] for term in row["terms"] if term["role"] == role)
                      for role in ("input", "recurrent", "bias")}
-            lines.append({"quantity": f"{row['symbol']} ({row['name']})", "from the input": parts["input"],
-                          "from the previous state": parts["recurrent"], "bias": parts["bias"],
-                          "pre-activation": row["pre_activation"], "function": row["activation"],
-                          "value": row["value"]})
+            # A tiny negative shown at the page's decimals reads "-0.0000": it is 0 at that precision.
+            shown = lambda value: 0.0 if round(float(value), TABLE_DECIMALS) == 0 else value  # noqa: E731
+            lines.append({"quantity": f"{row['symbol']} ({row['name']})", "from the input": shown(parts["input"]),
+                          "from the previous state": shown(parts["recurrent"]), "bias": shown(parts["bias"]),
+                          "pre-activation": shown(row["pre_activation"]), "function": row["activation"],
+                          "value": shown(row["value"])})
         return lines
+
+
+# The decimals Inside the cell shows the table with: a number that rounds to 0 there is written as 0 (not -0.0000).
+TABLE_DECIMALS = 4
 
 
 def replay(model, x) -> Replay:

@@ -19,6 +19,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from rnnlab.explain import previous_state
 from rnnlab.introspect.steps import GRU_CANDIDATE, QUANTITIES, SIGMOID_GATES, CellStep
 from rnnlab.plots import style
 
@@ -186,7 +187,7 @@ def step_terms_figure(step: CellStep) -> go.Figure:
     """Where each gate's pre-activation comes from at one step: the input, the previous state, the bias."""
     rows = [row for row in step.rows if row["pre_activation"] is not None]
     labels = [row["symbol"] for row in rows]
-    previous = f"h_{{{step.previous_symbol}}}"
+    previous = previous_state(step.previous_symbol)  # plain text, as every label: "h_(t−1)", not "h_{t-1}"
     figure = go.Figure()
     for role, label, color in (("input", "from the input x_t", style.INPUT_PART_COLOR),
                                ("recurrent", f"from the previous state {previous}", style.RECURRENT_PART_COLOR),
