@@ -165,3 +165,28 @@ def test_a_comparison_names_runs_as_the_page_does_and_its_legend_leaves_the_titl
     assert style.legend_rows(figure) == 2
     assert figure.layout.margin.t >= 60 + 2 * style.LEGEND_ROW_PX
     assert figure.layout.title.yref == "container" and figure.layout.title.y == 1
+
+
+def test_a_confusion_matrix_title_fits_a_half_column_and_its_counts_are_readable():
+    figure = charts.confusion_figure(np.array([[1200, 50], [70, 1180]]), ("negative", "positive"), "test reviews",
+                                     height=360)
+    first_line = figure.layout.title.text.split("<br>")[0]
+    assert first_line == "2,500 test reviews"  # the rest on its own small line, not cut at the column's edge
+    assert figure.data[0].textfont.size >= 14
+
+
+def test_an_imdb_input_strip_shows_its_words_readably_and_the_step_frame_leaves_the_token_visible():
+    from rnnlab.plots import cell as cell_plots
+
+    words = [f"word{index}" for index in range(200)]
+    gates = {"forget": np.random.default_rng(0).uniform(size=(1, 200, 4))}
+    figure = cell_plots.gates_figure(gates, np.arange(200), kind="LSTM", token_names=words, step=0)
+    strip = [trace for trace in figure.data if trace.type == "heatmap" and trace.name == "word"]
+    assert strip and list(strip[0].text[0]) == words  # every word is in the strip's hover
+    written = next(trace for trace in figure.data if trace.type == "scatter" and trace.mode == "text")
+    assert 0 < len(written.text) <= cell_plots.STRIP_WORD_LABELS  # a readable subset, not an empty panel
+    assert len(set(written.y)) == 2  # on two lines
+    assert len(figure.layout.xaxis2.tickvals) <= cell_plots.STRIP_WORD_LABELS
+    # The step is framed on the input row, not crossed by a line through its token.
+    lines_on_input = [shape for shape in figure.layout.shapes if shape.type == "line" and shape.yref == "y domain"]
+    assert not lines_on_input and any(shape.type == "rect" for shape in figure.layout.shapes)

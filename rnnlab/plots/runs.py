@@ -183,8 +183,13 @@ def confusion_figure(matrix: np.ndarray, class_names: tuple[str, ...], what: str
             for counts, row_shares, name in zip(matrix, shares, names)]
     figure = go.Figure(go.Heatmap(
         z=matrix, x=names, y=names, text=text, texttemplate="%{text}", colorscale=style.COUNT_SCALE,
-        colorbar=dict(title=what.split()[-1]),
+        textfont=dict(size=COUNT_FONT_PX), colorbar=dict(title=what.split()[-1]),
         hovertemplate=f"true %{{y}}, predicted %{{x}}: %{{z:,}} {what.split()[-1]}<extra></extra>"))
     figure.update_yaxes(autorange="reversed")
-    return style.layout(figure, f"{int(matrix.sum()):,} {what}: true class against predicted class",
+    # A short title over two lines: in a half-width column the one-line title was cut ("…against predicted cla").
+    return style.layout(figure, f"{int(matrix.sum()):,} {what}<br><sup>true class (rows) against predicted class (columns)</sup>",
                         "predicted class", "true class", legend=None, height=height)
+
+
+# The counts in a confusion matrix's cells: Plotly shrinks heatmap text to fit (about 7 px in a half-width column).
+COUNT_FONT_PX = 15
