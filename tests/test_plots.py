@@ -181,7 +181,7 @@ def test_an_imdb_input_strip_shows_its_words_readably_and_the_step_frame_leaves_
     words = [f"word{index}" for index in range(200)]
     gates = {"forget": np.random.default_rng(0).uniform(size=(1, 200, 4))}
     figure = cell_plots.gates_figure(gates, np.arange(200), kind="LSTM", token_names=words, step=0)
-    strip = [trace for trace in figure.data if trace.type == "heatmap" and trace.name == "word"]
+    strip = [trace for trace in figure.data if trace.type == "heatmap" and trace.name == "tokens"]
     assert strip and list(strip[0].text[0]) == words  # every word is in the strip's hover
     written = next(trace for trace in figure.data if trace.type == "scatter" and trace.mode == "text")
     assert 0 < len(written.text) <= cell_plots.STRIP_WORD_LABELS  # a readable subset, not an empty panel

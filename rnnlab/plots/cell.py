@@ -77,11 +77,11 @@ def gates_figure(direction_gates: dict, x: np.ndarray, *, kind: str, sample: int
         figure.update_xaxes(**word_ticks(token_names, STRIP_WORD_LABELS), title_text="word, in reading order",
                             row=len(titles), col=1)
     if step is not None:
+        for row in range(2, len(titles) + 1):
+            figure.add_vline(x=step + 1, line=dict(color=style.INK, width=1.5, dash="dot"), row=row, col=1)
         # On the input, a frame around the step's cell: a line through it hid the token being read (a character).
         figure.add_vrect(x0=step + 0.5, x1=step + 1.5, line=dict(color=style.INK, width=1.5),
                          fillcolor="rgba(0, 0, 0, 0)", row=1, col=1)
-        for row in range(2, len(titles) + 1):
-            figure.add_vline(x=step + 1, line=dict(color=style.INK, width=1.5, dash="dot"), row=row, col=1)
     style.layout(figure, title, None, None, height=150 + 135 * len(titles))
     figure.update_layout(margin=dict(r=90))  # room for the colour bars
     return figure
@@ -92,18 +92,21 @@ def _add_input(figure: go.Figure, x: np.ndarray, feature_names: tuple[str, ...],
     steps = np.arange(1, len(x) + 1)
     if x.ndim == 1:  # token ids: the words themselves, in reading order (an id's size means nothing)
         words = token_names if token_names is not None else [f"#{int(token)}" for token in x]
-        # A strip of one cell per token (every word in its hover), with a readable subset written on it: every k-th
-        # word, on two alternating lines so neighbours do not overlap. 200 words written in one line were a smear.
-        figure.add_trace(go.Heatmap(z=[np.zeros(len(words))], x=steps, y=[0], colorscale=[[0, "#f1f3f4"], [1, "#f1f3f4"]],
-                                    showscale=False, xgap=1, name="word", customdata=[[int(token) for token in x]],
-                                    text=[words], hovertemplate="time step %{x}: %{text} (id %{customdata})"
-                                                                "<extra></extra>"), row=1, col=1)
+        # The words written on the input row: all of them when they fit, else every k-th on two alternating lines
+        # so neighbours do not overlap (200 words in one line were a smear). Under them a strip of one cell per
+        # token, with every word in its hover.
         every = max(1, math.ceil(len(words) / STRIP_WORD_LABELS))
         shown = np.arange(0, len(words), every)
-        figure.add_trace(go.Scatter(x=steps[shown], y=np.where(np.arange(shown.size) % 2, -0.22, 0.22), mode="text",
+        lines = np.zeros(shown.size) if every == 1 else np.where(np.arange(shown.size) % 2, -0.22, 0.22)
+        figure.add_trace(go.Scatter(x=steps[shown], y=lines, mode="text", name="word",
                                     text=[words[index] for index in shown], textposition="middle center",
-                                    hoverinfo="skip", showlegend=False, name="words shown",
-                                    textfont=dict(size=11, color=style.INK)), row=1, col=1)
+                                    hoverinfo="skip", showlegend=False, textfont=dict(size=11, color=style.INK)),
+                         row=1, col=1)
+        figure.add_trace(go.Heatmap(z=[np.zeros(len(words))], x=steps, y=[0], showscale=False, xgap=1,
+                                    colorscale=[[0, "#f1f3f4"], [1, "#f1f3f4"]], name="tokens",
+                                    customdata=[[int(token) for token in x]], text=[words],
+                                    hovertemplate="time step %{x}: %{text} (id %{customdata})<extra></extra>"),
+                         row=1, col=1)
         figure.update_yaxes(visible=False, range=[-0.5, 0.5], row=1, col=1)
         return
     names = list(feature_names) or [f"feature {index + 1}" for index in range(x.shape[1])]
