@@ -353,3 +353,10 @@ def test_compare_runs_deletes_a_run_by_the_name_it_showed_and_undo_puts_it_back_
     at.button(key="runs_undo").click().run()
     assert not at.exception and not at.warning
     assert at.multiselect(key="runs_chosen").value == overlay  # back in the overlay, not only in the table
+
+
+def test_learners_get_no_deploy_button():
+    import tomllib
+
+    settings = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert settings["client"]["toolbarMode"] in ("viewer", "minimal")  # "auto" shows Deploy to every visitor

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Callable
 
 from rnnlab.config import EXPORT_LANGUAGES, RunConfig
+from rnnlab.export.names import EXTENSIONS, file_name
 from rnnlab.export.python import keras_script
 from rnnlab.export.r import r_script
 
@@ -23,8 +24,6 @@ from rnnlab.export.r import r_script
 # Keras.
 SCRIPTS: dict[str, Callable[[RunConfig], str]] = dict(zip(EXPORT_LANGUAGES, (keras_script, r_script)))
 LANGUAGES = EXPORT_LANGUAGES
-# What a downloaded script is called, per language.
-EXTENSIONS = {"python": ".py", "r": ".R"}
 
 
 def script(config: RunConfig, lang: str = "python") -> str:
@@ -32,11 +31,6 @@ def script(config: RunConfig, lang: str = "python") -> str:
     if lang not in SCRIPTS:
         raise ValueError(f"Language must be one of {', '.join(LANGUAGES)}; {lang!r} is not.")
     return SCRIPTS[lang](config)
-
-
-def file_name(config: RunConfig, lang: str = "python") -> str:
-    """The file name a downloaded script gets: 'rnnlab_lstm_sine.py', 'rnnlab_gru_adding.R'."""
-    return f"rnnlab_{config.cell}_{config.task}{EXTENSIONS[lang]}"
 
 
 __all__ = ["EXTENSIONS", "LANGUAGES", "file_name", "keras_script", "r_script", "script"]
