@@ -190,3 +190,13 @@ def test_an_imdb_input_strip_shows_its_words_readably_and_the_step_frame_leaves_
     # The step is framed on the input row, not crossed by a line through its token.
     lines_on_input = [shape for shape in figure.layout.shapes if shape.type == "line" and shape.yref == "y domain"]
     assert not lines_on_input and any(shape.type == "rect" for shape in figure.layout.shapes)
+
+
+@pytest.mark.parametrize("log_y", [False, True])
+def test_a_run_that_prepares_draws_its_future_axes_and_says_what_it_waits_for(log_y):
+    preparing = RunRecord(RunConfig(epochs=10), status="running")
+    figure = charts.loss_figure([preparing], log_y=log_y)
+    assert [note.text for note in figure.layout.annotations] == ["Waiting for the first batch"]
+    assert list(figure.layout.xaxis.range) == [0, 10] and list(figure.layout.yaxis.range) == [0, 1.0]
+    preparing.baseline_loss = 0.5  # known once the data is made: the axis reaches past the learned-nothing line
+    assert list(charts.loss_figure([preparing], log_y=log_y).layout.yaxis.range) == [0, pytest.approx(0.6)]

@@ -44,8 +44,15 @@ def loss_figure(records: list[RunRecord], log_y: bool = False, show_batches: boo
                     x=epochs, y=record.history[key], mode="lines+markers", name=f"{name}{label}",
                     line=dict(color=color, dash=dash, width=2.5), hovertemplate="%{y:.4g}"))
     kind = task_kind(records[0].config.task) if records else "regression"
-    style.layout(figure, "Loss", "epoch", f"loss: {LOSS_LABELS[kind]}", log_y=log_y, hovermode="x unified")
-    _add_baseline(figure, records, log_y)
+    empty = not figure.data
+    style.layout(figure, "Loss", "epoch", f"loss: {LOSS_LABELS[kind]}", log_y=log_y and not empty,
+                 hovermode="x unified")
+    if empty:  # the run prepares its data and graph: the axes it will have, and why nothing is on them yet
+        epochs = max((record.config.epochs for record in records), default=1)
+        baselines = [record.baseline_loss for record in records if np.isfinite(record.baseline_loss)]
+        style.empty_state(figure, "Waiting for the first batch", (0, epochs),
+                          (0, 1.2 * max(baselines) if baselines else 1.0))
+    _add_baseline(figure, records, log_y and not empty)
     return figure
 
 

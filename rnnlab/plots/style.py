@@ -124,6 +124,16 @@ def _y_values(figure: go.Figure) -> list:
     return values
 
 
+def empty_state(figure: go.Figure, text: str, x_range: tuple[float, float], y_range: tuple[float, float]) -> go.Figure:
+    """A chart with nothing to draw yet says so in its middle, on the axes its data will have (epochs 0 to N, the
+    loss from 0), instead of Plotly's arbitrary −1 to 4 with no word of why it is empty."""
+    figure.add_annotation(x=0.5, y=0.5, xref="paper", yref="paper", text=text, showarrow=False,
+                          font=dict(size=15, color=BASELINE_COLOR))
+    figure.update_xaxes(range=list(x_range))
+    figure.update_yaxes(range=list(y_range), type="linear")
+    return figure
+
+
 def add_baseline(figure: go.Figure, value: float, *, log_y: bool = False, label: str = "learned nothing") -> None:
     """The learned-nothing loss as a dotted line with its label sitting on the line, on linear and log axes alike.
 
