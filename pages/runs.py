@@ -64,7 +64,7 @@ names = session.names()
 
 
 def number(value) -> float:
-    """A table cell: the value, or NaN (drawn as "—", never the word "None") when there is none or it is not finite."""
+    """A table cell: the value, or NaN (drawn as "—", never "None") when there is none or it is not finite."""
     return float(value) if value is not None and math.isfinite(value) else math.nan
 
 
