@@ -251,7 +251,7 @@ def test_compare_runs_shows_every_column_whole_and_a_good_upload_at_once(server,
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     open_ready(page, f"{server}/?epochs=1&samples=128&units=4")
     page.get_by_role("button", name="Train", exact=True).click()
-    page.get_by_text("Finished 1 epoch").wait_for(timeout=120_000)
+    page.get_by_text("Finished 1 epoch").wait_for(timeout=300_000)
     page.get_by_role("link", name="Compare runs").click()
     page.get_by_text("Runs to overlay").wait_for(timeout=60_000)
     runs_table = page.locator("[data-testid='stTable']").first
@@ -276,9 +276,9 @@ def test_compare_runs_shows_every_column_whole_and_a_good_upload_at_once(server,
     page.get_by_text("Upload a run").click()
     page.locator("input[type=file]").set_input_files(str(saved))
     page.get_by_role("button", name="Add to my runs").click()
-    page.get_by_text("Runs to overlay").wait_for(timeout=30_000)
+    page.get_by_text("Runs to overlay").wait_for(timeout=120_000)
     main = page.locator("[data-testid='stMain']")
-    main.get_by_text("Added LSTM 4 · sine T=30.").wait_for(timeout=30_000)
+    main.get_by_text("Added LSTM 4 · sine T=30.").wait_for(timeout=60_000)
     assert "No runs yet" not in main.inner_text()
     assert page.locator("[data-testid='stTable']").first.locator("td").count() > 0
     page.close()
