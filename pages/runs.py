@@ -24,6 +24,8 @@ session.notices()
 def upload_ui() -> None:
     """A run downloaded from here (its JSON, and optionally its .keras model) back among the learner's runs; the
     files are paired and checked by the lab (`Lab.upload_runs`), and the page redrawn with what was added."""
+    for added, sentence in st.session_state.pop("runs_upload_results", []):  # outside the expander: seen at once
+        (st.success if added else st.error)(sentence)
     with st.expander("Upload a run"):
         files = st.file_uploader("A run's JSON (run_….json), and its model (run_….keras) if you have it",
                                  type=["json", "keras"], accept_multiple_files=True, key="runs_upload")
@@ -38,8 +40,8 @@ def upload_ui() -> None:
                                                        for _, record, sentence in results]
             if any(record is not None for _, record, _ in results):
                 st.rerun()
-        for added, sentence in st.session_state.pop("runs_upload_results", []):
-            (st.success if added else st.error)(sentence)
+            for added, sentence in st.session_state.pop("runs_upload_results", []):  # nothing added: no redraw
+                (st.success if added else st.error)(sentence)
 
 
 deleted = session.last_deleted()
