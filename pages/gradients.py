@@ -15,7 +15,7 @@ from rnnlab import explain
 from rnnlab.config import TASK_DEFAULTS, RunConfig, defaults_for_task, field_info, from_link
 from rnnlab.introspect import forget_gate_by_epoch, forget_gate_units, spectral_radii
 from rnnlab.introspect.gradients import curves
-from rnnlab.models import untrained_model
+from rnnlab.lab import get_lab
 from rnnlab.plots import cell as cell_plots
 from rnnlab.plots import gradients as gradient_plots
 
@@ -45,9 +45,9 @@ def watch(jobs) -> None:
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def initial_radii(values: dict) -> dict:
-    """A SimpleRNN run's starting spectral radii: the model rebuilt from the run's seed has the weights it started
-    from (built once, then cached: only numbers are kept)."""
-    return spectral_radii(untrained_model(RunConfig.from_dict(values))[0])
+    """A SimpleRNN run's starting spectral radii, from the lab (`Lab.initial_spectral_radii`); cached: only numbers
+    are kept."""
+    return get_lab().initial_spectral_radii(RunConfig.from_dict(values))
 
 
 def run_name(job) -> str:
@@ -62,29 +62,28 @@ def progress_ui() -> None:
 
     def panel() -> None:
         with st.container(border=True):
-            for job in watched:
-                record = job.record.snapshot()
-                done = record.steps_done / record.total_steps if record.total_steps else 0.0
-                if record.status == "pending":
-                    st.progress(0.0, text=f"{record.name}: waiting for the run before it")
-                elif record.status == "running":
-                    st.progress(min(done, 1.0), text=f"{record.name}: epoch "
-                                f"{min(record.epochs_done + 1, record.config.epochs)} of {record.config.epochs}")
-                elif record.status == "finished":
-                    st.progress(1.0, text=f"{record.name}: finished in {record.wall_seconds:.0f} s")
-                else:
-                    st.progress(min(done, 1.0), text=f"{record.name}: {record.status}")
+            for job in watched:  # each run as every page shows one: its bar while it trains, its verdict once ended
+                progress.draw_progress(job.record.snapshot(), handle=job, name=run_name(job))
             if any(job.running for job in watched) and st.button("Stop", key="grad_stop"):
                 session.stop_all()
 
     def show_the_new_runs() -> None:
         st.session_state.pop("grad_run", None)  # the one-run tab opens on the newest run
-        st.session_state.pop("grad_race_chosen", None)  # and the race on the runs just trained
+        race = st.session_state.get("grad_race_ids")
+        if race and [job.run_id for job in watched] == race:
+            st.session_state["grad_race_chosen"] = list(race)  # and the race on the runs just trained
 
     progress.live(watched, "grad_settled", panel, on_settled=show_the_new_runs)
 
 
 # --- The race -----------------------------------------------------------------------------------------------------
+
+def race_number(column, name: str, default: int, step: int, key: str, label: str | None = None) -> int:
+    """A number input with the setting's own limits and help (`rnnlab.config.field_info`)."""
+    info = field_info(name)
+    return int(column.number_input(label or info["label"], int(info["low"]), int(info["high"]), int(default),
+                                   step=step, key=key, help=info["help"]))
+
 
 def race_ui() -> None:
     """Settings and button for a three-cell race, then the chosen runs' curves, losses and a table."""
@@ -95,55 +94,77 @@ def race_ui() -> None:
     task = settings[0].radio("Task", list(RACE_TASKS), format_func=RACE_TASKS.get, key="grad_race_task",
                              horizontal=True)
     # Length and size widgets are per task, so picking a task brings up that task's own defaults.
-    seq_len = settings[1].number_input(field_info("seq_len")["label"], 2, 400, TASK_DEFAULTS[task]["seq_len"],
-                                       step=10, key=f"grad_race_seq_len_{task}")
-    samples = settings[2].number_input("Training sequences", 16, 20_000, TASK_DEFAULTS[task]["samples"],
-                                       step=1000, key=f"grad_race_samples_{task}")
-    units = settings[3].number_input("Units", 1, 128, 32, step=8, key="grad_race_units")
-    epochs = settings[4].number_input("Epochs", 1, 50, 10, step=1, key="grad_race_epochs")
+    seq_len = race_number(settings[1], "seq_len", TASK_DEFAULTS[task]["seq_len"], 10, f"grad_race_seq_len_{task}")
+    samples = race_number(settings[2], "samples", TASK_DEFAULTS[task]["samples"], 1000,
+                          f"grad_race_samples_{task}")
+    units = race_number(settings[3], "units", 32, 8, "grad_race_units", label="Units")
+    epochs = race_number(settings[4], "epochs", 10, 1, "grad_race_epochs")
     st.caption(f"Each cell gets {units} units, Adam with learning rate 0.003, batches of 64 and seed 0, whatever "
                "the sidebar of Build & Train says. At the defaults each model trains in about 5–20 s on two cores.")
     busy = session.active_job() is not None
     if st.button("Start the race", type="primary", disabled=busy, key="grad_race_start",
                  help="Busy: a run is training." if busy else None):
-        base = defaults_for_task(task).replace(seq_len=int(seq_len), samples=int(samples), units=int(units),
-                                               epochs=int(epochs))
+        base = defaults_for_task(task).replace(seq_len=seq_len, samples=samples, units=units, epochs=epochs)
         jobs = session.start_runs([base.replace(cell=cell) for cell in RACE_CELLS])
         if jobs:
             st.session_state["grad_race_ids"] = [job.run_id for job in jobs]
+            # The selector shows the race's runs from now on, as the charts do (set, not defaulted: a widget
+            # that already has a value keeps it on screen otherwise).
+            st.session_state["grad_race_chosen"] = [job.run_id for job in jobs]
             watch(jobs)
             st.rerun()
 
-    finished = {job.run_id: job for job in session.finished_runs()}
-    if len(finished) < 2:
+    runs = session.runs()
+    race_ids = [run_id for run_id in st.session_state.get("grad_race_ids", []) if run_id in runs]
+    # Runs that can be compared: every run that ended with a model, and the race's runs while they train.
+    candidates = {job.run_id: job for job in session.finished_runs()}
+    candidates.update({run_id: runs[run_id] for run_id in race_ids if run_id not in candidates})
+    if len(candidates) < 2:
         st.info("Start the race, or train two or more runs of one task, to compare them here.")
-    else:
-        race_ids = [run_id for run_id in st.session_state.get("grad_race_ids", []) if run_id in finished]
-        if not race_ids:
-            newest_task = list(finished.values())[-1].config.task
-            race_ids = [run_id for run_id, job in finished.items() if job.config.task == newest_task][-3:]
-        if [run_id for run_id in st.session_state.get("grad_race_chosen", []) if run_id not in finished]:
-            st.session_state.pop("grad_race_chosen")  # a chosen run was deleted on Compare runs
-        chosen = st.multiselect("Runs in the race", list(finished), default=race_ids, key="grad_race_chosen",
-                                format_func=lambda run_id: run_name(finished[run_id]))
-        records = [finished[run_id].record.snapshot() for run_id in chosen]
-        if records:
-            if len({(record.config.task, record.config.seq_len) for record in records}) > 1:
-                st.warning("These runs differ in task or sequence length; compare runs of one task at one length.")
-            when = st.radio("Gradient curves", ["after", "before"], horizontal=True, key="grad_race_when",
-                            format_func=lambda value: f"{value} training")
-            left, right = st.columns(2)
-            left.plotly_chart(gradient_plots.race_norm_figure(records, when), width="stretch",
-                              key="grad_race_norms")
-            right.plotly_chart(gradient_plots.race_loss_figure(records), width="stretch", key="grad_race_loss")
-            rows = explain.race_rows(records)
-            # A static table: every column shows in full (a data grid cut off the last one in a narrow window).
-            st.table(pd.DataFrame(rows).drop(columns=["_share", "_before", "_after"]).style.format(
-                {"validation loss": "{:.3g}", "learned-nothing loss": "{:.3g}", "seconds": "{:.1f}"}, na_rep="—"))
-            st.caption("Curves and ratios are the bottom layer's forward direction: the layer whose gradient must "
-                       "reach the inputs themselves. The ratio is ‖∂L/∂h_t‖ at step 1 over the same at step T.")
-            for paragraph in explain.explain_race(records):
-                st.markdown(paragraph)
+        return
+    if not race_ids:  # no race in this session yet: the newest task's latest runs
+        newest_task = list(candidates.values())[-1].config.task
+        race_ids = [run_id for run_id, job in candidates.items() if job.config.task == newest_task][-3:]
+    chosen_now = st.session_state.get("grad_race_chosen")
+    if chosen_now is not None and [run_id for run_id in chosen_now if run_id not in candidates]:
+        st.session_state["grad_race_chosen"] = [run_id for run_id in chosen_now if run_id in candidates]
+    names = session.names()
+    chosen = st.multiselect("Runs in the race", list(candidates), key="grad_race_chosen",
+                            default=None if "grad_race_chosen" in st.session_state else race_ids,
+                            format_func=lambda run_id: names.get(run_id, candidates[run_id].record.name))
+    jobs = [candidates[run_id] for run_id in chosen]
+    if jobs:
+        when = st.radio("Gradient curves", ["after", "before"], horizontal=True, key="grad_race_when",
+                        format_func=lambda value: f"{value} training")
+        # Redrawn while a chosen run trains, so the charts follow the race as it goes.
+        progress.live(jobs, "grad_race_settled", lambda: race_results(jobs, when, names))
+
+
+def race_results(jobs: list, when: str, names: dict[str, str]) -> None:
+    """The chosen runs' curves and losses (so far, for a run still training); the table and the verdicts once every
+    chosen run has ended."""
+    records = [job.record.snapshot() for job in jobs]
+    if len({(record.config.task, record.config.seq_len) for record in records}) > 1:
+        st.warning("These runs differ in task or sequence length; compare runs of one task at one length.")
+    started = [record for record in records if record.grad_norm_history()]
+    left, right = st.columns(2)
+    left.plotly_chart(gradient_plots.race_norm_figure(started, when, names=names), width="stretch",
+                      key="grad_race_norms")
+    right.plotly_chart(gradient_plots.race_loss_figure([record for record in records if record.epochs_done],
+                                                       names=names), width="stretch", key="grad_race_loss")
+    waiting = [names.get(record.run_id, record.name) for record in records if not record.is_final]
+    if waiting:
+        st.caption(f"Still training or waiting: {', '.join(waiting)}. The charts fill in as they go; the table "
+                   "and what it says follow once every chosen run has ended.")
+        return
+    rows = explain.race_rows(records, names)
+    # A static table: every column shows in full (a data grid cut off the last one in a narrow window).
+    st.table(pd.DataFrame(rows).drop(columns=["_share", "_before", "_after"]).style.format(
+        {"validation loss": "{:.3g}", "learned-nothing loss": "{:.3g}", "seconds": "{:.1f}"}, na_rep="—"))
+    st.caption("Curves and ratios are the bottom layer's forward direction: the layer whose gradient must "
+               "reach the inputs themselves. The ratio is ‖∂L/∂h_t‖ at step 1 over the same at step T.")
+    for paragraph in explain.explain_race(records, names):
+        st.markdown(paragraph)
 
 
 # --- Knobs and presets --------------------------------------------------------------------------------------------
@@ -167,18 +188,29 @@ Whether gradient survives the trip back through time depends on a few settings, 
   one step can do; it cannot fix a forward pass that already overflows.
 - **Sequence length.** Every extra step is one more factor in the product.
 """)
+    runs = session.runs()
+    trained = st.session_state.setdefault("grad_preset_runs", {})  # preset number -> the run it trained here
+    busy = session.active_job() is not None
     for number, (label, why, query) in enumerate(PRESETS):
         config = from_link(query)
         columns = st.columns([3, 1, 1])
-        columns[0].markdown(f"**{label}.** {why}  \n`?{query}`")
+        columns[0].markdown(f"**{label}.** {why}")
+        # Code that scrolls rather than wraps: a query broken mid-word ("…&re / current_gain=2") misleads a copy.
+        columns[0].code(f"?{query}", language=None, wrap_lines=False)
         if columns[1].button("Open in Build & Train", key=f"grad_open_{number}", width="stretch"):
             widgets.open_in_build_train(config)
-        if columns[2].button("Train it here", key=f"grad_train_{number}", width="stretch",
-                             disabled=session.active_job() is not None):
+        if columns[2].button("Train it here", key=f"grad_train_{number}", width="stretch", disabled=busy,
+                             help="Busy: a run is training; stop it or let it finish first." if busy else None):
             jobs = session.start_runs([config])
             if jobs:
+                trained[number] = jobs[0].run_id
                 watch(jobs)
                 st.rerun()
+        job = runs.get(trained.get(number))
+        if job is not None:  # what became of it, here where it was started (its curves are on One run)
+            progress.live([job], f"grad_preset_settled_{number}",
+                          lambda job=job: progress.draw_progress(job.record.snapshot(), handle=job,
+                                                                 name=run_name(job)))
 
 
 # --- One run ------------------------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import streamlit as st
 from pages import session, widgets
 from rnnlab.config import field_info
 from rnnlab.data import get_task
-from rnnlab.explain import describe_answer, epoch_label
+from rnnlab.explain import describe_answer, epoch_label, previous_state
 from rnnlab.introspect import forget_gate_by_epoch, recurrent_layer_names, steps
 from rnnlab.lab import get_lab
 from rnnlab.plots import cell as cell_charts
@@ -187,10 +187,11 @@ cell = steps.cell_step(model, seen, layer, direction, step, unit)
 previous = cell.previous_symbol
 st.subheader(f"Time step {step + 1}, unit {unit + 1}: the equations with their numbers")
 if cell.previous_step is None:
-    st.caption(f"This is the first step the {direction} direction reads, so the previous state h_{{{previous}}} is "
-               "zero.")
+    st.caption(f"This is the first step the {direction} direction reads, so the previous state "
+               f"{previous_state(previous)} is zero.")
 else:
-    st.caption(f"The previous state h_{{{previous}}} is the one after time step {cell.previous_step + 1}. σ is the "
+    st.caption(f"The previous state {previous_state(previous)} is the one after time step "
+               f"{cell.previous_step + 1}. σ is the "
                "sigmoid 1/(1+e^(−x)); every number is rounded to three decimals.")
 equations, parts = st.columns([3, 2])
 with equations:

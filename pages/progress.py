@@ -30,21 +30,23 @@ def live(jobs: list[RunHandle], settled_key: str, draw: Callable[[], None],
     panel()
 
 
-def draw_progress(record: RunRecord, items: str = "sequences", handle=None) -> None:
+def draw_progress(record: RunRecord, items: str = "sequences", handle=None, name: str | None = None) -> None:
     """The epoch, the batch within it and the time left while `record` trains; once it has ended, a verdict that
     judges it against the loss of a network that learned nothing (`rnnlab.explain.run_verdict`).
 
-    `items` names what the run trains on ("sequences", "reviews"), for the speed it reports.
+    `items` names what the run trains on ("sequences", "reviews"), for the speed it reports; `name`, where several
+    runs are shown together (a race), opens each line with the run's name.
     """
+    prefix = f"{name}: " if name else ""
     if record.status == "pending":
-        st.progress(0.0, text=waiting_text(handle) if handle is not None else "Waiting to train")
+        st.progress(0.0, text=prefix + (waiting_text(handle) if handle is not None else "Waiting to train"))
     elif record.status == "running":
         st.progress(min(record.steps_done / record.total_steps, 1.0) if record.total_steps else 0.0,
-                    text=progress_text(record))
+                    text=prefix + progress_text(record))
     else:
         verdict = explain.run_verdict(record, items)
         {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}[verdict.level](
-            verdict.sentence)
+            (f"**{name}**: " if name else "") + verdict.sentence)
 
 
 def waiting_text(handle) -> str:
@@ -73,13 +75,17 @@ def draw_cost(estimate, verdict) -> None:
 
 
 def progress_text(record: RunRecord) -> str:
-    """'Epoch 2 of 10 · batch 30 of 32 · about 12 s left': batches counted within the epoch being trained."""
+    """'Epoch 2 of 10 · batch 30 of 32 · about 12 s left': batches counted within the epoch being trained, from the
+    first one that has run ('Epoch 3 of 10 done · starting epoch 4' between epochs, never "batch 0")."""
     epochs, per_epoch = record.config.epochs, record.steps_per_epoch
     epoch = min(record.epochs_done + 1, epochs)
     text = f"Epoch {epoch} of {epochs}"
     if per_epoch:
         within = min(max(record.steps_done - record.epochs_done * per_epoch, 0), per_epoch)
-        text += f" · batch {within:,} of {per_epoch:,}"
+        if within == 0 and record.epochs_done:  # between epochs: no batch of the next one has run yet
+            text = f"Epoch {record.epochs_done} of {epochs} done · starting epoch {epoch}"
+        elif within:  # before the first batch there is no batch to count, only the preparing below
+            text += f" · batch {within:,} of {per_epoch:,}"
         if within == per_epoch:
             text += " · validating"
     left = record.seconds_left()

@@ -2,7 +2,6 @@
 deletes."""
 
 import math
-import os
 
 import pandas as pd
 import streamlit as st
@@ -23,33 +22,37 @@ session.notices()
 
 
 def upload_ui() -> None:
-    """A run downloaded from here (its JSON, and optionally its .keras model) back among the learner's runs."""
+    """A run downloaded from here (its JSON, and optionally its .keras model) back among the learner's runs; the
+    files are paired and checked by the lab (`Lab.upload_runs`), and the page redrawn with what was added."""
+    for added, sentence in st.session_state.pop("runs_upload_results", []):  # outside the expander: seen at once
+        (st.success if added else st.error)(sentence)
     with st.expander("Upload a run"):
         files = st.file_uploader("A run's JSON (run_….json), and its model (run_….keras) if you have it",
                                  type=["json", "keras"], accept_multiple_files=True, key="runs_upload")
         if files and st.button("Add to my runs", key="runs_upload_add"):
-            runs = [file for file in files if file.name.lower().endswith(".json")]
-            models = {os.path.splitext(file.name)[0]: file for file in files if file.name.lower().endswith(".keras")}
-            if not runs:
-                st.error("Upload the run's JSON too: a model alone does not say how it was trained.")
+            try:
+                results = get_lab().upload_runs(session.token(), [(file.name, file.getvalue()) for file in files])
+            except UploadError as error:
+                st.error(str(error))
                 return
-            for file in runs:
-                model = models.get(os.path.splitext(file.name)[0])
-                try:
-                    record = get_lab().upload_run(session.token(), file.getvalue(),
-                                                  model.getvalue() if model else None,
-                                                  model.name if model else "model.keras")
-                    st.success(f"Added **{record.name}**" + (" with its model." if model else "."))
-                except UploadError as error:
-                    st.error(f"{file.name}: {error}")
+            # Shown after the redraw, which puts the new runs in the table and the overlay.
+            st.session_state["runs_upload_results"] = [(record is not None, sentence)
+                                                       for _, record, sentence in results]
+            if any(record is not None for _, record, _ in results):
+                st.rerun()
+            for added, sentence in st.session_state.pop("runs_upload_results", []):  # nothing added: no redraw
+                (st.success if added else st.error)(sentence)
 
 
 deleted = session.last_deleted()
 if deleted is not None:
     note, undo = st.columns([4, 1])
-    note.info(f"Deleted **{deleted[1]}**.")
+    # The name the learner saw in the table ("… #3"), not the run's bare name that several runs share.
+    note.info(f"Deleted **{st.session_state.get('runs_deleted_as', {}).get(deleted[0], deleted[1])}**.")
     if undo.button("Undo", key="runs_undo", width="stretch"):
         session.undo_delete()
+        # Back in the overlay too, where it was before the delete.
+        st.session_state["runs_chosen"] = st.session_state.pop("runs_chosen_before_delete", [deleted[0]])
         st.rerun()
 
 jobs = list(session.runs().values())
@@ -62,9 +65,9 @@ records = [job.record.snapshot() for job in jobs]
 names = session.names()
 
 
-def number(value) -> float | None:
-    """A table cell: the value, or empty (never the word "None") when there is none or it is not a number."""
-    return value if value is not None and math.isfinite(value) else None
+def number(value) -> float:
+    """A table cell: the value, or NaN (drawn as "—", never "None") when there is none or it is not finite."""
+    return float(value) if value is not None and math.isfinite(value) else math.nan
 
 
 table = pd.DataFrame([{
@@ -79,32 +82,30 @@ table = pd.DataFrame([{
     "test accuracy": number(record.test_accuracy),
     "validation perplexity": number(record.final("val_perplexity")),
     "seconds": round(record.wall_seconds, 1),
-    "sequences / s": number(round(record.samples_per_second) if math.isfinite(record.samples_per_second)
-                            else None),
+    "sequences / s": number(record.samples_per_second),
 } for record in records])
 if table["test accuracy"].isna().all():  # regression runs only: accuracy has no meaning here
     table = table.drop(columns="test accuracy")
 if table["validation perplexity"].isna().all():  # only text runs have a perplexity
     table = table.drop(columns="validation perplexity")
-losses = st.column_config.NumberColumn(format="%.4g", width="small")
-st.dataframe(table, hide_index=True, width="stretch", column_config={
-    "run": st.column_config.TextColumn(width="large"),
-    "status": st.column_config.TextColumn(width="small"),
-    "epochs": st.column_config.NumberColumn(width="small"),
-    "parameters": st.column_config.NumberColumn(format="localized", width="small"),
-    "training loss": losses, "validation loss": losses, "learned-nothing loss": losses, "test loss": losses,
-    "test accuracy": st.column_config.NumberColumn(format="percent", width="small"),
-    "validation perplexity": st.column_config.NumberColumn(format="%.3g", width="small"),
-    "seconds": st.column_config.NumberColumn(format="%.1f", width="small"),
-    "sequences / s": st.column_config.NumberColumn(format="localized", width="small"),
-})
+# A static table, not a data grid: its headers wrap and every column shows in full in a 1,400 px window (the grid
+# cut "training loss" to "training los" and pushed the last two columns out of sight).
+formats = {"parameters": "{:,}", "training loss": "{:.4g}", "validation loss": "{:.4g}",
+           "learned-nothing loss": "{:.4g}", "test loss": "{:.4g}", "test accuracy": "{:.1%}",
+           "validation perplexity": "{:.3g}", "seconds": "{:.1f}", "sequences / s": "{:,.0f}"}
+st.table(table.style.format({column: style for column, style in formats.items() if column in table.columns},
+                            na_rep="—"))
 
 by_id = {record.run_id: record for record in records}
 tasks = sorted({record.config.task for record in records})
 task = st.radio("Task", tasks, horizontal=True, key="runs_task") if len(tasks) > 1 else tasks[0]
 same_task = [record for record in records if record.config.task == task]
+if [run_id for run_id in st.session_state.get("runs_chosen", []) if run_id not in by_id]:
+    st.session_state.pop("runs_chosen")  # a chosen run was deleted
 chosen = st.multiselect("Runs to overlay", [record.run_id for record in same_task],
-                        default=[record.run_id for record in same_task][-4:],
+                        # Seeded once; after that the widget's own state (an undo puts a run back into it).
+                        default=None if "runs_chosen" in st.session_state else
+                        [record.run_id for record in same_task][-4:],
                         format_func=lambda run_id: names[run_id], key="runs_chosen")
 metrics = ["val_loss", "loss"] + (["val_accuracy", "accuracy"] if same_task[0].is_classification else []) + \
     [key for key in ("val_perplexity", "perplexity") if any(key in record.history for record in same_task)]
@@ -114,7 +115,7 @@ metric = controls[0].radio("Curve", metrics, horizontal=True, key="runs_metric",
 log_scale = controls[1].toggle("Log-scale axis", key="runs_log", disabled=not metric.endswith("loss"))
 if chosen:
     overlaid = [by_id[run_id] for run_id in chosen]
-    st.plotly_chart(run_plots.compare_figure(overlaid, metric, log_y=log_scale), width="stretch",
+    st.plotly_chart(run_plots.compare_figure(overlaid, metric, log_y=log_scale, names=names), width="stretch",
                     key="runs_compare")
     for record in run_plots.not_drawn(overlaid, metric):
         st.caption(f"**{names[record.run_id]}** is not drawn: it has no finite {run_plots.HISTORY_NAMES[metric]} "
@@ -132,17 +133,18 @@ columns[0].download_button("Run as JSON", record.to_json(indent=1), file_name=f"
 columns[1].download_button("History as CSV", record.history_frame().to_csv(index=False),
                            file_name=f"history_{record.run_id}.csv", mime="text/csv", key="runs_csv",
                            width="stretch")
-model_file = get_lab().store.model_path(record.run_id)
-if os.path.isfile(model_file):
-    with open(model_file, "rb") as handle:
-        columns[2].download_button("Model as .keras", handle.read(), file_name=f"run_{record.run_id}.keras",
-                                   mime="application/octet-stream", key="runs_model", width="stretch",
-                                   help="Keras's own file: keras.saving.load_model(path) in any Keras 3.")
+model_file = get_lab().model_file(session.token(), record.run_id)
+if model_file is not None:
+    columns[2].download_button("Model as .keras", model_file, file_name=f"run_{record.run_id}.keras",
+                               mime="application/octet-stream", key="runs_model", width="stretch",
+                               help="Keras's own file: keras.saving.load_model(path) in any Keras 3.")
 else:
     columns[2].button("Model as .keras", disabled=True, key="runs_model", width="stretch",
                       help="This run has no saved model (it is still training, or ended without weights).")
 if columns[3].button("Delete this run", key="runs_delete", width="stretch",
                      help="You can undo this until you delete another run."):
+    st.session_state["runs_deleted_as"] = {selected: names[selected]}
+    st.session_state["runs_chosen_before_delete"] = list(chosen)
     session.delete_run(selected)
     st.rerun()
 st.download_button("Logs for TensorBoard (.zip)",  # made on click: the stored record, with its probes

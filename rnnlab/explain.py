@@ -32,6 +32,8 @@ from rnnlab.verdict import Level, Verdict  # how a run ended: Level.SUCCESS, INF
 FLAT_LOW, FLAT_HIGH = 0.5, 2.0
 # Below this share of the learned-nothing loss a run counts as having learned the task; above the last one, not at all.
 SOLVED_SHARE, GOOD_SHARE, NOTHING_SHARE = 0.1, 0.5, 0.9
+# A classifier's accuracy counts as above (or below) the majority share only beyond this many standard errors.
+SIGNIFICANT_ERRORS = 2.0
 # The tasks whose answer depends on the first steps of the sequence, and where that information sits.
 EARLY_INFORMATION = {
     "adding": "the first marked value sits somewhere in the first half of the sequence",
@@ -88,6 +90,11 @@ def describe_ratio(norms, direction: str = "forward") -> str:
         return f"the gradient reaching step {far_step} is {format_factor(ratio)} times the one at step {near_step}"
     return (f"the gradient reaching step {far_step} is about the same size as the one at step {near_step} "
             f"({format_factor(ratio)} times it)")
+
+
+def previous_state(symbol: str, letter: str = "h") -> str:
+    """A previous state in the app's plain-text style: 'h_(t−1)' for "t-1", 'c_(t+1)' (LaTeX keeps its own)."""
+    return f"{letter}_({symbol.replace('-', '−')})"
 
 
 def epoch_label(epoch: int) -> str:
@@ -223,10 +230,11 @@ def _early_information(record: RunRecord, ratio: float, share: float, when: str)
     return paragraphs + [verdict]
 
 
-def race_rows(records: list[RunRecord]) -> list[dict]:
-    """One table row per run: how it ended, and its gradient ratio (step 1 over step T) before and after training."""
+def race_rows(records: list[RunRecord], names: dict[str, str] | None = None) -> list[dict]:
+    """One table row per run: how it ended, and its gradient ratio (step 1 over step T) before and after training.
+    `names` (by run id) are the names the page shows for the runs; by default they are told apart among `records`."""
     rows = []
-    names = distinct_names(records)
+    names = {**distinct_names(records), **(names or {})}
     for record in records:
         recorded = record.grad_norm_history()
         before = after = math.nan
@@ -250,13 +258,16 @@ def race_rows(records: list[RunRecord]) -> list[dict]:
     return rows
 
 
-def explain_race(records: list[RunRecord]) -> list[str]:
+def explain_race(records: list[RunRecord], names: dict[str, str] | None = None) -> list[str]:
     """Sentences about a race, checking (not assuming) whether the gradient ratios sort winners from losers."""
-    rows = race_rows(records)
+    rows = race_rows(records, names)
     learned = [row for row in rows if _learned(row["_share"])]
     stuck = [row for row in rows if math.isfinite(row["_share"]) and not _learned(row["_share"])]
-    # The cell and its size name a run here ("LSTM 32"); the task and length are the race's own.
-    names = lambda group: ", ".join(row["run"].split(" · ")[0] for row in group)  # noqa: E731
+    # The cell and its size name a run here ("LSTM 32"), the task and length being the race's own; where that leaves
+    # two runs with one name (three "LSTM 128" runs), each keeps its whole name.
+    short = [row["run"].split(" · ")[0] for row in rows]
+    label = {row["run"]: (cut if short.count(cut) == 1 else row["run"]) for row, cut in zip(rows, short)}
+    names = lambda group: ", ".join(label[row["run"]] for row in group)  # noqa: E731
     paragraphs = []
     if learned:
         paragraphs.append(f"Below half the learned-nothing loss: **{names(learned)}**.")
@@ -309,12 +320,48 @@ def run_verdict(record: RunRecord, items: str = "sequences") -> Verdict:
     loss, baseline = record.final("val_loss"), record.baseline_loss
     numbers = (f"validation loss {_loss_number(loss)} against {_loss_number(baseline)} for a network that learned "
                "nothing")
+    judged = classifier_verdict(record, items)
+    if judged is not None:
+        return Verdict(judged.level, f"{how}. {judged.sentence} {numbers[0].upper()}{numbers[1:]}.")
     accuracy = record.final("val_accuracy")
     if accuracy is not None:
         numbers += f", validation accuracy {accuracy:.1%}"
     verdict = learning_verdict(share)
     level = Level.SUCCESS if _learned(share) else Level.INFO if share <= NOTHING_SHARE else Level.WARNING
     return Verdict(level, f"{how}. It {verdict}: {numbers}.")
+
+
+def classifier_verdict(record: RunRecord, items: str = "sequences") -> Verdict | None:
+    """A classifier judged by its accuracy against always answering the commonest class, on its test set (else its
+    validation set), with the standard error of that accuracy; None if the record lacks the counts (an old run).
+
+    A loss above the learned-nothing loss can come with an accuracy well above the majority share (an overconfident
+    IMDB model: validation loss 0.647 against 0.692, test accuracy 75.6% against 50%), so the loss alone must not
+    decide whether a classifier learned.
+    """
+    for part, accuracy in (("test", record.test_accuracy), ("validation", record.final("val_accuracy"))):
+        if accuracy is not None and math.isfinite(accuracy) and part in record.majority:
+            break
+    else:
+        return None
+    majority, count = record.majority[part]
+    count = int(count)
+    error = math.sqrt(max(accuracy * (1 - accuracy), 1 / count) / count)  # binomial; never 0 at 100% accuracy
+    numbers = (f"{part} accuracy {accuracy:.1%} (± {error:.1%}, its standard error on {count:,} {part} {items}) "
+               f"against {majority:.1%} for always answering the commonest class")
+    above = accuracy - majority
+    remaining = (1 - accuracy) / (1 - majority) if majority < 1 else math.nan  # share of the majority's errors left
+    if above > SIGNIFICANT_ERRORS * error and remaining <= SOLVED_SHARE:
+        return Verdict("success", f"It learned the task: {numbers}.")
+    if above > SIGNIFICANT_ERRORS * error and remaining <= GOOD_SHARE:
+        return Verdict("success", f"It learned a good part of the task: {numbers}.")
+    if above > SIGNIFICANT_ERRORS * error:
+        return Verdict("info", f"It learned something measurable, more than {SIGNIFICANT_ERRORS:g} standard errors "
+                               f"above the commonest class: {numbers}.")
+    if above >= -SIGNIFICANT_ERRORS * error:
+        return Verdict("warning", f"It learned nothing measurable, within {SIGNIFICANT_ERRORS:g} standard errors "
+                                  f"of the commonest class: {numbers}.")
+    return Verdict("warning", f"It did worse than always answering the commonest class: {numbers}.")
 
 
 def _loss_number(value: float) -> str:

@@ -16,7 +16,9 @@ Probabilities are the softmax of the model's logits; they agree with `model.pred
 
 Temperature τ divides the logits before the softmax: below 1 it sharpens the distribution towards the most likely
 token, above 1 it flattens it, and τ = 0 means greedy: always the most likely token. The same seed gives the same
-text.
+text. The sampler never draws padding or [UNK] (`never_drawn`): they are not text, and [UNK] was written on screen as
+"�". Their probability is set to 0 and the rest renormalised before the temperature; `Step.probabilities` keeps
+the model's own softmax, those two included.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import weakref
 import numpy as np
 import tensorflow as tf
 
-from rnnlab.data.vocabulary import Vocabulary
+from rnnlab.data.vocabulary import PAD, UNKNOWN, Vocabulary
 from rnnlab.introspect import layers
 
 # One reader per model, kept while the model lives (the weak key lets a deleted run's model be collected).
@@ -164,10 +166,29 @@ class Generation:
         return self.vocabulary.decode(self.prompt_ids) + self.continuation
 
 
+def never_drawn(vocabulary: Vocabulary) -> np.ndarray:
+    """The ids the sampler never draws: padding and [UNK], which are not text a learner could read."""
+    return np.array([index for index, token in enumerate(vocabulary.tokens) if token in (PAD, UNKNOWN)], dtype=int)
+
+
+def drawable(probabilities: np.ndarray, vocabulary: Vocabulary) -> np.ndarray:
+    """`probabilities` with padding and [UNK] set to 0 and the rest renormalised to sum to 1."""
+    kept = np.asarray(probabilities, dtype=np.float64).copy()
+    kept[never_drawn(vocabulary)] = 0.0
+    total = kept.sum()
+    if total <= 0:  # the model puts everything on tokens that are not text: draw evenly among the rest
+        kept = np.ones_like(kept)
+        kept[never_drawn(vocabulary)] = 0.0
+        total = kept.sum()
+    return kept / total
+
+
 def generate(model, vocabulary: Vocabulary, prompt: str, length: int = 30, temperature: float = 1.0,
              seed: int = 0) -> Generation:
     """Write `length` tokens after `prompt`, each drawn from the model's distribution at `temperature` with a
-    generator seeded by `seed` (τ = 0: greedy); every step keeps the distribution it drew from."""
+    generator seeded by `seed` (τ = 0: greedy), never padding or [UNK]; every step keeps the distribution it drew
+    from. The prompt's state is carried into the first step and each step's into the next, so step k's distribution
+    is the one a fresh read of the prompt and the k − 1 tokens drawn before it gives."""
     if length < 0:
         raise ValueError(f"The length must be 0 or more tokens, not {length}.")
     with_temperature(np.ones(1), temperature)  # checks the temperature before any work
@@ -178,7 +199,7 @@ def generate(model, vocabulary: Vocabulary, prompt: str, length: int = 30, tempe
     steps = []
     for number in range(length):
         probabilities = softmax(logits)
-        drawn_from = with_temperature(probabilities, temperature)
+        drawn_from = with_temperature(drawable(probabilities, vocabulary), temperature)
         token = int(np.argmax(drawn_from)) if temperature == 0 else int(rng.choice(drawn_from.size, p=drawn_from))
         steps.append(Step(token=token, probabilities=probabilities, drawn_from=drawn_from))
         if number < length - 1:

@@ -291,6 +291,16 @@ class Lab:
             handle.stop()
         self.store.delete_run(learner, run_id)
 
+    def model_file(self, learner: str, run_id: str) -> bytes | None:
+        """The `.keras` file of one of `learner`'s runs, to download; None if it has none (or is not theirs)."""
+        if self.store.owner(run_id) != learner:
+            return None
+        try:
+            with open(self.store.model_path(run_id), "rb") as handle:
+                return handle.read()
+        except OSError:
+            return None
+
     def restore(self, learner: str, run_id: str) -> None:
         self.store.restore_run(learner, run_id)
 

@@ -84,6 +84,9 @@ class RunRecord:
     samples_per_second: float = math.nan  # training sequences per second over epochs 2..N
     test_loss: float | None = None
     test_accuracy: float | None = None
+    # Classifiers: the share of the commonest class and the count of each evaluated set, {"test": [share, count]},
+    # what always answering that class would score (issue 18: accuracy is judged against it).
+    majority: dict[str, list[float]] = field(default_factory=dict)
     # Probes: recorded on a fixed validation batch before training ("at_init") and after every epoch.
     grad_norms_at_init: dict | None = None
     grad_norms: list[dict] = field(default_factory=list)

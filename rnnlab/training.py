@@ -94,6 +94,10 @@ class Trainer:
             record.params = int(self.model.count_params())
             record.layers = layer_table(self.model)
             record.baseline_loss = dataset.baseline_loss
+            if dataset.kind in ("binary", "multiclass"):
+                record.majority = {part: [float(np.bincount(np.asarray(y, dtype=np.int64).ravel()).max() / len(y)),
+                                          len(y)] for part, y in (("validation", dataset.y_val),
+                                                                  ("test", dataset.y_test)) if len(y)}
             record.steps_per_epoch = math.ceil(len(dataset.x_train) / self.config.batch_size)
             bridge = _ProgressBridge(self, started)
             self.model.fit(

@@ -98,7 +98,7 @@ def test_compare_runs_overlays_downloads_and_deletes():
     finish_runs(at)
     at.switch_page("pages/runs.py").run()
     assert not at.exception
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert list(table["run"]) == ["LSTM 4 · sine T=8", "SimpleRNN 4 · sine T=8"]
     assert list(table["status"]) == ["finished", "finished"]
     assert len(at.multiselect(key="runs_chosen").value) == 2
@@ -110,7 +110,7 @@ def test_compare_runs_overlays_downloads_and_deletes():
     assert figure["layout"]["title"]["text"] == "Validation loss by run"
     assert figure["layout"]["yaxis"]["title"]["text"] == "validation loss: mean squared error"
     at.button(key="runs_delete").click().run()
-    assert len(lab_runs(at)) == 1 and len(at.dataframe[0].value) == 1
+    assert len(lab_runs(at)) == 1 and len(at.table[0].value) == 1
 
 
 def test_lesson_presets_are_valid_and_open_build_and_train():
@@ -226,13 +226,13 @@ def test_compare_runs_names_identical_runs_apart_and_undoes_a_delete():
     at.button(key="bt_train").click().run()
     finish_runs(at)
     at.switch_page("pages/runs.py").run()
-    names = list(at.dataframe[0].value["run"])
+    names = list(at.table[0].value["run"])
     assert names == ["LSTM 4 · sine T=8 · forget bias 1 #1", "LSTM 4 · sine T=8 · forget bias 1 #2",
                      "LSTM 4 · sine T=8 · forget bias 3"]
     at.button(key="runs_delete").click().run()
-    assert len(at.dataframe[0].value) == 2 and "Deleted" in at.info[0].value
+    assert len(at.table[0].value) == 2 and "Deleted" in at.info[0].value
     at.button(key="runs_undo").click().run()
-    assert list(at.dataframe[0].value["run"]) == names  # back, in its place
+    assert list(at.table[0].value["run"]) == names  # back, in its place
 
 
 def test_a_lessons_share_link_is_a_whole_link_to_build_and_train():
@@ -255,6 +255,11 @@ def test_the_progress_line_counts_batches_within_the_epoch():
     assert progress_text(record).startswith("Epoch 2 of 10 · batch 32 of 32 · validating")
     assert progress_text(RunRecord(RunConfig(), status="running")) == \
         "Epoch 1 of 10 · preparing the data and the graph"
+    # Between epochs no batch of the next has run: never "Epoch 4 of 10 · batch 0 of 32" (issue 18.14).
+    record.history, record.batch_loss = {"loss": [0.5, 0.4, 0.3]}, [0.4] * 96
+    assert progress_text(record).startswith("Epoch 3 of 10 done · starting epoch 4 · about ")
+    record.history, record.batch_loss, record.wall_seconds = {}, [], 0.0
+    assert progress_text(record) == "Epoch 1 of 10 · preparing the data and the graph"  # not "batch 0 of 32"
 
 
 def test_the_imdb_sidebar_names_reviews_and_words():
@@ -329,3 +334,29 @@ def test_the_layer_tables_write_counts_as_the_metric_does():
     assert at.metric[0].value == "16,961"
     for table in at.table[:2]:
         assert table.value["parameters"].tolist() == ["16,896", "65"]
+
+
+@pytest.mark.slow
+def test_compare_runs_deletes_a_run_by_the_name_it_showed_and_undo_puts_it_back_in_the_overlay():
+    at = open_app({k: str(v) for k, v in TINY.items()})
+    for _ in range(2):
+        at.button(key="bt_train").click().run()
+        finish_runs(at)
+    at.switch_page("pages/runs.py").run()
+    figure = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert [trace["name"] for trace in figure["data"]] == ["LSTM 4 · sine T=8 #1", "LSTM 4 · sine T=8 #2"]
+    table = at.table[0].value
+    assert "None" not in table.astype(str).to_numpy().ravel().tolist()
+    overlay = at.multiselect(key="runs_chosen").value
+    at.button(key="runs_delete").click().run()
+    assert at.info[0].value == "Deleted **LSTM 4 · sine T=8 #2**."  # not the bare name both runs share
+    at.button(key="runs_undo").click().run()
+    assert not at.exception and not at.warning
+    assert at.multiselect(key="runs_chosen").value == overlay  # back in the overlay, not only in the table
+
+
+def test_learners_get_no_deploy_button():
+    import tomllib
+
+    settings = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert settings["client"]["toolbarMode"] in ("viewer", "minimal")  # "auto" shows Deploy to every visitor

@@ -241,12 +241,47 @@ def test_tables_show_every_cell_and_no_none(server, browser):
     page.get_by_text("Finished 1 epoch").wait_for(timeout=120_000)
     page.get_by_role("link", name="Compare runs").click()
     page.get_by_text("Runs to overlay").wait_for(timeout=60_000)
-    grid = page.locator("[data-testid='stDataFrame']").first
-    grid.wait_for(timeout=30_000)
-    grid.locator("[role='gridcell']").first.wait_for(state="attached", timeout=30_000)
-    # The data grid draws on a canvas; its accessible table holds the cells as text.
-    cells = grid.locator("[role='gridcell']").all_inner_texts()
+    runs_table = page.locator("[data-testid='stTable']").first  # a static table since issue 18.6 (no cut columns)
+    runs_table.wait_for(timeout=30_000)
+    cells = runs_table.locator("td").all_inner_texts()
     assert cells and not any(cell.strip() == "None" for cell in cells), cells
+    page.close()
+
+
+def test_compare_runs_shows_every_column_whole_and_a_good_upload_at_once(server, browser, tmp_path):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    open_ready(page, f"{server}/?epochs=1&samples=128&units=4")
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("Finished 1 epoch").wait_for(timeout=300_000)
+    page.get_by_role("link", name="Compare runs").click()
+    page.get_by_text("Runs to overlay").wait_for(timeout=60_000)
+    runs_table = page.locator("[data-testid='stTable']").first
+    headers = [text.strip() for text in runs_table.locator("th").all_inner_texts()]
+    for header in ("training loss", "validation loss", "learned-nothing loss", "seconds", "sequences / s"):
+        assert header in headers, headers  # whole, not "training los"
+        cell = runs_table.locator("th", has_text=header).first
+        box, view = cell.bounding_box(), page.viewport_size
+        assert box and box["x"] + box["width"] <= view["width"], f"{header} is off-screen at 1,400 px"
+    overflow = runs_table.evaluate("element => element.scrollWidth - element.clientWidth")
+    assert overflow <= 1, f"the runs table is {overflow} px wider than its column"
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Run as JSON").click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    page.close()
+
+    # A new learner (no token in the address) uploads that run: the page shows it at once, table and all.
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{server}/runs")
+    page.get_by_text("No runs yet").wait_for(timeout=90_000)
+    page.get_by_text("Upload a run").click()
+    page.locator("input[type=file]").set_input_files(str(saved))
+    page.get_by_role("button", name="Add to my runs").click()
+    page.get_by_text("Runs to overlay").wait_for(timeout=120_000)
+    main = page.locator("[data-testid='stMain']")
+    main.get_by_text("Added LSTM 4 · sine T=30.").wait_for(timeout=60_000)
+    assert "No runs yet" not in main.inner_text()
+    assert page.locator("[data-testid='stTable']").first.locator("td").count() > 0
     page.close()
 
 

@@ -380,6 +380,7 @@ def check_error(call, *fragments):
     (b"review,sentiment\nfine,good\ndull,bad\n", ["exactly two classes", "'good'", "'bad'"]),
     (b"review,sentiment\nfine,positive\nlovely,Positive\n", ["holds only positive reviews"]),
     (b"review,sentiment\n7,positive\n3,negative\n", ["holds numbers, not text"]),
+    (b"review,sentiment\n,positive\n,negative\n", ["2 reviews", "are empty (first at data row 1)"]),  # not numbers
     (b"review,sentiment\nfine,positive\ndull,negative,extra,fields\n", ["could not be read as a CSV"]),
 ])
 def test_malformed_csv(tmp_path, contents, fragments):

@@ -116,3 +116,43 @@ def test_diverged_failed_and_early_stopped_runs_say_what_happened():
     classifier = RunRecord(RunConfig(task="recall"), status="finished", baseline_loss=1.386,
                            history={"loss": [0.5], "val_loss": [0.4], "accuracy": [0.8], "val_accuracy": [0.85]})
     assert "validation accuracy 85.0%" in explain.run_verdict(classifier).sentence
+
+
+def test_a_classifier_is_judged_by_accuracy_against_the_majority_share_with_its_standard_error():
+    # The IMDB run of issue 18: its validation loss stayed near the learned-nothing loss (0.647 against 0.692), yet
+    # its test accuracy was 75.6% on balanced reviews. "Learned nothing measurable" contradicted that.
+    imdb = RunRecord(RunConfig(task="imdb"), status="finished", baseline_loss=0.692, test_accuracy=0.756,
+                     history={"loss": [0.6], "val_loss": [0.647], "accuracy": [0.7], "val_accuracy": [0.708]},
+                     majority={"validation": [0.5, 2500], "test": [0.502, 2500]})
+    verdict = explain.run_verdict(imdb, "reviews")
+    assert verdict.level == "success"
+    assert "nothing measurable" not in verdict.sentence
+    assert ("It learned a good part of the task: test accuracy 75.6% (± 0.9%, its standard error on 2,500 test "
+            "reviews) against 50.2% for always answering the commonest class.") in verdict.sentence
+    assert "Validation loss 0.647 against 0.692 for a network that learned nothing." in verdict.sentence
+    # Without a test accuracy the validation set is the judge; within two standard errors of the majority: nothing.
+    guessing = RunRecord(RunConfig(task="recall"), status="finished", baseline_loss=1.386,
+                         history={"loss": [1.38], "val_loss": [1.385], "accuracy": [0.26], "val_accuracy": [0.27]},
+                         majority={"validation": [0.26, 500]})
+    verdict = explain.run_verdict(guessing)
+    assert verdict.level == "warning"
+    assert ("It learned nothing measurable, within 2 standard errors of the commonest class: validation accuracy "
+            "27.0% (± 2.0%, its standard error on 500 validation sequences) against 26.0%") in verdict.sentence
+    worse = RunRecord(RunConfig(task="recall"), status="finished", baseline_loss=1.386, test_accuracy=0.1,
+                      history={"loss": [1.5], "val_loss": [1.6], "accuracy": [0.1], "val_accuracy": [0.1]},
+                      majority={"test": [0.26, 500]})
+    assert "did worse than always answering the commonest class" in explain.run_verdict(worse).sentence
+
+
+def test_a_trained_classifier_records_its_sets_majority_share_and_is_judged_by_it():
+    from rnnlab.data import make_dataset
+    from rnnlab.training import train
+
+    config = RunConfig(task="recall", seq_len=5, samples=64, eval_samples=40, epochs=1, units=4)
+    dataset = make_dataset(config)
+    record = train(config, dataset)
+    for part, y in (("validation", dataset.y_val), ("test", dataset.y_test)):
+        share, count = record.majority[part]
+        assert count == len(y) and share == np.bincount(y).max() / len(y)
+    assert "for always answering the commonest class" in explain.run_verdict(record).sentence
+    assert RunRecord.from_json(record.to_json()).majority == record.majority  # kept in the stored JSON

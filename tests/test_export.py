@@ -56,3 +56,12 @@ def test_imdb_script_uses_keras_imdb_and_an_embedding():
     assert "keras.datasets.imdb.load_data(num_words=VOCAB_SIZE)" in script
     assert "keras.layers.Embedding(VOCAB_SIZE, 16)" in script and 'activation="sigmoid"' in script
     compile(script, "imdb.py", "exec")
+
+
+@pytest.mark.parametrize("lang, runner", [("python", "python"), ("r", "Rscript")])
+def test_the_script_says_to_run_it_by_the_name_it_downloads_as(lang, runner):
+    from rnnlab.export import file_name, script
+
+    config = RunConfig(cell="gru", task="sine")
+    assert file_name(config, lang) == f"rnnlab_gru_sine{'.py' if lang == 'python' else '.R'}"
+    assert f"`{runner} {file_name(config, lang)}`" in script(config, lang)

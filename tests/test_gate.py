@@ -27,10 +27,6 @@ FORBIDDEN_CALLS = {"make_dataset", "build_model", "untrained_model", "load_revie
                    "read_csv", "read_reviews_csv", "save_upload", "open", "describe_layers", "summary_text",
                    "parameter_formula"}
 FORBIDDEN_IMPORTS = {"keras", "tensorflow"}
-# Pages of another helper this session ("defects"), who moves them onto `Lab.initial_spectral_radii` and
-# `Lab.upload_runs`; remove a file from here once it no longer does the work itself.
-NOT_YET_MOVED = {"gradients.py": "untrained_model for the starting spectral radii",
-                 "runs.py": "open() of a run's model file"}
 HOSTILE = {"task": "adding", "seq_len": "2000", "eval_samples": "5000"}
 
 
@@ -54,9 +50,7 @@ def work_done_in(path: Path) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("path", [pytest.param(path, id=path.name, marks=[pytest.mark.xfail(
-    reason=f"the defects helper's page still does this: {NOT_YET_MOVED[path.name]}")] if path.name in NOT_YET_MOVED
-    else []) for path in PAGES])
+@pytest.mark.parametrize("path", [pytest.param(path, id=path.name) for path in PAGES])
 def test_no_page_builds_data_or_a_model_or_reads_a_file(path):
     assert work_done_in(path) == [], f"{path.name} does work the Lab should do"
 
@@ -175,3 +169,15 @@ def test_inside_the_cell_looks_at_a_capped_untrained_network_for_a_hostile_link(
     assert config.eval_samples == 5000 and dataset.x_val.shape[:2] == (gate.DISPLAY_SEQUENCES, 2000)
     assert at.number_input(key="cell_index").max == gate.DISPLAY_SEQUENCES
     assert np.isfinite(model.predict(dataset.x_val[:1], verbose=0)).all()
+
+
+def test_a_model_file_is_read_by_the_lab_for_its_owner_only(tmp_path, tiny_config):
+    lab = Lab(Store(str(tmp_path / "runs.db")))
+    owner, other = lab.store.new_learner().token, lab.store.new_learner().token
+    record = RunRecord(tiny_config)
+    record.status = "finished"
+    lab.store.save_run(owner, record)
+    assert lab.model_file(owner, record.run_id) is None  # no weights saved yet
+    Path(lab.store.model_path(record.run_id)).write_bytes(b"PK weights")
+    assert lab.model_file(owner, record.run_id) == b"PK weights"
+    assert lab.model_file(other, record.run_id) is None  # another learner's run is not theirs to download

@@ -149,3 +149,62 @@ def test_race_button_queues_three_cells_with_the_settings_on_the_page(lstm_job):
     after = [explain.format_factor(explain.gradient_ratio(next(iter(job.record.grad_norms[-1].values()))["forward"]))
              for job in queued]
     assert list(table["ratio after training"]) == after
+
+
+@pytest.mark.slow
+def test_the_race_selector_shows_the_races_runs_from_the_start_as_its_charts_do():
+    before = [finished_job(cell=cell) for cell in ("lstm", "gru")]  # they fill the selector before any race
+    at = page(before)
+    assert at.multiselect(key="grad_race_chosen").value == [job.run_id for job in before]
+    at.number_input(key="grad_race_seq_len_adding").set_value(5)
+    at.number_input(key="grad_race_samples_adding").set_value(32)
+    at.number_input(key="grad_race_units").set_value(3)
+    at.number_input(key="grad_race_epochs").set_value(1)
+    at.button(key="grad_race_start").click().run()
+    assert not at.exception
+    race = at.session_state["grad_race_ids"]
+    assert at.multiselect(key="grad_race_chosen").value == race  # while racing, not the runs before it
+    runs = lab_runs(at)
+    for run_id in race:
+        assert runs[run_id].join(timeout=60)
+    at.run()
+    assert not at.exception and not at.warning
+    assert at.multiselect(key="grad_race_chosen").value == race
+    shown = at.multiselect(key="grad_race_chosen").format_func
+    names = [shown(run_id) for run_id in race]
+    assert [trace["name"] for trace in chart_titled(at, "Validation loss by run")["data"]] == names
+    assert list(at.table[0].value["run"]) == names
+    # The settings' limits come from the configuration, not from numbers written in the page.
+    from rnnlab.config import field_info
+    assert at.number_input(key="grad_race_samples_adding").max == field_info("samples")["high"]
+
+
+@pytest.mark.slow
+def test_a_preset_trained_here_says_on_its_own_tab_how_it_ended():
+    at = page()
+    at.button(key="grad_train_2").click().run()  # the relu SimpleRNN with identity×2: its loss turns into NaN
+    assert not at.exception
+    finish = next(iter(lab_runs(at).values()))
+    assert finish.join(timeout=120) and finish.record.status == "diverged"
+    at.run()
+    knobs = at.tabs[2]
+    assert [error.value for error in knobs.error] == [f"**{finish.record.name}**: {finish.record.message}"]
+    # Its query is code that scrolls, not text that wraps mid-word.
+    assert any(code.value == "?" + "task=adding&cell=simplernn&activation=relu&recurrent_initializer=identity"
+               "&recurrent_gain=2" for code in knobs.code)
+
+
+def test_the_starting_spectral_radii_come_from_the_lab_whatever_the_data_size():
+    from rnnlab.introspect import spectral_radii
+    from rnnlab.lab import get_lab
+    from rnnlab.models import untrained_model
+
+    config = RunConfig(task="adding", cell="simplernn", seq_len=8, samples=3000, eval_samples=700, units=5, layers=2,
+                       recurrent_initializer="glorot_uniform", seed=3)  # a radius that depends on the seed
+    expected = spectral_radii(untrained_model(config)[0])  # the network as the run built it, with all its data
+    found = get_lab().initial_spectral_radii(config)
+    assert found.keys() == expected.keys()
+    for layer in expected:
+        assert found[layer]["forward"] == pytest.approx(expected[layer]["forward"])
+    other = get_lab().initial_spectral_radii(config.replace(seed=4))
+    assert other["simplernn_1"]["forward"] != pytest.approx(found["simplernn_1"]["forward"])

@@ -195,6 +195,10 @@ def test_the_text_and_latex_carry_the_numbers_of_the_rows():
     for line, row in zip(table, cell.rows):
         assert line["from the input"] + line["from the previous state"] + line["bias"] == \
             pytest.approx(row["pre_activation"])
+    # A part that rounds to 0 at the page's four decimals is 0, never "-0.0000" (issue 18.14).
+    cell.rows[0]["terms"] = [{**term, "value": -1e-6 if term["role"] == "bias" else term["value"]}
+                             for term in cell.rows[0]["terms"]]
+    assert str(cell.table()[0]["bias"]) == "0.0"
 
 
 def test_the_original_gru_resets_the_state_before_the_product():
@@ -490,7 +494,7 @@ def test_a_stacked_bidirectional_run_steps_backward_through_the_upper_layer(runs
     assert not at.exception and not at.error
     seen = replay(job.model, job.dataset.x_val[:1])
     assert equations(at) == cell_step(job.model, seen, "gru_2", "backward", 5, 0).latex()
-    assert any("previous state h_{t+1} is zero" in element.value for element in at.caption)
+    assert any("previous state h_(t+1) is zero" in element.value for element in at.caption)  # plain, not h_{t+1}
     at.slider(key="cell_step").set_value(2)
     at.run()
     assert equations(at) == cell_step(job.model, seen, "gru_2", "backward", 1, 0).latex()

@@ -231,7 +231,7 @@ def test_a_text_run_opens_on_inside_the_cell_gradients_and_compare_runs(trained)
 
     at = open_page("runs.py")
     assert not at.exception
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert table["validation perplexity"][0] == pytest.approx(job.record.history["val_perplexity"][-1])
     at.radio(key="runs_metric").set_value("val_perplexity").run()
     assert not at.exception and chart(at, "runs_compare")["layout"]["yaxis"]["title"]["text"] == \

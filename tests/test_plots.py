@@ -8,6 +8,7 @@ from rnnlab.config import RunConfig
 from rnnlab.data import make_dataset
 from rnnlab.plots import gradients as gradient_plots
 from rnnlab.plots import runs as charts
+from rnnlab.plots import style
 from rnnlab.records import RunRecord
 
 
@@ -88,9 +89,20 @@ def test_a_log_axis_labels_each_power_of_ten_and_no_crowded_minor_ticks():
     assert figure.layout.yaxis.type == "log"
     assert list(figure.layout.yaxis.tickvals) == [1e-3, 1e-2, 1e-1, 1.0]
     # Less than two decades: 1, 2 and 5 of each decade, so the axis still has labels.
+    middle = RunRecord(RunConfig(), baseline_loss=0.5, history={"loss": [0.4, 0.05], "val_loss": [0.45, 0.06]})
+    ticks = charts.loss_figure([middle], log_y=True, show_batches=False).layout.yaxis.tickvals
+    assert list(ticks) == pytest.approx([0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0])
+    # Less than a factor of five (0.3 to 0.5): 1, 2 and 5 alone left one label inside the values (issue 18.14,
+    # where the axis showed a single tick "0.1"), so finer steps are labelled.
     narrow = RunRecord(RunConfig(), baseline_loss=0.5, history={"loss": [0.4, 0.3], "val_loss": [0.45, 0.35]})
     ticks = charts.loss_figure([narrow], log_y=True, show_batches=False).layout.yaxis.tickvals
-    assert list(ticks) == pytest.approx([0.1, 0.2, 0.5, 1.0])
+    assert [tick for tick in ticks if 0.3 <= tick <= 0.5] == pytest.approx([0.3, 0.4, 0.5])
+
+
+@pytest.mark.parametrize("low, high", [(0.08, 0.15), (0.3, 0.5), (0.011, 0.03), (2.0, 9.0)])
+def test_a_log_axis_has_at_least_three_labels_inside_its_values(low, high):
+    ticks = style.log_ticks([low, high])["tickvals"]
+    assert len([tick for tick in ticks if low * 0.999 <= tick <= high * 1.001]) >= 3, ticks
 
 
 @pytest.mark.parametrize("log_y", [False, True])
@@ -139,3 +151,52 @@ def test_a_run_with_no_finite_loss_is_named_as_not_drawn():
     assert [trace.name for trace in figure.data] == ["LSTM 32 · sine T=30"]
     assert "Not drawn, no finite validation loss: GRU 32 · sine T=30" in figure.layout.title.text
     assert charts.not_drawn([drawn, diverged]) == [diverged]
+
+
+def test_a_comparison_names_runs_as_the_page_does_and_its_legend_leaves_the_title_room():
+    records = [RunRecord(RunConfig(units=128), history={"loss": [0.2, 0.1], "val_loss": [0.3, 0.1]})
+               for _ in range(4)]
+    page_names = {record.run_id: f"LSTM 128 · sine T=30 #{number}" for number, record in
+                  enumerate(records, start=2)}
+    figure = charts.compare_figure(records, "val_loss", names=page_names)
+    assert [trace.name for trace in figure.data] == list(page_names.values())  # the "#2" the selector shows
+    # Four entries of 21 characters need two rows in a half-width chart: the margin above the plot holds them and
+    # the title, which sits at the top of the figure.
+    assert style.legend_rows(figure) == 2
+    assert figure.layout.margin.t >= 60 + 2 * style.LEGEND_ROW_PX
+    assert figure.layout.title.yref == "container" and figure.layout.title.y == 1
+
+
+def test_a_confusion_matrix_title_fits_a_half_column_and_its_counts_are_readable():
+    figure = charts.confusion_figure(np.array([[1200, 50], [70, 1180]]), ("negative", "positive"), "test reviews",
+                                     height=360)
+    first_line = figure.layout.title.text.split("<br>")[0]
+    assert first_line == "2,500 test reviews"  # the rest on its own small line, not cut at the column's edge
+    assert figure.data[0].textfont.size >= 14
+
+
+def test_an_imdb_input_strip_shows_its_words_readably_and_the_step_frame_leaves_the_token_visible():
+    from rnnlab.plots import cell as cell_plots
+
+    words = [f"word{index}" for index in range(200)]
+    gates = {"forget": np.random.default_rng(0).uniform(size=(1, 200, 4))}
+    figure = cell_plots.gates_figure(gates, np.arange(200), kind="LSTM", token_names=words, step=0)
+    strip = [trace for trace in figure.data if trace.type == "heatmap" and trace.name == "tokens"]
+    assert strip and list(strip[0].text[0]) == words  # every word is in the strip's hover
+    written = next(trace for trace in figure.data if trace.type == "scatter" and trace.mode == "text")
+    assert 0 < len(written.text) <= cell_plots.STRIP_WORD_LABELS  # a readable subset, not an empty panel
+    assert len(set(written.y)) == 2  # on two lines
+    assert len(figure.layout.xaxis2.tickvals) <= cell_plots.STRIP_WORD_LABELS
+    # The step is framed on the input row, not crossed by a line through its token.
+    lines_on_input = [shape for shape in figure.layout.shapes if shape.type == "line" and shape.yref == "y domain"]
+    assert not lines_on_input and any(shape.type == "rect" for shape in figure.layout.shapes)
+
+
+@pytest.mark.parametrize("log_y", [False, True])
+def test_a_run_that_prepares_draws_its_future_axes_and_says_what_it_waits_for(log_y):
+    preparing = RunRecord(RunConfig(epochs=10), status="running")
+    figure = charts.loss_figure([preparing], log_y=log_y)
+    assert [note.text for note in figure.layout.annotations] == ["Waiting for the first batch"]
+    assert list(figure.layout.xaxis.range) == [0, 10] and list(figure.layout.yaxis.range) == [0, 1.0]
+    preparing.baseline_loss = 0.5  # known once the data is made: the axis reaches past the learned-nothing line
+    assert list(charts.loss_figure([preparing], log_y=log_y).layout.yaxis.range) == [0, pytest.approx(0.6)]

@@ -208,8 +208,10 @@ def test_temperature_towards_0_gives_the_argmax(tiny_model):
     # Greedy text against a loop of model.predict calls on the whole text so far.
     greedy = generate.generate(model, vocabulary, "a girl", length=6, temperature=0)
     ids = list(vocabulary.encode("a girl"))
-    for step in greedy.steps:
-        ids.append(int(np.argmax(np.asarray(model(np.array([ids]), training=False))[0, -1])))
+    for step in greedy.steps:  # the most likely token that is text: never padding or [UNK] (issue 18.11)
+        logits = np.asarray(model(np.array([ids]), training=False))[0, -1].astype(np.float64)
+        logits[generate.never_drawn(vocabulary)] = -np.inf
+        ids.append(int(np.argmax(logits)))
         assert step.token == ids[-1] and step.drawn_from[step.token] == 1.0
     assert greedy.text == vocabulary.decode(ids)
 
@@ -223,6 +225,27 @@ def test_the_same_seed_gives_the_same_text(tiny_model):
     assert first.text.startswith("the cat ") and len(first.steps) == 25
     for step in first.steps:  # each step keeps the distribution it drew from, and its token is in it
         assert step.drawn_from.sum() == pytest.approx(1.0) and step.drawn_from[step.token] > 0
+
+
+def test_the_sampler_never_draws_padding_or_unknown_and_carries_the_prompts_state(tiny_model):
+    model, _, vocabulary = tiny_model
+    banned = generate.never_drawn(vocabulary)
+    assert [vocabulary.tokens[index] for index in banned] == ["", "[UNK]"]
+    # Random weights give padding and [UNK] a share of the probability; the sampler still writes only text.
+    result = generate.generate(model, vocabulary, "the cat", length=40, temperature=2.0, seed=1)
+    assert not set(result.tokens) & set(banned.tolist()) and "\ufffd" not in result.text
+    assert sum(step.probabilities[banned].sum() for step in result.steps) > 0.5  # a draw or more expected
+    for step in result.steps:
+        assert step.drawn_from[banned].sum() == 0 and step.drawn_from.sum() == pytest.approx(1.0)
+    # The state is carried from the prompt through generation: each step's distribution is the one a full re-read
+    # of the prompt and the tokens drawn so far gives (the continuation depends on the prompt, not only on itself).
+    ids = list(vocabulary.encode("the cat"))
+    for step in result.steps:
+        logits = np.asarray(model(np.array([ids]), training=False))[0, -1]
+        np.testing.assert_allclose(step.probabilities, reference_softmax(logits), atol=1e-5)
+        ids.append(step.token)
+    other = generate.generate(model, vocabulary, "a girl", length=40, temperature=2.0, seed=1)
+    assert not np.allclose(other.steps[0].probabilities, result.steps[0].probabilities)
 
 
 # --- Training, records, configuration -------------------------------------------------------------------------

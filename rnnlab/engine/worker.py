@@ -157,7 +157,7 @@ class _Reporter:
 
     def on_train_begin(self, record: RunRecord) -> None:
         self.publish("begin", {name: getattr(record, name) for name in (
-            "params", "layers", "baseline_loss", "steps_per_epoch", "grad_norms_at_init", "gates_at_init")})
+            "params", "layers", "baseline_loss", "majority", "steps_per_epoch", "grad_norms_at_init", "gates_at_init")})
 
     def on_batch_end(self, record: RunRecord) -> None:
         self.batches_ended += 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Callable
 
 from rnnlab.config import EXPORT_LANGUAGES, RunConfig
+from rnnlab.export.names import EXTENSIONS, file_name
 from rnnlab.export.python import keras_script
 from rnnlab.export.notebook import notebook
 from rnnlab.export.r import r_script
@@ -25,8 +26,6 @@ from rnnlab.export.r import r_script
 # Keras.
 SCRIPTS: dict[str, Callable[[RunConfig], str]] = dict(zip(EXPORT_LANGUAGES, (keras_script, r_script, notebook)))
 LANGUAGES = EXPORT_LANGUAGES
-# What a downloaded script is called, per language.
-EXTENSIONS = {"python": ".py", "r": ".R", "ipynb": ".ipynb"}
 
 
 def script(config: RunConfig, lang: str = "python") -> str:
@@ -35,11 +34,6 @@ def script(config: RunConfig, lang: str = "python") -> str:
     if lang not in SCRIPTS:
         raise ValueError(f"Language must be one of {', '.join(LANGUAGES)}; {lang!r} is not.")
     return SCRIPTS[lang](config)
-
-
-def file_name(config: RunConfig, lang: str = "python") -> str:
-    """The file name a downloaded script gets: 'rnnlab_lstm_sine.py', 'rnnlab_gru_adding.R'."""
-    return f"rnnlab_{config.cell}_{config.task}{EXTENSIONS[lang]}"
 
 
 __all__ = ["EXTENSIONS", "LANGUAGES", "file_name", "keras_script", "notebook", "r_script", "script"]

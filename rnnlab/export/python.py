@@ -14,6 +14,7 @@ import textwrap
 
 from rnnlab.config import CELL_TITLES, RunConfig
 from rnnlab.data import get_task
+from rnnlab.export.names import file_name
 from rnnlab.models import recurrent_layer_name
 
 _INITIALIZERS = {
@@ -45,7 +46,7 @@ def _docstring(config: RunConfig) -> str:
     return textwrap.dedent(f'''\
         """{config.label()}: exported from RNN Lab.
 
-        Plain Keras and NumPy; run it with `python {config.cell}_{config.task}.py`.
+        Plain Keras and NumPy; run it with `python {file_name(config, "python")}`.
         """''')
 
 

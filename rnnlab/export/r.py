@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from rnnlab.config import RunConfig
 from rnnlab.data import Task, get_task
+from rnnlab.export.names import file_name
 from rnnlab.models import recurrent_layer_name
 
 _CELLS = {"simplernn": "layer_simple_rnn", "lstm": "layer_lstm", "gru": "layer_gru"}
@@ -69,7 +70,7 @@ def _header(config: RunConfig) -> str:
         "#",
         "# The same network in R, with the keras3 package (https://keras3.posit.co), which runs Python's Keras through",
         '# reticulate. Install it once with install.packages("keras3") and then keras3::install_keras(); run this file',
-        f"# with `Rscript rnnlab_{config.cell}_{config.task}.R`, or source it in RStudio.",
+        f"# with `Rscript {file_name(config, 'r')}`, or source it in RStudio.",
         "",
         "library(keras3)",
         "",

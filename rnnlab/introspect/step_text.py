@@ -155,11 +155,20 @@ def table(step: "CellStep") -> list[dict]:
             continue
         parts = {role: sum(term["value"] for term in row["terms"] if term["role"] == role)
                  for role in ("input", "recurrent", "bias")}
-        lines.append({"quantity": f"{row['symbol']} ({row['name']})", "from the input": parts["input"],
-                      "from the previous state": parts["recurrent"], "bias": parts["bias"],
-                      "pre-activation": row["pre_activation"], "function": row["activation"],
-                      "value": row["value"]})
+        lines.append({"quantity": f"{row['symbol']} ({row['name']})", "from the input": _shown(parts["input"]),
+                      "from the previous state": _shown(parts["recurrent"]), "bias": _shown(parts["bias"]),
+                      "pre-activation": _shown(row["pre_activation"]), "function": row["activation"],
+                      "value": _shown(row["value"])})
     return lines
+
+
+# The decimals Inside the cell shows the table with: a number that rounds to 0 there is written as 0 (not -0.0000).
+TABLE_DECIMALS = 4
+
+
+def _shown(value: float) -> float:
+    """`value`, or 0.0 where it rounds to zero at `TABLE_DECIMALS` (a tiny negative would read "-0.0000")."""
+    return 0.0 if round(float(value), TABLE_DECIMALS) == 0 else value
 
 
 # --- Numbers ---------------------------------------------------------------------------------------------------------

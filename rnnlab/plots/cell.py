@@ -19,11 +19,15 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from rnnlab.explain import previous_state
 from rnnlab.introspect.steps import GRU_CANDIDATE, QUANTITIES, SIGMOID_GATES, CellStep
 from rnnlab.plots import style
 
 # Past this many steps, only every k-th word is written on a time axis (all are in the hover text).
 MAX_WORD_LABELS = 60
+# At most this many words are written on the input strip (on two lines) and under the heatmaps of Inside the cell,
+# which fill a full-width chart of about 1,000 px at 1,400 px: about 30 px a word.
+STRIP_WORD_LABELS = 32
 
 
 def quantity_title(quantity: str, kind: str) -> str:
@@ -70,9 +74,14 @@ def gates_figure(direction_gates: dict, x: np.ndarray, *, kind: str, sample: int
     figure.update_xaxes(range=[0.5, len(x) + 0.5])
     figure.update_xaxes(title_text="time step", row=len(titles), col=1)
     if token_names is not None:  # words under the heatmaps, where a learner reads the time axis
-        figure.update_xaxes(**word_ticks(token_names), title_text="word, in reading order", row=len(titles), col=1)
+        figure.update_xaxes(**word_ticks(token_names, STRIP_WORD_LABELS), title_text="word, in reading order",
+                            row=len(titles), col=1)
     if step is not None:
-        figure.add_vline(x=step + 1, line=dict(color=style.INK, width=1.5, dash="dot"), row="all", col=1)
+        for row in range(2, len(titles) + 1):
+            figure.add_vline(x=step + 1, line=dict(color=style.INK, width=1.5, dash="dot"), row=row, col=1)
+        # On the input, a frame around the step's cell: a line through it hid the token being read (a character).
+        figure.add_vrect(x0=step + 0.5, x1=step + 1.5, line=dict(color=style.INK, width=1.5),
+                         fillcolor="rgba(0, 0, 0, 0)", row=1, col=1)
     style.layout(figure, title, None, None, height=150 + 135 * len(titles))
     figure.update_layout(margin=dict(r=90))  # room for the colour bars
     return figure
@@ -83,12 +92,22 @@ def _add_input(figure: go.Figure, x: np.ndarray, feature_names: tuple[str, ...],
     steps = np.arange(1, len(x) + 1)
     if x.ndim == 1:  # token ids: the words themselves, in reading order (an id's size means nothing)
         words = token_names if token_names is not None else [f"#{int(token)}" for token in x]
-        figure.add_trace(go.Scatter(x=steps, y=np.zeros(len(words)), mode="text", name="word",
-                                    text=words if len(words) <= MAX_WORD_LABELS else None, textposition="middle center",
-                                    customdata=[int(token) for token in x],
-                                    hovertemplate="time step %{x}: %{hovertext} (id %{customdata})<extra></extra>",
-                                    hovertext=words), row=1, col=1)
-        figure.update_yaxes(visible=False, row=1, col=1)
+        # The words written on the input row: all of them when they fit, else every k-th on two alternating lines
+        # so neighbours do not overlap (200 words in one line were a smear). Under them a strip of one cell per
+        # token, with every word in its hover.
+        every = max(1, math.ceil(len(words) / STRIP_WORD_LABELS))
+        shown = np.arange(0, len(words), every)
+        lines = np.zeros(shown.size) if every == 1 else np.where(np.arange(shown.size) % 2, -0.22, 0.22)
+        figure.add_trace(go.Scatter(x=steps[shown], y=lines, mode="text", name="word",
+                                    text=[words[index] for index in shown], textposition="middle center",
+                                    hoverinfo="skip", showlegend=False, textfont=dict(size=11, color=style.INK)),
+                         row=1, col=1)
+        figure.add_trace(go.Heatmap(z=[np.zeros(len(words))], x=steps, y=[0], showscale=False, xgap=1,
+                                    colorscale=[[0, "#f1f3f4"], [1, "#f1f3f4"]], name="tokens",
+                                    customdata=[[int(token) for token in x]], text=[words],
+                                    hovertemplate="time step %{x}: %{text} (id %{customdata})<extra></extra>"),
+                         row=1, col=1)
+        figure.update_yaxes(visible=False, range=[-0.5, 0.5], row=1, col=1)
         return
     names = list(feature_names) or [f"feature {index + 1}" for index in range(x.shape[1])]
     if x.shape[1] > 2:  # one-hot tokens (recall) or wide inputs read best as a strip of cells
@@ -174,10 +193,10 @@ def forget_gate_figure(series: dict[str, dict[str, list[float]]], epoch: int | N
                         legend="top" if len(lines) > 1 else None)
 
 
-def word_ticks(words: list[str]) -> dict:
-    """x-axis ticks that write each word under its time step (every k-th past MAX_WORD_LABELS words)."""
+def word_ticks(words: list[str], most: int = MAX_WORD_LABELS) -> dict:
+    """x-axis ticks that write each word under its time step (every k-th past `most` words)."""
     positions = np.arange(1, len(words) + 1)
-    every = max(1, math.ceil(len(words) / MAX_WORD_LABELS))
+    every = max(1, math.ceil(len(words) / most))
     return dict(tickmode="array", tickvals=positions[::every].tolist(), ticktext=list(words)[::every],
                 tickangle=-45 if len(words) > 12 else 0)
 
@@ -186,7 +205,7 @@ def step_terms_figure(step: CellStep) -> go.Figure:
     """Where each gate's pre-activation comes from at one step: the input, the previous state, the bias."""
     rows = [row for row in step.rows if row["pre_activation"] is not None]
     labels = [row["symbol"] for row in rows]
-    previous = f"h_{{{step.previous_symbol}}}"
+    previous = previous_state(step.previous_symbol)  # plain text, as every label: "h_(t−1)", not "h_{t-1}"
     figure = go.Figure()
     for role, label, color in (("input", "from the input x_t", style.INPUT_PART_COLOR),
                                ("recurrent", f"from the previous state {previous}", style.RECURRENT_PART_COLOR),

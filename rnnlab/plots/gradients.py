@@ -82,12 +82,14 @@ def norm_heatmap(record: RunRecord, layer: str, direction: str = "forward") -> g
                         height=360, legend=None)
 
 
-def race_norm_figure(records: list[RunRecord], when: str = "after") -> go.Figure:
+def race_norm_figure(records: list[RunRecord], when: str = "after",
+                     names: dict[str, str] | None = None) -> go.Figure:
     """Each run's bottom-layer forward curve on one log axis, before training (`when="before"`) or after its last
-    recorded epoch (`when="after"`)."""
+    recorded epoch (`when="after"`). `names` (by run id) are the page's names for the runs, as its selector shows
+    them."""
     figure = go.Figure()
     colors = style.run_colors(records)
-    names = distinct_names(records)
+    names = {**distinct_names(records), **(names or {})}
     for record in records:
         recorded = record.grad_norm_history()
         if not recorded:
@@ -107,9 +109,9 @@ def race_norm_figure(records: list[RunRecord], when: str = "after") -> go.Figure
     return style.layout(figure, title, X_TITLE, Y_TITLE, log_y=True, height=480, legend="below")
 
 
-def race_loss_figure(records: list[RunRecord]) -> go.Figure:
+def race_loss_figure(records: list[RunRecord], names: dict[str, str] | None = None) -> go.Figure:
     """`compare_figure` of the validation loss, its legend under the plot like the curve beside it."""
-    figure = compare_figure(records, "val_loss")
+    figure = compare_figure(records, "val_loss", names=names)
     figure.update_layout(legend=dict(orientation="h", yanchor="top", y=-0.2, xanchor="left", x=0),
                          margin=dict(t=60, b=90), height=480)
     return figure

@@ -44,8 +44,15 @@ def loss_figure(records: list[RunRecord], log_y: bool = False, show_batches: boo
                     x=epochs, y=record.history[key], mode="lines+markers", name=f"{name}{label}",
                     line=dict(color=color, dash=dash, width=2.5), hovertemplate="%{y:.4g}"))
     kind = task_kind(records[0].config.task) if records else "regression"
-    style.layout(figure, "Loss", "epoch", f"loss: {LOSS_LABELS[kind]}", log_y=log_y, hovermode="x unified")
-    _add_baseline(figure, records, log_y)
+    empty = not figure.data
+    style.layout(figure, "Loss", "epoch", f"loss: {LOSS_LABELS[kind]}", log_y=log_y and not empty,
+                 hovermode="x unified")
+    if empty:  # the run prepares its data and graph: the axes it will have, and why nothing is on them yet
+        epochs = max((record.config.epochs for record in records), default=1)
+        baselines = [record.baseline_loss for record in records if np.isfinite(record.baseline_loss)]
+        style.empty_state(figure, "Waiting for the first batch", (0, epochs),
+                          (0, 1.2 * max(baselines) if baselines else 1.0))
+    _add_baseline(figure, records, log_y and not empty)
     return figure
 
 
@@ -85,14 +92,17 @@ def accuracy_figure(records: list[RunRecord]) -> go.Figure:
     return style.layout(figure, "Accuracy", "epoch", "share classified correctly", hovermode="x unified")
 
 
-def compare_figure(records: list[RunRecord], key: str = "val_loss", log_y: bool = False) -> go.Figure:
+def compare_figure(records: list[RunRecord], key: str = "val_loss", log_y: bool = False,
+                   names: dict[str, str] | None = None) -> go.Figure:
     """One curve per run for one history key: the race between cells on one task.
 
-    A run with no finite value for `key` (it diverged in its first epoch) cannot be drawn; the title says which.
+    `names` (by run id) are the names a page's selector shows, told apart among all the learner's runs ("… #2");
+    without it, runs are told apart among `records`. A run with no finite value for `key` (it diverged in its first
+    epoch) cannot be drawn; the title says which.
     """
     figure = go.Figure()
     colors = style.run_colors(records)
-    names = distinct_names(records)
+    names = {**distinct_names(records), **(names or {})}
     missing = []
     for record in records:
         values = [value if np.isfinite(value) else None for value in record.history.get(key, [])]
@@ -180,8 +190,13 @@ def confusion_figure(matrix: np.ndarray, class_names: tuple[str, ...], what: str
             for counts, row_shares, name in zip(matrix, shares, names)]
     figure = go.Figure(go.Heatmap(
         z=matrix, x=names, y=names, text=text, texttemplate="%{text}", colorscale=style.COUNT_SCALE,
-        colorbar=dict(title=what.split()[-1]),
+        textfont=dict(size=COUNT_FONT_PX), colorbar=dict(title=what.split()[-1]),
         hovertemplate=f"true %{{y}}, predicted %{{x}}: %{{z:,}} {what.split()[-1]}<extra></extra>"))
     figure.update_yaxes(autorange="reversed")
-    return style.layout(figure, f"{int(matrix.sum()):,} {what}: true class against predicted class",
+    # A short title over two lines: in a half-width column the one-line title was cut ("…against predicted cla").
+    return style.layout(figure, f"{int(matrix.sum()):,} {what}<br><sup>true class (rows) against predicted class (columns)</sup>",
                         "predicted class", "true class", legend=None, height=height)
+
+
+# The counts in a confusion matrix's cells: Plotly shrinks heatmap text to fit (about 7 px in a half-width column).
+COUNT_FONT_PX = 15

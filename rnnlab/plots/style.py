@@ -56,12 +56,20 @@ def layout(figure: go.Figure, title: str, x_title: str | None, y_title: str | No
 
     A log y axis gets one labelled tick per power of ten (`log_ticks`), so minor labels never crowd the decades.
     """
-    figure.update_layout(title=title, template="plotly_white", height=height, hovermode=hovermode,
-                         margin=dict(l=70, r=20, t=80 if legend == "top" else 60,
-                                     b=90 if legend == "below" else 50),
+    # The title sits at the top of the figure; a legend on top goes under it, in a margin tall enough for its rows
+    # (Plotly grows the margin for the legend alone, so several rows of long run names used to cover the title).
+    top = 60 + (LEGEND_ROW_PX * legend_rows(figure) if legend == "top" else 0)
+    figure.update_layout(title=dict(text=title, y=1, yref="container", yanchor="top", pad=dict(t=14)),
+                         template="plotly_white", height=height, hovermode=hovermode,
+                         margin=dict(l=70, r=20, t=top, b=90 if legend == "below" else 50),
                          showlegend=legend is not None)
     if legend is not None:
         figure.update_layout(legend=_LEGENDS[legend])
+    if legend == "top" and any(note.yref == "paper" and (note.y or 0) >= 0.99 for note in figure.layout.annotations):
+        # A subplot title sits on the top panel: lift the legend over it, by a row, in the panels' paper units.
+        top += LEGEND_ROW_PX
+        plot_height = height - top - 50
+        figure.update_layout(legend=dict(y=1 + LEGEND_ROW_PX / max(plot_height, 1)), margin=dict(t=top))
     if x_title is not None:
         figure.update_xaxes(title_text=x_title)
     if y_title is not None:
@@ -71,16 +79,38 @@ def layout(figure: go.Figure, title: str, x_title: str | None, y_title: str | No
     return figure
 
 
+# A legend row's height, and the widths a row's entries are measured by: the narrowest chart a legend on top is drawn
+# in (a half-width column at 1,400 px), Plotly's symbol and gap before each name, and a character of its 12 px font.
+LEGEND_ROW_PX, LEGEND_ROW_WIDTH_PX, LEGEND_ENTRY_PX, LEGEND_CHARACTER_PX = 24, 560, 46, 7
+
+
+def legend_rows(figure: go.Figure) -> int:
+    """How many rows a horizontal legend of `figure`'s named traces takes in a chart `LEGEND_ROW_WIDTH_PX` wide."""
+    entries = [LEGEND_ENTRY_PX + LEGEND_CHARACTER_PX * len(trace.name or "") for trace in figure.data
+               if trace.showlegend is not False and trace.name and not isinstance(trace, go.Heatmap)]
+    rows, width = (1 if entries else 0), 0
+    for entry in entries:
+        if width and width + entry > LEGEND_ROW_WIDTH_PX:
+            rows, width = rows + 1, 0
+        width += entry
+    return rows
+
+
 def log_ticks(values) -> dict:
-    """Tick positions for a log axis covering `values`: every power of ten, plus 2 and 5 times each only when the
-    values span less than two decades (where powers of ten alone would leave one or two labels)."""
+    """Tick positions for a log axis covering `values`: every power of ten, plus 2 and 5 times each when the values
+    span less than two decades, and a tick at each of 1.2, 1.5, 2, 2.5, 3, 4, ... 9 times when they span less than
+    a factor of five (where coarser ticks would leave one label or none inside the values)."""
     finite = [float(v) for v in np.ravel(np.asarray(values, dtype=object))
               if v is not None and isinstance(v, (int, float, np.floating)) and math.isfinite(v) and v > 0]
     if not finite:
         return {}
-    low, high = math.floor(math.log10(min(finite))), math.ceil(math.log10(max(finite)))
+    smallest, largest = min(finite), max(finite)
+    low, high = math.floor(math.log10(smallest)), math.ceil(math.log10(largest))
     high = max(high, low + 1)
-    multiples = (1, 2, 5) if high - low < 2 else (1,)
+    # Judged by the span the values cover, not by the decades they touch: 0.08 to 0.15 touches two decades yet
+    # shows only the tick 0.1 with powers of ten alone.
+    span = math.log10(largest / smallest)
+    multiples = (1,) if span >= 2 else (1, 2, 5) if span >= 0.7 else (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9)
     ticks = [m * 10.0**k for k in range(low, high + 1) for m in multiples if m * 10.0**k <= 10.0**high]
     return dict(tickmode="array", tickvals=ticks)
 
@@ -92,6 +122,16 @@ def _y_values(figure: go.Figure) -> list:
         if y is not None and not isinstance(trace, go.Heatmap):
             values.extend(np.ravel(np.asarray(y, dtype=object)).tolist())
     return values
+
+
+def empty_state(figure: go.Figure, text: str, x_range: tuple[float, float], y_range: tuple[float, float]) -> go.Figure:
+    """A chart with nothing to draw yet says so in its middle, on the axes its data will have (epochs 0 to N, the
+    loss from 0), instead of Plotly's arbitrary −1 to 4 with no word of why it is empty."""
+    figure.add_annotation(x=0.5, y=0.5, xref="paper", yref="paper", text=text, showarrow=False,
+                          font=dict(size=15, color=BASELINE_COLOR))
+    figure.update_xaxes(range=list(x_range))
+    figure.update_yaxes(range=list(y_range), type="linear")
+    return figure
 
 
 def add_baseline(figure: go.Figure, value: float, *, log_y: bool = False, label: str = "learned nothing") -> None:

@@ -37,7 +37,7 @@ def perplexity_figure(records: list[RunRecord], log_y: bool = False) -> go.Figur
                     x=epochs, y=record.history[key], mode="lines+markers",
                     name=label if single else f"{names[record.run_id]} · {label}",
                     line=dict(color=colors[record.run_id], dash=dash, width=2.5), hovertemplate="%{y:.4g}"))
-    style.layout(figure, "Perplexity", "epoch", "perplexity: e^(loss per token)", log_y=log_y, hovermode="x unified")
+    style.layout(figure, "Perplexity", "epoch", "perplexity = exp(loss per token)", log_y=log_y, hovermode="x unified")
     baselines = {round(record.baseline_loss, 4) for record in records if math.isfinite(record.baseline_loss)}
     if len(baselines) == 1:
         style.add_baseline(figure, math.exp(baselines.pop()), log_y=log_y, label="unigram model")

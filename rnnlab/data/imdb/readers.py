@@ -173,7 +173,8 @@ def read_reviews_csv(path: str) -> tuple[list[str], np.ndarray]:
     if len(table) == 0:
         raise ImdbDataError(f"The reviews CSV {shown(path)} has a header but no reviews; add one review per row.")
     reviews = table[review_column]
-    if pd.api.types.is_numeric_dtype(reviews) or pd.api.types.is_bool_dtype(reviews):
+    # A column of empty cells reads as NaN, a number: that is "empty", said below, not "holds numbers".
+    if reviews.notna().any() and (pd.api.types.is_numeric_dtype(reviews) or pd.api.types.is_bool_dtype(reviews)):
         raise ImdbDataError(f"The review column {review_column!r} of {shown(path)} holds numbers, not text; it must hold "
                             "the review texts.")
     texts = [strip_html(str(text)) if not pd.isna(text) else "" for text in reviews]
