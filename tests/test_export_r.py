@@ -438,7 +438,7 @@ def test_a_task_without_r_code_gets_one_sentence(monkeypatch):
     with pytest.raises(ValueError) as raised:
         script(RunConfig(), "r")
     assert str(raised.value) == "The R export does not cover text yet; use --lang python."
-    with pytest.raises(ValueError, match="Language must be one of python, r; 'fortran' is not."):
+    with pytest.raises(ValueError, match="Language must be one of python, r, ipynb; 'fortran' is not."):
         script(RunConfig(), "fortran")
 
 

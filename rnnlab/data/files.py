@@ -76,7 +76,8 @@ def resolve(value: str) -> str:
     """The file a configuration's file field names, as an absolute path: "" for an empty field.
 
     Confined (the web server): an upload's name (what `save_upload` returns), or a regular file inside the data
-    folder (a path relative to it, or absolute inside it), and nothing under RNNLAB_HOME but the uploads; anything
+    folder (a path relative to it, or absolute inside it), or the server's own RNNLAB_IMDB_PATH, and nothing under
+    RNNLAB_HOME but the uploads; anything
     else raises `DataError` with the one sentence `REFUSED`, whether or not it exists. Not confined (the command
     line, `import rnnlab`): any path, and an upload's name still finds its upload.
     """
@@ -93,6 +94,9 @@ def resolve(value: str) -> str:
     if "\x00" in value or len(value) > 1000:
         raise DataError(REFUSED)
     folder = data_dir()
+    own = settings.current().imdb_path  # the server's own imdb.npz (RNNLAB_IMDB_PATH): named by whoever runs it
+    if own and os.path.isabs(value) and os.path.realpath(value) == os.path.realpath(own):
+        return os.path.realpath(own)
     if os.path.isabs(value):
         candidate = os.path.realpath(value)
     elif folder is not None:
