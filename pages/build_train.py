@@ -100,14 +100,12 @@ with below:
                                mime="application/x-ipynb+json", key="bt_script_ipynb")
 
 with train_column:
-    active = session.active_job()
     estimate, verdict = session.plan(config)
+    refused = verdict.level == "refuse"
     buttons = st.columns([1, 1, 2])
-    if buttons[0].button("Train", type="primary", disabled=active is not None or verdict.level == "refuse",
-                         width="stretch", key="bt_train"):
-        active = session.start_run(config)
-        if active is not None:
-            st.session_state["bt_shown"] = active.run_id
+    active = progress.train_button(buttons[0], "bt_train", "bt_shown", config,
+                                   off="These settings do not fit this server: change what the sentence below "
+                                       "names." if refused else None)
     if buttons[1].button("Stop", disabled=active is None, width="stretch", key="bt_stop"):
         session.stop_all()
     log_scale = widgets.kept(buttons[2].toggle, "Log-scale loss axis", key="bt_log", default=False)
@@ -115,13 +113,17 @@ with train_column:
 
     job = shown_job()
     if job is None:
-        st.info("Press **Train** to train this network. The loss curve appears as soon as the first batches are "
+        st.info("Train is off until these settings fit: the sentence above names what to change." if refused else
+                "Press **Train** to train this network. The loss curve appears as soon as the first batches are "
                 "done.")
         st.stop()
     if job.config != config:
         # The sidebar has moved on since this run started: say whose curve this is, so no number is misread.
-        st.info(f"Below is your last run, **{session.names()[job.run_id]}**, trained with other settings than the "
-                "sidebar's. Press **Train** to train the sidebar's network.")
+        then = ("Train the sidebar's network once it has ended." if job.running else
+                "Train is off until the sidebar's settings fit." if refused else
+                "Press **Train** to train the sidebar's network.")
+        st.info(f"Below is your {'run' if job.running else 'last run'}, **{session.names()[job.run_id]}**, trained "
+                f"with other settings than the sidebar's. {then}")
 
     def live_panel() -> None:
         record = job.record.snapshot()

@@ -249,14 +249,11 @@ config, dataset = reviews_ui(config)
 verdict = cost_ui(config, dataset) if dataset is not None else None
 
 st.subheader("Training")
-active = session.active_job()
 buttons = st.columns([1, 1, 3])
-if buttons[0].button("Train", type="primary", width="stretch",
-                     disabled=active is not None or dataset is None or verdict.level == "refuse",
-                     key="imdb_train"):
-    active = session.start_run(config, dataset)
-    if active is not None:
-        st.session_state["imdb_shown"] = active.run_id
+active = progress.train_button(buttons[0], "imdb_train", "imdb_shown", config, dataset,
+                               off="Choose the reviews first." if dataset is None else
+                               "These settings do not fit this server: change what the sentence above names."
+                               if verdict.level == "refuse" else None)
 if buttons[1].button("Stop", disabled=active is None, width="stretch", key="imdb_stop"):
     session.stop_all()
 if active is not None and active.config.task != "imdb":

@@ -291,13 +291,9 @@ if dataset is not None:
         st.dataframe(rows, hide_index=True, width="stretch")
 
 st.subheader("Training")
-active = session.active_job()
 buttons = st.columns([1, 1, 3])
-if buttons[0].button("Train", type="primary", disabled=active is not None or dataset is None, width="stretch",
-                     key="text_train"):
-    active = session.start_run(config, dataset)
-    if active is not None:
-        st.session_state["text_shown"] = active.run_id
+active = progress.train_button(buttons[0], "text_train", "text_shown", config, dataset,
+                               off="Choose a text that can be read first." if dataset is None else None)
 if buttons[1].button("Stop", disabled=active is None, width="stretch", key="text_stop"):
     session.stop_all()
 if active is not None and active.config.task != "text":

@@ -30,6 +30,24 @@ def live(jobs: list[RunHandle], settled_key: str, draw: Callable[[], None],
     panel()
 
 
+def train_button(container, key: str, shown_key: str, config, dataset=None, off: str | None = None):
+    """The Train button in `container`, and the run it starts; returns the run training or waiting, if any.
+
+    A click is read from session state before the button is drawn, so its run has started when the button is drawn
+    and the button is off in the very redraw the click caused, with the reason in its help. (Drawn first, Train
+    looked enabled while its run trained, and further clicks were ignored without a word.) `off` is another reason
+    the run cannot start (no data chosen, settings that do not fit); `shown_key` remembers the run started here.
+    """
+    active = session.active_job()
+    if st.session_state.get(key) and active is None and off is None:
+        active = session.start_run(config, dataset)
+        if active is not None:
+            st.session_state[shown_key] = active.run_id
+    why = "A run is training: stop it, or wait for it to end." if active is not None else off
+    container.button("Train", type="primary", disabled=why is not None, width="stretch", key=key, help=why)
+    return active
+
+
 def draw_progress(record: RunRecord, items: str = "sequences", handle=None, name: str | None = None) -> None:
     """The epoch, the batch within it and the time left while `record` trains; once it has ended, a verdict that
     judges it against the loss of a network that learned nothing (`rnnlab.explain.run_verdict`).

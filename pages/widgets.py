@@ -17,7 +17,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages import session
-from rnnlab.config import CHOICE_TITLES, RunConfig, TASK_DEFAULTS, field_info
+from rnnlab.config import CHOICE_TITLES, RunConfig, LEVEL_DEFAULTS, TASK_DEFAULTS, field_info
 from rnnlab.data import get_task
 from rnnlab.data.synthetic import SYNTHETIC_TASKS as _SYNTHETIC
 
@@ -147,6 +147,13 @@ def config_ui(stored: RunConfig, *, prefix: str = "cfg", tasks: tuple[str, ...] 
         session.set_config(changed, prefix)
         push(changed, prefix)
 
+    def apply_level_defaults() -> None:
+        # Characters and words read windows of their own length (`LEVEL_DEFAULTS`), stored first, then seeded.
+        level_now = st.session_state[key("level")]
+        changed = session.stored_config(prefix).replace(level=level_now, **LEVEL_DEFAULTS[level_now])
+        session.set_config(changed, prefix)
+        push(changed, prefix)
+
     with st.sidebar:
         st.subheader("Data")
         if len(tasks) > 1:
@@ -162,7 +169,7 @@ def config_ui(stored: RunConfig, *, prefix: str = "cfg", tasks: tuple[str, ...] 
             number("embedding_dim")
         for name in data_fields:
             if field_info(name)["choices"]:
-                choice(name, field_info(name)["choices"])
+                choice(name, field_info(name)["choices"], on_change=apply_level_defaults if name == "level" else None)
             else:
                 number(name)
 

@@ -201,6 +201,12 @@ TASK_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+# What picking a text's tokens loads: characters need longer windows to hold as many words (lesson 8 reads characters
+# in windows of 60, about 15 words; the word level's 20 tokens are about three of the grammar's sentences).
+LEVEL_DEFAULTS: dict[str, dict[str, Any]] = {"word": {"seq_len": TASK_DEFAULTS["text"]["seq_len"]},
+                                             "char": {"seq_len": 60}}
+
+
 def defaults_for_task(task: str, base: RunConfig | None = None) -> RunConfig:
     """`base` (or the defaults) with the task's own sequence length, sample count and epochs."""
     if task not in TASK_DEFAULTS:

@@ -360,3 +360,23 @@ def test_learners_get_no_deploy_button():
 
     settings = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert settings["client"]["toolbarMode"] in ("viewer", "minimal")  # "auto" shows Deploy to every visitor
+
+
+def test_train_is_off_in_the_very_redraw_its_click_caused_and_says_why():
+    # Drawn before its run started, Train looked enabled while the run trained and further clicks did nothing.
+    at = open_app({**{k: str(v) for k, v in TINY.items()}, "epochs": "50"})
+    at.button(key="bt_train").click().run()
+    train = at.button(key="bt_train")
+    assert train.disabled and train.help == "A run is training: stop it, or wait for it to end."
+    assert [job.record.status for job in lab_runs(at).values()] in (["pending"], ["running"])
+    for job in lab_runs(at).values():
+        job.stop()
+    at = finish_runs(at)
+    assert not at.button(key="bt_train").disabled
+
+
+def test_a_refused_network_is_told_why_train_is_off_not_to_press_it():
+    at = open_app({"task": "adding", "seq_len": "2000", "samples": "200000"})
+    assert at.button(key="bt_train").disabled and "do not fit" in at.button(key="bt_train").help
+    assert [info.value for info in at.info] == ["Train is off until these settings fit: the sentence above names "
+                                                "what to change."]

@@ -236,3 +236,15 @@ def test_a_text_run_opens_on_inside_the_cell_gradients_and_compare_runs(trained)
     at.radio(key="runs_metric").set_value("val_perplexity").run()
     assert not at.exception and chart(at, "runs_compare")["layout"]["yaxis"]["title"]["text"] == \
         "validation perplexity"
+
+
+def test_switching_to_characters_loads_the_levels_own_window_length():
+    # Characters need longer windows to hold as many words: lesson 8 reads them 60 at a time, words 20.
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT).run()
+    assert at.sidebar.number_input(key="text_seq_len").value == 20
+    at.sidebar.selectbox(key="text_level").set_value("char").run()
+    assert not at.exception
+    assert at.sidebar.number_input(key="text_seq_len").value == 60
+    assert at.session_state["text_config"].seq_len == 60
+    at.sidebar.selectbox(key="text_level").set_value("word").run()
+    assert at.sidebar.number_input(key="text_seq_len").value == 20
