@@ -99,8 +99,11 @@ def race_ui() -> None:
                           f"grad_race_samples_{task}")
     units = race_number(settings[3], "units", 32, 8, "grad_race_units", label="Units")
     epochs = race_number(settings[4], "epochs", 10, 1, "grad_race_epochs")
+    # Measured here: 6-14 s a model on two quiet cores (../shared/FACTS.md), a GRU 42.3 s beside a browser and other
+    # runs (issue 18.12), and benchmarks/bench_cell_speed.py's rounds; a range, not a promise.
     st.caption(f"Each cell gets {units} units, Adam with learning rate 0.003, batches of 64 and seed 0, whatever "
-               "the sidebar of Build & Train says. At the defaults each model trains in about 5–20 s on two cores.")
+               "the sidebar of Build & Train says. At the defaults each model took 6–14 s on two quiet cores here, "
+               "and up to 42 s while a browser and other runs shared them.")
     busy = session.active_job() is not None
     if st.button("Start the race", type="primary", disabled=busy, key="grad_race_start",
                  help="Busy: a run is training." if busy else None):

@@ -208,3 +208,10 @@ def test_the_starting_spectral_radii_come_from_the_lab_whatever_the_data_size():
         assert found[layer]["forward"] == pytest.approx(expected[layer]["forward"])
     other = get_lab().initial_spectral_radii(config.replace(seed=4))
     assert other["simplernn_1"]["forward"] != pytest.approx(found["simplernn_1"]["forward"])
+
+
+def test_the_race_caption_words_its_timing_as_the_measured_range():
+    # "about 5–20 s on two cores" was contradicted by a GRU that took 42.3 s (issue 18.12).
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "pages" / "gradients.py"), default_timeout=90).run()
+    captions = " ".join(caption.value for caption in at.caption)
+    assert "6–14 s on two quiet cores" in captions and "up to 42 s" in captions and "5–20 s" not in captions
