@@ -51,8 +51,9 @@ def forget_upload() -> None:
         widgets.remember("text_uploaded", None)
 
 
-def file_ui() -> str:
-    """An uploaded .txt file, or a path inside the server's data folder; "" when none is given."""
+def file_ui(current: str = "") -> str:
+    """An uploaded .txt file, or a path inside the server's data folder; "" when none is given. `current` is the file
+    the stored configuration names (a reopened link's run): kept while nothing else is given."""
     upload = st.file_uploader("Upload a text file (.txt)", type=["txt"], key="text_upload", on_change=forget_upload)
     if upload is not None:
         # Kept by the lab, so the run record can name the file the model trained on.
@@ -77,6 +78,9 @@ def file_ui() -> str:
     if uploaded is not None:
         st.caption(f"Using the uploaded file **{uploaded[0]}**.")
         return uploaded[1]
+    if current and files.resolve_upload(current) is not None:
+        st.caption(f"Using the uploaded file **{files.display_name(current)}**.")
+        return current
     return ""
 
 
@@ -104,7 +108,7 @@ def text_ui(config):
     st.caption(CORPUS_NOTES[corpus])
     config = config.replace(corpus=corpus)
     if corpus == "file":
-        config = config.replace(text_file=file_ui())
+        config = config.replace(text_file=file_ui(config.text_file))
         if not config.text_file:
             session.set_config(config, "text")
             st.info("Upload a .txt file to train on it.")

@@ -239,7 +239,7 @@ def _config_key(prefix: str) -> str:
 def stored_config(prefix: str = "cfg") -> RunConfig:
     """The configuration a page edits, the one source of truth its widgets are drawn from. The first time a session
     asks, it comes from the address (the only place a shared link is read), else the class's pinned preset (Build &
-    Train), else the defaults of the page's task.
+    Train), else (IMDB, Next word) the learner's newest run of the page's task, else the defaults of the page's task.
 
     A teacher can hand out a link such as `?task=adding&cell=simplernn&seq_len=50` (or `/next_word?task=text&level=
     char`); settings the link does not give take the task's own defaults. A bad value costs only itself: the link's
@@ -257,7 +257,10 @@ def stored_config(prefix: str = "cfg") -> RunConfig:
         elif query.get("task") == task:
             config, errors = read_link(query)
         else:
-            config, errors = defaults_for_task(task), []
+            # No link of this page's task: the learner's newest run of it (a reopened link shows that run, so the
+            # sidebar and the text chooser must say what it trained on), else the task's defaults.
+            newest = next((handle.config for handle in reversed(runs().values()) if handle.config.task == task), None)
+            config, errors = newest or defaults_for_task(task), []
         st.session_state[key] = config
         if errors:
             st.session_state[f"{key}_warning"] = ("Some of the link's settings were not used, and their defaults "

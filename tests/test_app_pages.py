@@ -358,8 +358,10 @@ def test_compare_runs_deletes_a_run_by_the_name_it_showed_and_undo_puts_it_back_
 def test_learners_get_no_deploy_button():
     import tomllib
 
+    # tomllib refuses a table declared twice (two [client] sections once hid every setting from Streamlit).
     settings = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert settings["client"]["toolbarMode"] in ("viewer", "minimal")  # "auto" shows Deploy to every visitor
+    assert settings["client"]["showErrorDetails"] == "none" and settings["runner"]["postScriptGC"] is False
 
 
 def test_train_is_off_in_the_very_redraw_its_click_caused_and_says_why():

@@ -248,3 +248,22 @@ def test_switching_to_characters_loads_the_levels_own_window_length():
     assert at.session_state["text_config"].seq_len == 60
     at.sidebar.selectbox(key="text_level").set_value("word").run()
     assert at.sidebar.number_input(key="text_seq_len").value == 20
+
+
+def test_a_reopened_learners_link_opens_on_the_text_their_run_trained_on():
+    # Reopening the link showed the uploaded file's run under a sidebar and a text chooser set to the toy grammar.
+    from rnnlab.lab import get_lab
+
+    lab = get_lab()
+    token = lab.store.new_learner().token
+    upload = lab.take_upload(token, "notes.txt", ("the cat sat on the mat . " * 400).encode())
+    record = RunRecord(defaults_for_task("text").replace(corpus="file", text_file=upload, **TINY))
+    record.status = "finished"
+    lab.store.save_run(token, record)
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.query_params["learner"] = token
+    at.run()
+    assert not at.exception
+    assert at.session_state["text_config"].corpus == "file" and at.session_state["text_config"].text_file == upload
+    assert at.radio(key="text_corpus").value == "file"
+    assert any(caption.value == "Using the uploaded file **notes.txt**." for caption in at.caption)
