@@ -88,7 +88,10 @@ def browser():
 
 
 def chart_traces(page, index: int = 0) -> list[dict]:
-    """The data Plotly is drawing in the index-th chart on the page (names and y values)."""
+    """The data Plotly is drawing in the index-th chart on the page (names and y values), once Plotly has drawn it
+    (a chart redrawn as its run ends is a bare element for a moment)."""
+    page.wait_for_function("(index) => { const chart = document.querySelectorAll('.js-plotly-plot')[index];"
+                           " return Boolean(chart && chart.data); }", arg=index, timeout=30_000)
     return page.evaluate(
         "(index) => Array.from(document.querySelectorAll('.js-plotly-plot'))[index].data"
         ".map(trace => ({name: trace.name, y: Array.from(trace.y || [])}))", index)
