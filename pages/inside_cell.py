@@ -63,7 +63,7 @@ def network_ui(source: str):
         try:
             model, dataset = fresh_model()
         except ValueError as error:
-            st.info(f"The current settings cannot build a model here: {error}")
+            st.info(f"The current settings cannot build a model here. {error}")
             st.stop()
         return model, dataset, None, f"fresh:{session.current_config().to_dict()}"
     job = session.runs()[source]

@@ -186,8 +186,17 @@ class Lab:
         self._check_quota(learner, len(configs))
         handles, previous = [], active[-1] if active else None
         for config in configs:
-            handle = self.engine.submit(config, dataset, listeners=[Saver(self, learner)], after=previous)
-            self.store.save_run(learner, handle.record)  # "pending": a reload shows it waiting
+            # The row first ("pending": a reload shows it waiting), then the run: a run never trains without a row,
+            # and this write can never land after (and undo) the "running" row its listener writes.
+            pending = RunRecord(config)
+            self.store.save_run(learner, pending)
+            try:
+                handle = self.engine.submit(config, dataset, listeners=[Saver(self, learner)], after=previous,
+                                            run_id=pending.run_id)
+            except Exception as error:
+                pending.status, pending.message = Status.FAILED, f"Training could not start ({error})."
+                self.store.save_run(learner, pending)
+                raise
             handles.append(handle)
             previous = handle
         return handles

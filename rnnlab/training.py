@@ -59,13 +59,13 @@ class Trainer:
 
     def __init__(self, config: RunConfig, dataset: Dataset | None = None, *,
                  callbacks: Iterable[TrainerCallback] = (), record_grad_norms: bool = False,
-                 record_gates: bool = False) -> None:
+                 record_gates: bool = False, run_id: str | None = None) -> None:
         self.config = config
         self.dataset = dataset
         self.callbacks = list(callbacks)
         self.record_grad_norms = record_grad_norms
         self.record_gates = record_gates
-        self.record = RunRecord(config)
+        self.record = RunRecord(config, run_id=run_id) if run_id else RunRecord(config)
         self.model: keras.Model | None = None
         self._stop_requested = threading.Event()
         self._epoch_probes: dict = {}

@@ -258,6 +258,34 @@ def test_a_csv_bomb_is_refused_past_the_unpacked_cap(tmp_path, monkeypatch):
     assert rss_mb() - before < 50
 
 
+def npz_bomb(path: Path, megabytes: int) -> None:
+    """An imdb.npz of the right four arrays whose x_train unpacks to `megabytes` MB of zeros (a few KB on disk)."""
+    small = {"y_train": np.zeros(2, dtype=np.int64), "x_test": np.zeros((2, 3), dtype=np.int32),
+             "y_test": np.zeros(2, dtype=np.int64)}
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, array in small.items():
+            with archive.open(f"{name}.npy", "w") as stream:
+                np.lib.format.write_array(stream, array)
+        with archive.open("x_train.npy", "w", force_zip64=True) as stream:
+            np.lib.format.write_array_header_1_0(stream, {"descr": "<i4", "fortran_order": False,
+                                                          "shape": (megabytes * settings.MB // 4 // 8, 8)})
+            chunk = bytes(settings.MB)
+            for _ in range(megabytes):
+                stream.write(chunk)
+
+
+def test_an_npz_bomb_is_refused_past_the_unpacked_cap(tmp_path, monkeypatch):
+    monkeypatch.setenv("RNNLAB_MAX_UNPACKED_MB", "1")
+    bomb = tmp_path / "imdb.npz"
+    npz_bomb(bomb, 40)
+    assert bomb.stat().st_size < 200_000
+    config = RunConfig(task="imdb", imdb_path=str(bomb), samples=16, eval_samples=16)
+    before = rss_mb()
+    with pytest.raises(imdb.ImdbDataError, match=r"more than 1 MB once unpacked"):
+        make_dataset(config)
+    assert rss_mb() - before < 30
+
+
 @pytest.mark.parametrize("suffix", [".gz", ".bz2", ".zip", ".xz"])
 def test_every_compressed_kind_is_capped_in_rows(tmp_path, monkeypatch, suffix):
     import bz2

@@ -171,3 +171,47 @@ def test_a_model_that_needs_unsafe_loading_is_refused(lab, tmp_path):
     unsafe.save(path)
     with pytest.raises(UploadError, match="safe mode"):
         lab.upload_run(lab.store.new_learner().token, handle.record.to_json().encode(), path.read_bytes())
+
+
+class _Watching(ThreadEngine):
+    """A thread engine that notes, as each run is submitted, what the store already holds for it."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store, self.seen = store, []
+
+    def submit(self, config, dataset=None, **options):
+        stored = self.store.run(options.get("run_id") or "", include_probes=False)
+        self.seen.append(None if stored is None else (stored.run_id, stored.status))
+        return super().submit(config, dataset, **options)
+
+
+def test_a_runs_row_is_written_before_it_is_submitted(tmp_path):
+    """A server that dies between the two never leaves a run training without a row, and the "pending" write can
+    never land after (and undo) the "running" one its listener writes (issue 17.10)."""
+    store = Store(str(tmp_path / "home"))
+    engine = _Watching(store)
+    lab = Lab(store, engine)
+    try:
+        token = store.new_learner().token
+        handles = lab.start(token, [TINY, TINY.replace(seed=1)])
+        assert engine.seen == [(handle.run_id, "pending") for handle in handles]
+        assert all(handle.join(120) for handle in handles)
+        assert [store.run(handle.run_id).status for handle in handles] == ["finished", "finished"]
+    finally:
+        engine.close()
+
+
+class _Broken(ThreadEngine):
+    def submit(self, config, dataset=None, **options):
+        raise RuntimeError("the training cluster is not reachable")
+
+
+def test_a_run_that_cannot_be_submitted_is_stored_as_failed_with_the_reason(tmp_path):
+    store = Store(str(tmp_path / "home"))
+    lab = Lab(store, _Broken())
+    token = store.new_learner().token
+    with pytest.raises(RuntimeError):
+        lab.start(token, [TINY])
+    (stored,) = store.runs(token)
+    assert stored.status == "failed" and "not reachable" in stored.message

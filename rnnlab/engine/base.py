@@ -159,12 +159,14 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def submit(self, config: RunConfig, dataset: "Dataset | None" = None, *, record_grad_norms: bool = True,
                record_gates: bool = True, listeners: Iterable[Any] = (),
-               after: RunHandle | None = None) -> RunHandle:
+               after: RunHandle | None = None, run_id: str | None = None) -> RunHandle:
         """Queue `config` to train; return its handle at once.
 
         `dataset` is trained on if given (an uploaded IMDB file), else made from the config where the run trains.
         `after`: start only once that run has ended (a learner's race queues its runs this way); a run stopped
         while it waits never starts and ends "stopped".
+        `run_id`: the id its record takes, when the caller has already stored the run under it (the app writes a
+        run's row before it submits, so a run never trains without one); a fresh id otherwise.
         """
 
     def live(self, run_id: str) -> RunHandle | None:

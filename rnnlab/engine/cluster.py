@@ -80,9 +80,9 @@ class DaskRun(RunHandle):
     """A run submitted to a `DaskEngine`: its mirror record here, its training in a worker process."""
 
     def __init__(self, engine: "DaskEngine", config: RunConfig, dataset, options: dict, listeners: Iterable[Any],
-                 after: RunHandle | None) -> None:
+                 after: RunHandle | None, run_id: str | None = None) -> None:
         self.config = config
-        self.record = RunRecord(config)
+        self.record = RunRecord(config, run_id=run_id) if run_id else RunRecord(config)
         self.worker_pid: int | None = None  # the process training it, once started
         self.worker_address: str | None = None
         self._engine = engine
@@ -198,11 +198,11 @@ class DaskEngine(Engine):
     # --- The interface ----------------------------------------------------------------------------------
 
     def submit(self, config: RunConfig, dataset=None, *, record_grad_norms: bool = True, record_gates: bool = True,
-               listeners: Iterable[Any] = (), after: RunHandle | None = None) -> DaskRun:
+               listeners: Iterable[Any] = (), after: RunHandle | None = None, run_id: str | None = None) -> DaskRun:
         if self._closed:
             raise RuntimeError("This training engine has been closed.")
         options = {"record_grad_norms": record_grad_norms, "record_gates": record_gates}
-        run = DaskRun(self, config, dataset, options, listeners, after)
+        run = DaskRun(self, config, dataset, options, listeners, after, run_id)
         self._remember(run)
         with self._lock:
             self._runs[run.run_id] = run

@@ -155,8 +155,8 @@ class ThreadEngine(Engine):
     """Runs train on threads of this process, all at once; see the module docstring for when that suits."""
 
     def submit(self, config: RunConfig, dataset=None, *, record_grad_norms: bool = True, record_gates: bool = True,
-               listeners: Iterable[Any] = (), after: RunHandle | None = None) -> TrainingJob:
-        job = TrainingJob(config, dataset, after=after, listeners=listeners, on_end=self._ended,
+               listeners: Iterable[Any] = (), after: RunHandle | None = None, run_id: str | None = None) -> TrainingJob:
+        job = TrainingJob(config, dataset, after=after, listeners=listeners, on_end=self._ended, run_id=run_id,
                           record_grad_norms=record_grad_norms, record_gates=record_gates)
         self._remember(job)
         return job.start()

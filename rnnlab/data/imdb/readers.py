@@ -32,6 +32,7 @@ import keras
 import numpy as np
 import pandas as pd
 
+from rnnlab import settings
 from rnnlab.config import RunConfig
 from rnnlab.data import files
 from rnnlab.data.base import Dataset, baseline_loss
@@ -39,6 +40,7 @@ from rnnlab.data.imdb.base import (CLASS_NAMES, DESCRIPTION, ENV_VAR, KERAS_INDE
                                    OFFLINE_WAYS_OUT, TITLE, WORD_INDEX_FILE, ImdbDataError, ImdbOffline, counted,
                                    local_npz_path, one_line, shorten, shown)
 from rnnlab.data.imdb.encoding import keras_ids, keras_vocabulary, pad_reviews, strip_html, vectorize
+from rnnlab.settings import MB
 
 # Column names accepted in a reviews CSV, compared without case or surrounding spaces.
 REVIEW_COLUMNS = ("review", "text", "reviews", "review_text", "content", "sentence")
@@ -397,14 +399,28 @@ class _ArraysOnlyUnpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"it asks to rebuild {module}.{name}, which is not an array")
 
 
+# Keras's imdb.npz holds four arrays; an archive of many more is not one, and each member costs a read.
+_MAX_NPZ_ARRAYS = 16
+
+
 def _load_npz_safely(path: str) -> dict[str, np.ndarray]:
-    arrays = {}
+    """The arrays of the .npz at `path`, read at most RNNLAB_MAX_UNPACKED_MB in all once unpacked: a deflated
+    archive of a few KB cannot become gigabytes in the process reading it (Keras's own imdb.npz is 17 MB)."""
+    limit = int(settings.current().max_unpacked_mb * MB)
+    left, arrays = limit, {}
     with zipfile.ZipFile(path) as archive:
-        for member in archive.namelist():
-            if not member.endswith(".npy"):
-                continue
+        members = [member for member in archive.namelist() if member.endswith(".npy")]
+        if len(members) > _MAX_NPZ_ARRAYS:
+            raise ImdbDataError(f"{shown(path)} holds {len(members):,} arrays; Keras's imdb.npz holds four (x_train, "
+                                "y_train, x_test, y_test). Give that file.")
+        for member in members:
             with archive.open(member) as stream:
-                buffer = io.BytesIO(stream.read())
+                data = stream.read(left + 1)  # never more than the limit in memory, whatever the member claims
+            left -= len(data)
+            if left < 0:
+                raise ImdbDataError(f"{shown(path)} holds more than {limit / MB:,.0f} MB once unpacked, more than RNN "
+                                    "Lab reads (RNNLAB_MAX_UNPACKED_MB); give Keras's imdb.npz or a part of it.")
+            buffer = io.BytesIO(data)
             try:
                 array = np.lib.format.read_array(buffer, allow_pickle=False)  # numbers: no pickle at all
             except ValueError:  # an object array (the ragged reviews): rebuild it, allowing arrays only
