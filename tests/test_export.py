@@ -65,3 +65,42 @@ def test_the_script_says_to_run_it_by_the_name_it_downloads_as(lang, runner):
     config = RunConfig(cell="gru", task="sine")
     assert file_name(config, lang) == f"rnnlab_gru_sine{'.py' if lang == 'python' else '.R'}"
     assert f"`{runner} {file_name(config, lang)}`" in script(config, lang)
+
+
+def test_an_imdb_script_trains_on_exactly_the_reviews_the_app_trained_on(tmp_path, monkeypatch):
+    """The exported data code, run, gives the very arrays `make_dataset` gives the run (the split, the shift, the
+    cap on rare words, the padding): an exported run is the same experiment."""
+    from rnnlab.export.python import keras_sections
+    from tests.test_export_notebook import make_imdb_npz
+
+    path = make_imdb_npz(tmp_path)
+    monkeypatch.chdir(tmp_path)  # the script names the file as the app does, by its own name
+    config = RunConfig(task="imdb", imdb_path=str(path), vocab_size=100, seq_len=8, samples=24, eval_samples=16,
+                       seed=5)
+    sections = keras_sections(config)
+    scope: dict = {}
+    exec(sections["setup"] + "\n" + sections["data"], scope)
+    dataset = make_dataset(config)
+    for name in ("x_train", "y_train", "x_val", "y_val"):
+        np.testing.assert_array_equal(scope[name], getattr(dataset, name), err_msg=name)
+
+
+def test_a_csv_imdb_script_trains_on_exactly_the_reviews_words_and_labels_the_app_did(tmp_path, monkeypatch):
+    from rnnlab.export.python import keras_sections
+
+    rng = np.random.default_rng(3)
+    words = ["good", "bad", "film", "plot", "actor", "dull", "great", "<br />", "the", "a", "Loved", "HATED"]
+    rows = [(" ".join(rng.choice(words, size=int(rng.integers(3, 20)))), rng.choice(["Positive", "negative", "1", "0"]))
+            for _ in range(80)]
+    csv = "Text , Label\n" + "".join(f'"{text}",{label}\n' for text, label in rows)
+    (tmp_path / "my_reviews.csv").write_text(csv)
+    monkeypatch.chdir(tmp_path)
+    config = RunConfig(task="imdb", imdb_csv="my_reviews.csv", vocab_size=100, seq_len=10, samples=32,
+                       eval_samples=16, seed=2)
+    sections = keras_sections(config)
+    assert "keras.datasets.imdb" not in sections["data"]  # the run's own reviews, not Keras's download
+    scope: dict = {}
+    exec(sections["setup"] + "\n" + sections["data"], scope)
+    dataset = make_dataset(config)
+    for name in ("x_train", "y_train", "x_val", "y_val"):
+        np.testing.assert_array_equal(scope[name], getattr(dataset, name), err_msg=name)

@@ -21,7 +21,7 @@ from rnnlab.data.imdb.base import (KERAS_INDEX_FROM, KERAS_OOV_ID, KERAS_START_I
                                    ImdbDataError)
 
 # HTML tags such as the `<br />` line breaks the reviews were scraped with; they are markup, not words.
-_HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9]*\s*/?\s*>")
+HTML_TAG = re.compile(r"<\s*/?\s*[a-zA-Z][a-zA-Z0-9]*\s*/?\s*>")
 
 
 # The Keras word list keeps apostrophes inside words ("don't", "everyone's") and drops other punctuation.
@@ -101,7 +101,7 @@ def keras_vocabulary(word_index: dict | None, vocab_size: int) -> tuple[str, ...
 
 
 def strip_html(text: str) -> str:
-    return _HTML_TAG.sub(" ", text)
+    return HTML_TAG.sub(" ", text)
 
 
 def pad_reviews(reviews: list, seq_len: int) -> np.ndarray:

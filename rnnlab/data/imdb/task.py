@@ -15,7 +15,9 @@ from rnnlab.data import files
 from rnnlab.data.base import Dataset, Task
 from rnnlab.data.imdb.base import (CLASS_NAMES, DESCRIPTION, KERAS_INDEX_FROM, KERAS_OOV_ID, KERAS_START_ID, TITLE,
                                    local_npz_path)
-from rnnlab.data.imdb.readers import load_dataset, source_of
+from rnnlab.data.imdb.encoding import HTML_TAG
+from rnnlab.data.imdb.readers import (POSITIVE_LABELS, REVIEW_COLUMNS, SENTIMENT_COLUMNS, load_dataset,
+                                      source_of)
 from rnnlab.data.imdb.sizes import fit_to_source
 
 class ImdbTask(Task):
@@ -53,6 +55,8 @@ class ImdbTask(Task):
         load = ("# IMDB reviews as word ids (downloads once to ~/.keras/datasets/), padded to SEQ_LEN words.\n"
                 f"VOCAB_SIZE = {config.vocab_size}\n"
                 "(x_all, y_all), (x_test, y_test) = keras.datasets.imdb.load_data(num_words=VOCAB_SIZE)\n")
+        if source_of(config) == "csv":
+            return self._csv_data_code(config)
         local = config.imdb_path.strip() or settings.current().imdb_path or ""
         if source_of(config) == "npz" and local:  # the local file RNN Lab reads, not Keras's download
             load = (
@@ -72,12 +76,48 @@ class ImdbTask(Task):
                 f"np.asarray(review) + {KERAS_INDEX_FROM}])\n"
                 f"    x_all[row] = np.where(review < VOCAB_SIZE, review, {KERAS_OOV_ID})\n")
         return load + (
-            "rng = np.random.default_rng(SEED)\n"
-            "order = rng.permutation(len(x_all))\n"
-            f"train, val = order[:{config.samples}], order[{config.samples}:{config.samples + config.eval_samples}]\n"
+            # The app's own split (rnnlab/data/imdb/readers.py): validation first, then training, from one shuffle of
+            # the training reviews seeded [SEED, 0], so the script trains on exactly the reviews the run did.
+            "order = np.random.default_rng([SEED, 0]).permutation(len(x_all))\n"
+            f"val, train = order[:{config.eval_samples}], "
+            f"order[{config.eval_samples}:{config.eval_samples + config.samples}]\n"
             "pad = lambda reviews: keras.utils.pad_sequences(reviews, maxlen=SEQ_LEN)\n"
             'x_train, y_train = pad(x_all[train]), y_all[train].astype("float32")\n'
             'x_val, y_val = pad(x_all[val]), y_all[val].astype("float32")')
+
+    def _csv_data_code(self, config: RunConfig) -> str:
+        """The app's own CSV reading (rnnlab/data/imdb/readers.py: `read_reviews_csv`, `_dataset_from_csv`) as plain
+        pandas and Keras, so the script trains on exactly the reviews, words and labels the run did."""
+        held_out, samples = config.eval_samples, config.samples
+        return (
+            "# IMDB-style reviews from the CSV this run trained on, read as RNN Lab reads it: the first column named\n"
+            "# like a review and the first named like a sentiment (any case), labels positive/negative or 1/0, HTML\n"
+            "# tags removed; one shuffle seeded SEED gives the test, validation and training reviews in that order,\n"
+            "# and the vocabulary is learnt from the training reviews only. Padded and cut at the front to SEQ_LEN.\n"
+            "import re\n\n"
+            "import pandas as pd\n\n"
+            f"VOCAB_SIZE = {config.vocab_size}\n"
+            f"table = pd.read_csv({files.display_name(config.imdb_csv)!r}, keep_default_na=False, na_values=[\"\"], "
+            'encoding="utf-8-sig",\n'
+            '                    encoding_errors="replace", skipinitialspace=True)\n'
+            "columns = {}\n"
+            "for column in table.columns:\n"
+            "    columns.setdefault(str(column).strip().lower(), column)\n"
+            f"review = next(columns[name] for name in {REVIEW_COLUMNS!r} if name in columns)\n"
+            f"sentiment = next(columns[name] for name in {SENTIMENT_COLUMNS!r} if name in columns)\n"
+            f"tag = re.compile({HTML_TAG.pattern!r})\n"
+            'texts = np.array([tag.sub(" ", str(text)) if not pd.isna(text) else "" for text in table[review]], '
+            "dtype=object)\n"
+            f"positive = table[sentiment].astype(str).str.strip().str.lower().isin({sorted(POSITIVE_LABELS)!r})\n"
+            'y_all = positive.to_numpy().astype("float32")  # 1 = positive\n'
+            "order = np.random.default_rng(SEED).permutation(len(texts))\n"
+            f"test, val, train = order[:{held_out}], order[{held_out}:{2 * held_out}], "
+            f"order[{2 * held_out}:{2 * held_out + samples}]\n"
+            "vectorizer = keras.layers.TextVectorization(max_tokens=VOCAB_SIZE, ragged=True)\n"
+            "vectorizer.adapt(texts[train], batch_size=512)\n"
+            "pad = lambda rows: keras.utils.pad_sequences(vectorizer(texts[rows]).to_list(), maxlen=SEQ_LEN)\n"
+            "x_train, y_train = pad(train), y_all[train]\n"
+            "x_val, y_val = pad(val), y_all[val]")
 
     def r_input_code(self, config: RunConfig) -> list[str]:
         return ['keras_model_sequential(input_shape = c(SEQ_LEN), input_dtype = "int32")',
@@ -85,7 +125,11 @@ class ImdbTask(Task):
 
     def r_data_code(self, config: RunConfig) -> str:
         samples, held_out = config.samples, config.eval_samples
-        return (
+        other = {"csv": config.imdb_csv, "npz": local_npz_path(config)}.get(source_of(config), "")
+        note = (f"# This run trained on the reviews in {files.display_name(other)}; the R export reads Keras's IMDB\n"
+                "# reviews instead, so its numbers will differ from the run's (the Python export reads that file).\n"
+                if other else "")
+        return note + (
             "# IMDB reviews as word ids (downloads once to ~/.keras/datasets/), padded and cut at the front to\n"
             "# SEQ_LEN words. Training and validation reviews are drawn from Keras's 25,000 training reviews, as in\n"
             "# RNN Lab.\n"
