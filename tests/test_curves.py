@@ -123,7 +123,8 @@ def test_the_mean_and_both_bands_drawn_are_the_computed_ones(smoothing):
         assert curves.BANDS[band] in drawn_mean.hovertemplate
         if smoothing:
             np.testing.assert_allclose(traces["raw mean"].y, raw.mean(axis=0), rtol=1e-12)
-            assert "raw %{customdata[2]" in drawn_mean.hovertemplate
+            assert "smoothed mean %{y" in drawn_mean.hovertemplate
+            assert "raw mean %{customdata[2]" in drawn_mean.hovertemplate
         # The run with no seed partners is drawn as itself, under its own name.
         assert [trace.name for trace in figure.data if trace.showlegend is not False][-1] == "GRU 32 · adding T=50"
 

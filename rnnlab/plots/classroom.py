@@ -18,7 +18,7 @@ from rnnlab import curves
 from rnnlab.config import CELL_TITLES
 from rnnlab.data import LOSS_LABELS, task_kind
 from rnnlab.plots import style
-from rnnlab.plots.runs import HISTORY_NAMES, add_curve, add_group
+from rnnlab.plots.runs import HISTORY_NAMES, add_curve, add_group, smoothed_title
 from rnnlab.text_safety import hover_literal
 
 
@@ -74,9 +74,8 @@ def class_figure(pairs: list[tuple], key: str = "val_loss", hide_names: bool = F
     y_title = f"{HISTORY_NAMES.get(key, key)}: {LOSS_LABELS[kind]}" if loss else HISTORY_NAMES.get(key, key)
     if not loss:
         figure.update_yaxes(tickformat=".0%")
-    title = f"The class's runs: {HISTORY_NAMES.get(key, key)} by epoch"
-    if smoothing:
-        title += f", smoothed ({smoothing:g})"
+    title = f"The class's runs: {HISTORY_NAMES.get(key, key)} by epoch" + \
+        smoothed_title(smoothing, band if by_seed else None, figure)
     if shortened:
         title += f"<br><sup>Means over the epochs every run has: {'; '.join(shortened)}</sup>"
     style.layout(figure, title, "epoch", y_title, height=520)

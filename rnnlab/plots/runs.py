@@ -136,9 +136,8 @@ def compare_figure(records: list[RunRecord], key: str = "val_loss", log_y: bool 
         y_title = HISTORY_NAMES[key]
     else:
         y_title = HISTORY_NAMES[key]
-    title = f"{HISTORY_NAMES[key].capitalize()} by run"
-    if smoothing:
-        title += f", smoothed ({smoothing:g})"
+    title = f"{HISTORY_NAMES[key].capitalize()} by run" + smoothed_title(smoothing, band if by_seed else None,
+                                                                         figure)
     if missing:
         title += (f"<br><sup>Not drawn, no finite {HISTORY_NAMES[key]}: "
                   f"{', '.join(names[record.run_id] for record in missing)}</sup>")
@@ -195,17 +194,30 @@ def add_group(figure: go.Figure, curve: curves.GroupCurve, band: str, label: str
                                     name=f"{label} · {band_name}, bottom", meta=dict(role="band low"), **shared))
     of_smoothed = " of the smoothed runs" if curve.smoothing else ""
     spread = f" · {band_name}{of_smoothed} %{{customdata[0]:.4g}} to %{{customdata[1]:.4g}}" if curve.count > 1 else ""
-    what = "mean" if curve.count > 1 else "one run"
-    hover = f"{what} %{{y:.4g}}{spread}"
+    what = "mean " if curve.count > 1 else ""  # one run's line is the run itself
+    hover = f"{what}%{{y:.4g}}{spread}"
     if curve.smoothing:
-        figure.add_trace(go.Scatter(x=epochs, y=raw_mean, mode="lines", name=f"{label} · raw {what}",
+        figure.add_trace(go.Scatter(x=epochs, y=raw_mean, mode="lines", name=f"{label} · raw {what or 'curve'}",
                                     line=dict(color=color, width=1.5), opacity=RAW_OPACITY,
                                     meta=dict(role="raw mean"), **shared))
-        hover = f"{what}, smoothed %{{y:.4g}} · raw %{{customdata[2]:.4g}}{spread}"
+        hover = f"smoothed {what}%{{y:.4g}} · raw {what}%{{customdata[2]:.4g}}{spread}"
     figure.add_trace(go.Scatter(
         x=epochs, y=mean, mode="lines+markers", name=label, legendgroup=label,
         line=dict(color=color, width=2.5), customdata=np.column_stack([low, high, raw_mean]).tolist(),
         meta=dict(role="mean", runs=curve.count, band=band), hovertemplate=hover_head + hover + hover_tail))
+
+
+def smoothed_title(smoothing: float, band: str | None, figure: go.Figure) -> str:
+    """What a chart's title adds when its curves are smoothed or grouped: the weight, and a small line saying what
+    the faint lines and the shaded bands are (nothing in the legend names them)."""
+    title = f", smoothed ({smoothing:g})" if smoothing else ""
+    notes = []
+    if band is not None and any(trace.meta and trace.meta.get("role") == "band low" for trace in figure.data):
+        notes.append(f"shaded: {curves.BANDS[band]} of each group's runs{', smoothed' if smoothing else ''}")
+    if smoothing:
+        notes.append("faint: the raw curves")
+    note = "; ".join(notes)
+    return title + (f"<br><sup>{note[:1].upper()}{note[1:]}</sup>" if notes else "")
 
 
 def translucent(color: str, alpha: float) -> str:
