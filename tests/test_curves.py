@@ -216,3 +216,11 @@ def test_the_class_page_smooths_and_groups_its_chart():
     assert figure["data"][-1]["y"] == pytest.approx([0.15, 0.03])
     at.slider(key="class_smoothing").set_value(0.5).run()
     assert roles(figure_of(at)) == ["band high", "band low", "raw mean", "mean"]
+
+
+def test_a_title_of_several_small_lines_gets_the_room_it_needs_over_the_legend():
+    runs = [seeded(seed=1, losses=(0.15, 0.05, 0.02)), seeded(seed=2, losses=(0.14, 0.06))]
+    one_line = charts.compare_figure(runs, "val_loss", by_seed=True)  # shaded, and shortened: two small lines
+    plain = charts.compare_figure(runs[:1], "val_loss")
+    assert one_line.layout.title.text.count("<br>") == 2
+    assert one_line.layout.margin.t == plain.layout.margin.t + charts.SUBTITLE_PX

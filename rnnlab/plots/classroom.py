@@ -18,7 +18,7 @@ from rnnlab import curves
 from rnnlab.config import CELL_TITLES
 from rnnlab.data import LOSS_LABELS, task_kind
 from rnnlab.plots import style
-from rnnlab.plots.runs import HISTORY_NAMES, add_curve, add_group, smoothed_title
+from rnnlab.plots.runs import HISTORY_NAMES, add_curve, add_group, room_for_subtitles, smoothed_title
 from rnnlab.text_safety import hover_literal
 
 
@@ -79,6 +79,7 @@ def class_figure(pairs: list[tuple], key: str = "val_loss", hide_names: bool = F
     if shortened:
         title += f"<br><sup>Means over the epochs every run has: {'; '.join(shortened)}</sup>"
     style.layout(figure, title, "epoch", y_title, height=520)
+    room_for_subtitles(figure)
     if loss and len(baselines) == 1:
         style.add_baseline(figure, baselines.pop())
     return figure

@@ -144,6 +144,7 @@ def compare_figure(records: list[RunRecord], key: str = "val_loss", log_y: bool 
     if shortened:
         title += f"<br><sup>Means over the epochs every run has: {'; '.join(shortened)}</sup>"
     style.layout(figure, title, "epoch", y_title, log_y=log_y and key.endswith("loss"), hovermode="x unified")
+    room_for_subtitles(figure)
     if key.endswith("loss"):
         _add_baseline(figure, records, log_y)
     return figure
@@ -218,6 +219,18 @@ def smoothed_title(smoothing: float, band: str | None, figure: go.Figure) -> str
         notes.append("faint: the raw curves")
     note = "; ".join(notes)
     return title + (f"<br><sup>{note[:1].upper()}{note[1:]}</sup>" if notes else "")
+
+
+# The height of a title's small line (<sup>): the margin over the plot leaves room for one.
+SUBTITLE_PX = 20
+
+
+def room_for_subtitles(figure: go.Figure) -> None:
+    """Lift the plot (and a legend on top) under a title of several small lines (not drawn, smoothed and shaded,
+    shortened groups): `style.layout` leaves room for one, and a second used to run into the legend."""
+    extra = max(figure.layout.title.text.count("<br>") - 1, 0)
+    if extra:
+        figure.update_layout(margin=dict(t=figure.layout.margin.t + SUBTITLE_PX * extra))
 
 
 def translucent(color: str, alpha: float) -> str:
