@@ -224,3 +224,45 @@ def test_a_title_of_several_small_lines_gets_the_room_it_needs_over_the_legend()
     plain = charts.compare_figure(runs[:1], "val_loss")
     assert one_line.layout.title.text.count("<br>") == 2
     assert one_line.layout.margin.t == plain.layout.margin.t + charts.SUBTITLE_PX
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_in_the_browser_group_by_seed_draws_the_mean_and_its_band_and_smoothing_moves_it(tmp_path):
+    """Compare runs in Chromium: three runs of different seeds become one mean line over a filled band."""
+    pytest.importorskip("playwright.sync_api", reason="Playwright's Python driver is not installed")
+    # The browser suite's server and Chromium, imported here: Playwright is optional for the rest of this module.
+    from playwright.sync_api import sync_playwright
+    from test_browser import CHROMIUM, CHROMIUM_FLAGS, chart_traces, serve
+
+    from rnnlab.store import Store
+
+    store = Store(str(tmp_path))
+    learner = store.new_learner("Ada")
+    losses = [(0.5, 0.3, 0.2, 0.1), (0.45, 0.35, 0.15, 0.12), (0.55, 0.25, 0.22, 0.08)]
+    for created, values in enumerate(losses):
+        record = seeded(seed=created, losses=values)
+        record.created = created
+        save(store, learner.token, record)
+    with serve(str(tmp_path)) as url, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"{url}/runs?learner={learner.token}")
+        page.get_by_text("Runs to overlay").wait_for(timeout=90_000)
+        assert len(chart_traces(page)) == 3
+        page.get_by_role("radiogroup", name="Group by").get_by_text("seed", exact=True).click()
+        page.get_by_text("mean of 3 runs").first.wait_for(timeout=30_000)
+        traces = {trace["name"]: trace["y"] for trace in chart_traces(page)}
+        mean = traces["LSTM 32 · adding T=50 · mean of 3 runs"]
+        assert mean == pytest.approx(np.mean(losses, axis=0).tolist())
+        assert traces["LSTM 32 · adding T=50 · mean of 3 runs · min–max, bottom"] == \
+            pytest.approx(np.min(losses, axis=0).tolist())
+        slider = page.get_by_role("slider").first
+        slider.focus()
+        for _ in range(10):  # 0.05 a step: to 0.5
+            slider.press("ArrowRight")
+        page.get_by_text("smoothed (0.5)").first.wait_for(timeout=30_000)
+        traces = {trace["name"]: trace["y"] for trace in chart_traces(page)}
+        smoothed = np.mean([curves.ema(values, weight=0.5) for values in losses], axis=0)
+        assert traces["LSTM 32 · adding T=50 · mean of 3 runs"] == pytest.approx(smoothed.tolist())
+        browser.close()
