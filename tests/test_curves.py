@@ -248,7 +248,7 @@ def test_in_the_browser_group_by_seed_draws_the_mean_and_its_band_and_smoothing_
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{url}/runs?learner={learner.token}")
-        page.get_by_text("Runs to overlay").wait_for(timeout=90_000)
+        page.get_by_text("Runs to overlay").wait_for(timeout=180_000)  # the first page a server draws loads TensorFlow
         assert len(chart_traces(page)) == 3
         page.get_by_role("radiogroup", name="Group by").get_by_text("seed", exact=True).click()
         page.get_by_text("mean of 3 runs").first.wait_for(timeout=30_000)
