@@ -132,7 +132,9 @@ def live() -> None:
         records = [record for _, record in pairs]
         metric = "val_accuracy" if records[0].is_classification else "val_loss"
         st.markdown(f"**{explain.class_answer(records)}**")
-        st.plotly_chart(class_figure(pairs, metric, hide_names), width="stretch", key="class_chart")
+        smoothing, by_seed, band = widgets.curve_controls("class")
+        st.plotly_chart(class_figure(pairs, metric, hide_names, smoothing=smoothing, by_seed=by_seed, band=band),
+                        width="stretch", key="class_chart")
         st.table(pd.DataFrame(classroom.shown_rows(classroom.by_configuration(pairs))))
         with st.expander("Every run"):
             st.table(pd.DataFrame(classroom.run_rows(pairs, learner_names(pairs, hide_names), metric)))

@@ -6,7 +6,7 @@ import math
 import pandas as pd
 import streamlit as st
 
-from pages import session
+from pages import session, widgets
 from rnnlab import tensorboard
 from rnnlab.data.files import display_settings
 from rnnlab.lab import UploadError, get_lab
@@ -113,10 +113,11 @@ controls = st.columns([2, 1])
 metric = controls[0].radio("Curve", metrics, horizontal=True, key="runs_metric",
                            format_func=run_plots.HISTORY_NAMES.get)
 log_scale = controls[1].toggle("Log-scale axis", key="runs_log", disabled=not metric.endswith("loss"))
+smoothing, by_seed, band = widgets.curve_controls("runs")
 if chosen:
     overlaid = [by_id[run_id] for run_id in chosen]
-    st.plotly_chart(run_plots.compare_figure(overlaid, metric, log_y=log_scale, names=names), width="stretch",
-                    key="runs_compare")
+    st.plotly_chart(run_plots.compare_figure(overlaid, metric, log_y=log_scale, names=names, smoothing=smoothing,
+                                             by_seed=by_seed, band=band), width="stretch", key="runs_compare")
     for record in run_plots.not_drawn(overlaid, metric):
         st.caption(f"**{names[record.run_id]}** is not drawn: it has no finite {run_plots.HISTORY_NAMES[metric]} "
                    f"({record.message or record.status}).")

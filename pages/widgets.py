@@ -17,6 +17,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages import session
+from rnnlab import curves
 from rnnlab.config import CHOICE_TITLES, RunConfig, LEVEL_DEFAULTS, TASK_DEFAULTS, field_info
 from rnnlab.data import get_task
 from rnnlab.data.synthetic import SYNTHETIC_TASKS as _SYNTHETIC
@@ -215,3 +216,28 @@ def push(config: RunConfig, prefix: str = "cfg") -> None:
     make (a preset, a task's defaults, sizes fitted to a file). Each widget is drawn with the same `value=`."""
     for name, value in config.to_dict().items():
         st.session_state[f"{prefix}_{name}"] = value
+
+
+def curve_controls(prefix: str) -> tuple[float, bool, str]:
+    """The run trackers' controls of a chart of curves (Compare runs, Class): smoothing (0 is off), grouping runs
+    that differ only in their seed, and the group's band; each keeps its value (`kept`). Returns (smoothing,
+    by_seed, band), the arguments of `rnnlab.plots.runs.compare_figure` and `rnnlab.plots.classroom.class_figure`."""
+    columns = st.columns([2, 2, 2])
+    smoothing = kept(columns[0].slider, "Smoothing", key=f"{prefix}_smoothing", default=0.0, min_value=0.0,
+                     max_value=0.95, step=0.05,
+                     help="A time-weighted moving average of each curve, as TensorBoard's and W&B's smoothing "
+                          "slider: each point is a weighted mean of the points before it, the weight falling by "
+                          "this factor per epoch. 0 is off; the raw curve stays faint behind the smoothed one.")
+    grouping = kept(columns[1].radio, "Group by", key=f"{prefix}_group", default="run", options=list(GROUPINGS),
+                    format_func=GROUPINGS.get, horizontal=True,
+                    help="Seed: runs with the same settings but for their seed are drawn as one curve, their mean, "
+                         "with a band, over the epochs every one of them has.")
+    band = kept(columns[2].radio, "Band", key=f"{prefix}_band", default="minmax", options=list(curves.BANDS),
+                format_func=curves.BANDS.get, horizontal=True, disabled=grouping != "seed",
+                help="Min–max spans the lowest and highest run of the group at each epoch; ± standard error is the "
+                     "mean ± s/√n, how far the mean itself is likely off.")
+    return smoothing, grouping == "seed", band
+
+
+# What the curves of a chart can be grouped by.
+GROUPINGS = {"run": "each run", "seed": "seed"}

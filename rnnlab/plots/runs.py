@@ -6,6 +6,7 @@ runs that share a name are told apart in the legend (`rnnlab.records.distinct_na
 
     loss_figure([record]).show()
     compare_figure(records, "val_loss", log_y=True).show()
+    compare_figure(records, "val_loss", smoothing=0.6, by_seed=True, band="stderr").show()  # as the run trackers
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from rnnlab import curves
 from rnnlab.data import LOSS_LABELS, Dataset, confusion_matrix, get_task, task_kind
 from rnnlab.plots import style
 from rnnlab.records import RunRecord, distinct_names
@@ -93,25 +95,39 @@ def accuracy_figure(records: list[RunRecord]) -> go.Figure:
 
 
 def compare_figure(records: list[RunRecord], key: str = "val_loss", log_y: bool = False,
-                   names: dict[str, str] | None = None) -> go.Figure:
+                   names: dict[str, str] | None = None, smoothing: float = 0.0, by_seed: bool = False,
+                   band: str = "minmax") -> go.Figure:
     """One curve per run for one history key: the race between cells on one task.
 
     `names` (by run id) are the names a page's selector shows, told apart among all the learner's runs ("… #2");
     without it, runs are told apart among `records`. A run with no finite value for `key` (it diverged in its first
-    epoch) cannot be drawn; the title says which.
+    epoch) cannot be drawn; the title says which. `smoothing` (0 is none) draws each curve as its time-weighted
+    moving average (`rnnlab.curves.ema`) with the raw curve faint behind it; `by_seed` draws runs that differ only
+    in their seed as their mean with a `band` ("minmax" or "stderr", `rnnlab.curves.GroupCurve.band`) over the
+    epochs all of them have, and the title says where a group stops short of its longest run.
     """
     figure = go.Figure()
-    colors = style.run_colors(records)
     names = {**distinct_names(records), **(names or {})}
-    missing = []
-    for record in records:
-        values = [value if np.isfinite(value) else None for value in record.history.get(key, [])]
-        if not any(value is not None for value in values):
-            missing.append(names[record.run_id])
+    missing = not_drawn(records, key)
+    left_out = {record.run_id for record in missing}
+    drawn = [record for record in records if record.run_id not in left_out]
+    groups = curves.seed_groups(drawn) if by_seed else [[record] for record in drawn]
+    labels = curves.group_names(groups) if by_seed else []
+    colors = style.run_colors([group[0] for group in groups])
+    shortened = []
+    for index, group in enumerate(groups):
+        color = colors[group[0].run_id]
+        if len(group) == 1:  # a run alone is drawn as itself, under its own name
+            record = group[0]
+            values = np.asarray(record.history[key], dtype=np.float64)
+            add_curve(figure, np.arange(1, len(values) + 1), values, smoothing=smoothing,
+                      name=names[record.run_id], color=color)
             continue
-        figure.add_trace(go.Scatter(
-            x=np.arange(1, len(values) + 1), y=values, mode="lines+markers", name=names[record.run_id],
-            line=dict(color=colors[record.run_id], width=2.5), hovertemplate="%{y:.4g}"))
+        curve = curves.group_curve(group, key, smoothing)
+        label = f"{labels[index]} · mean of {curve.count} runs"
+        add_group(figure, curve, band, label, color)
+        if curve.longest > curve.shared:
+            shortened.append(f"{label} to epoch {curve.shared} (its longest run has {curve.longest})")
     if key.endswith("loss"):
         kinds = {task_kind(record.config.task) for record in records}
         y_title = f"{HISTORY_NAMES[key]}: {LOSS_LABELS[kinds.pop()]}" if len(kinds) == 1 else HISTORY_NAMES[key]
@@ -120,13 +136,107 @@ def compare_figure(records: list[RunRecord], key: str = "val_loss", log_y: bool 
         y_title = HISTORY_NAMES[key]
     else:
         y_title = HISTORY_NAMES[key]
-    title = f"{HISTORY_NAMES[key].capitalize()} by run"
+    title = f"{HISTORY_NAMES[key].capitalize()} by run" + smoothed_title(smoothing, band if by_seed else None,
+                                                                         figure)
     if missing:
-        title += f"<br><sup>Not drawn, no finite {HISTORY_NAMES[key]}: {', '.join(missing)}</sup>"
+        title += (f"<br><sup>Not drawn, no finite {HISTORY_NAMES[key]}: "
+                  f"{', '.join(names[record.run_id] for record in missing)}</sup>")
+    if shortened:
+        title += f"<br><sup>Means over the epochs every run has: {'; '.join(shortened)}</sup>"
     style.layout(figure, title, "epoch", y_title, log_y=log_y and key.endswith("loss"), hovermode="x unified")
+    room_for_subtitles(figure)
     if key.endswith("loss"):
         _add_baseline(figure, records, log_y)
     return figure
+
+
+# The raw curve behind a smoothed one (there to check against, but the smoothed line reads first), and the band of
+# a group of runs (the mean line on it stays readable where bands of two groups overlap).
+RAW_OPACITY, BAND_OPACITY = 0.25, 0.18
+
+
+def add_curve(figure: go.Figure, x, values, *, smoothing: float, name: str, color: str, width: float = 2.5,
+              mode: str = "lines+markers", opacity: float = 1.0, hover_head: str = "", hover_tail: str = "",
+              **trace) -> None:
+    """One run's curve; smoothed (`smoothing` > 0), the raw curve is drawn faint behind it, in the same legend
+    entry, and the hover gives both values, each named ("smoothed 0.0123 · raw 0.0150")."""
+    raw = [value if np.isfinite(value) else None for value in values]
+    if not smoothing:
+        figure.add_trace(go.Scatter(x=x, y=raw, mode=mode, name=name, line=dict(color=color, width=width),
+                                    opacity=opacity, meta=dict(role="run"),
+                                    hovertemplate=f"{hover_head}%{{y:.4g}}{hover_tail}", **trace))
+        return
+    trace.setdefault("legendgroup", name)
+    figure.add_trace(go.Scatter(x=x, y=raw, mode="lines", name=f"{name} · raw", showlegend=False,
+                                line=dict(color=color, width=1.5), opacity=RAW_OPACITY, hoverinfo="skip",
+                                meta=dict(role="raw"), **{k: v for k, v in trace.items() if k != "showlegend"}))
+    smoothed = [value if np.isfinite(value) else None for value in curves.ema(values, x, smoothing)]
+    figure.add_trace(go.Scatter(
+        x=x, y=smoothed, mode=mode, name=name, line=dict(color=color, width=width), opacity=opacity,
+        customdata=raw, meta=dict(role="smoothed"),
+        hovertemplate=f"{hover_head}smoothed %{{y:.4g}} · raw %{{customdata:.4g}}{hover_tail}", **trace))
+
+
+def add_group(figure: go.Figure, curve: curves.GroupCurve, band: str, label: str, color: str, *,
+              hover_head: str = "", hover_tail: str = "") -> None:
+    """A group of runs: its band (two edges, the lower filled up to the upper), the raw mean faint behind a smoothed
+    one, and the mean line, whose hover names the mean, the band and, smoothed, the raw mean. A group of one run has
+    no band (and no standard error): its line is the run, and its hover says so."""
+    # Plain lists, not arrays: the chart's JSON then carries the numbers as numbers (Plotly packs arrays as binary).
+    low, high = (edge.tolist() for edge in curve.band(band))
+    epochs, mean, raw_mean = curve.epochs.tolist(), curve.mean.tolist(), curve.raw_mean.tolist()
+    shared = dict(legendgroup=label, showlegend=False, hoverinfo="skip")
+    band_name = curves.BANDS[band]
+    if curve.count > 1:
+        figure.add_trace(go.Scatter(x=epochs, y=high, mode="lines", line=dict(color=color, width=0),
+                                    name=f"{label} · {band_name}, top", meta=dict(role="band high"), **shared))
+        figure.add_trace(go.Scatter(x=epochs, y=low, mode="lines", line=dict(color=color, width=0),
+                                    fill="tonexty", fillcolor=translucent(color, BAND_OPACITY),
+                                    name=f"{label} · {band_name}, bottom", meta=dict(role="band low"), **shared))
+    of_smoothed = " of the smoothed runs" if curve.smoothing else ""
+    spread = f" · {band_name}{of_smoothed} %{{customdata[0]:.4g}} to %{{customdata[1]:.4g}}" if curve.count > 1 else ""
+    what = "mean " if curve.count > 1 else ""  # one run's line is the run itself
+    hover = f"{what}%{{y:.4g}}{spread}"
+    if curve.smoothing:
+        figure.add_trace(go.Scatter(x=epochs, y=raw_mean, mode="lines", name=f"{label} · raw {what or 'curve'}",
+                                    line=dict(color=color, width=1.5), opacity=RAW_OPACITY,
+                                    meta=dict(role="raw mean"), **shared))
+        hover = f"smoothed {what}%{{y:.4g}} · raw {what}%{{customdata[2]:.4g}}{spread}"
+    figure.add_trace(go.Scatter(
+        x=epochs, y=mean, mode="lines+markers", name=label, legendgroup=label,
+        line=dict(color=color, width=2.5), customdata=np.column_stack([low, high, raw_mean]).tolist(),
+        meta=dict(role="mean", runs=curve.count, band=band), hovertemplate=hover_head + hover + hover_tail))
+
+
+def smoothed_title(smoothing: float, band: str | None, figure: go.Figure) -> str:
+    """What a chart's title adds when its curves are smoothed or grouped: the weight, and a small line saying what
+    the faint lines and the shaded bands are (nothing in the legend names them)."""
+    title = f", smoothed ({smoothing:g})" if smoothing else ""
+    notes = []
+    if band is not None and any(trace.meta and trace.meta.get("role") == "band low" for trace in figure.data):
+        notes.append(f"shaded: {curves.BANDS[band]} of each group's runs{', smoothed' if smoothing else ''}")
+    if smoothing:
+        notes.append("faint: the raw curves")
+    note = "; ".join(notes)
+    return title + (f"<br><sup>{note[:1].upper()}{note[1:]}</sup>" if notes else "")
+
+
+# The height of a title's small line (<sup>): the margin over the plot leaves room for one.
+SUBTITLE_PX = 20
+
+
+def room_for_subtitles(figure: go.Figure) -> None:
+    """Lift the plot (and a legend on top) under a title of several small lines (not drawn, smoothed and shaded,
+    shortened groups): `style.layout` leaves room for one, and a second used to run into the legend."""
+    extra = max(figure.layout.title.text.count("<br>") - 1, 0)
+    if extra:
+        figure.update_layout(margin=dict(t=figure.layout.margin.t + SUBTITLE_PX * extra))
+
+
+def translucent(color: str, alpha: float) -> str:
+    """A "#rrggbb" colour as "rgba(r, g, b, alpha)", for a band's fill."""
+    red, green, blue = (int(color[index:index + 2], 16) for index in (1, 3, 5))
+    return f"rgba({red}, {green}, {blue}, {alpha})"
 
 
 def not_drawn(records: list[RunRecord], key: str = "val_loss") -> list[RunRecord]:
