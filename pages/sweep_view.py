@@ -92,13 +92,13 @@ def draw(sweep: sweeps.Sweep, records: list, key: str) -> None:
                f"{training} training now · base preset `{sweep.base or 'the defaults'}`")
     st.markdown(f"**{sweeps.answer(sweep, records)}**")
     st.plotly_chart(heatmap_figure(sweep, records), width="stretch", key=f"{key}_heatmap")
-    columns = st.columns(2)
     line = length_figure(sweep, records)
     if line is not None:
-        columns[0].plotly_chart(line, width="stretch", key=f"{key}_length")
+        st.plotly_chart(line, width="stretch", key=f"{key}_length")
     else:
-        columns[0].caption("No numeric setting is swept, so there is no line to draw against it.")
-    columns[1].plotly_chart(parallel_figure(sweep, records), width="stretch", key=f"{key}_parallel")
+        st.caption("No numeric setting is swept, so there is no line to draw against it.")
+    # Full width: each axis of the parallel coordinates needs room for its title.
+    st.plotly_chart(parallel_figure(sweep, records), width="stretch", key=f"{key}_parallel")
     st.caption("Each square: the lowest final validation loss of its runs ÷ the loss of a network that learned "
                "nothing (always answering the average target), green well below, grey at 90% (the line a run must "
                "pass to count as having learned), red at or above it; the number written is the best validation "

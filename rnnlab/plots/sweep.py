@@ -92,6 +92,7 @@ def heatmap_figure(sweep: Sweep, records: list) -> go.Figure:
     x_labels = [_value_text(value) for value in x_values]
     figure = go.Figure(go.Heatmap(
         z=z, x=x_labels, y=[hover_literal(label) for label in row_labels], text=text, texttemplate="%{text}",
+        textfont=dict(color=style.INK, size=13),
         colorscale=SHARE_SCALE, zmin=0.0, zmax=SHARE_MAX, xgap=3, ygap=3, hoverongaps=False,
         colorbar=dict(title=dict(text=SHARE_TITLE), tickvals=[0, 0.5, 0.9, 1.2], ticktext=["0", "0.5", "0.9", "≥1.2"]),
         hovertemplate="%{y} · %{x}<br>%{text}<br>best loss ÷ learned-nothing: %{z:.2f}<extra></extra>"))
@@ -179,9 +180,9 @@ def parallel_figure(sweep: Sweep, records: list) -> go.Figure:
     figure = go.Figure(go.Parcoords(
         dimensions=dimensions,
         line=dict(color=shares, colorscale=SHARE_SCALE, cmin=0.0, cmax=SHARE_MAX, showscale=True,
-                  colorbar=dict(title=dict(text="validation loss ÷<br>learned-nothing loss"),
+                  colorbar=dict(title=dict(text="validation loss ÷<br>learned-nothing loss"), x=1.06,
                                 tickvals=[0, 0.5, 0.9, 1.2], ticktext=["0", "0.5", "0.9", "≥1.2"]))))
     style.layout(figure, f"Every run of the sweep ({len(rows)} with a result): settings against result", None, None,
                  legend=None, height=440)
-    figure.update_layout(margin=dict(l=80, r=40, t=110, b=40))
+    figure.update_layout(margin=dict(l=80, r=80, t=110, b=40))
     return figure
