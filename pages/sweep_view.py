@@ -171,7 +171,10 @@ def learner_box(config) -> None:
     if sweep is None:
         return
     part = st.session_state.get(session.SWEEP_PART)
-    if part and part[0] == sweep.sweep_id and sweep.config(part[1]) == config:
+    if not part or part[0] != sweep.sweep_id:  # a new session (a reload): the part the store says was given last
+        given = store.sweep_slots(sweep.sweep_id, learner=me.token)
+        part = (sweep.sweep_id, given[-1][0]) if given else None
+    if part and sweep.config(part[1]) == config:
         st.info(sweep.part(part[1]))
     if st.button("My sweep run", key="bt_sweep_run",
                  help="Load the next configuration of your class's sweep that no one has yet."):

@@ -3,8 +3,8 @@ grid cell, handed out one configuration per learner, and what the runs found, in
 
     sweep = Sweep.make("task=adding", [("cell", "simplernn, lstm, gru"), ("seq_len", "10, 25, 50")], seeds=2)
     len(sweep.cells())                # 9 grid cells
-    sweep.config(10)                  # slot 10: grid cell 1 (LSTM at T = 10), seed base + 1
-    sweep.part(10)                    # 'You are running LSTM at T = 10, seed 1: one of 9 cells of the sweep.'
+    sweep.config(10)      # slot 10: grid cell 10 mod 9 = 1 (SimpleRNN at T = 25), seed base + 1
+    sweep.part(10)        # "You are running SimpleRNN at T = 25, seed 1: one of 9 cells of the class's sweep."
     refusal(lab, sweep)               # None, or one sentence naming the configuration that does not fit
     results(sweep, records)           # per grid cell: runs, runs with a result, how many beat learned-nothing, best
     answer(sweep, records)            # 'At T ≥ 50 no SimpleRNN run beat the learned-nothing loss (0 of 2); ...'

@@ -94,7 +94,8 @@ def heatmap_figure(sweep: Sweep, records: list) -> go.Figure:
         z=z, x=x_labels, y=[hover_literal(label) for label in row_labels], text=text, texttemplate="%{text}",
         textfont=dict(color=style.INK, size=13),
         colorscale=SHARE_SCALE, zmin=0.0, zmax=SHARE_MAX, xgap=3, ygap=3, hoverongaps=False,
-        colorbar=dict(title=dict(text=SHARE_TITLE), tickvals=[0, 0.5, 0.9, 1.2], ticktext=["0", "0.5", "0.9", "≥1.2"]),
+        colorbar=dict(title=dict(text=SHARE_TITLE), tickvals=[0, 0.5, 0.9, 1.2],
+                      ticktext=["0", "0.5", "0.9", "≥1.2"]),
         hovertemplate="%{y} · %{x}<br>%{text}<br>best loss ÷ learned-nothing: %{z:.2f}<extra></extra>"))
     figure.update_xaxes(type="category")
     figure.update_yaxes(type="category", autorange="reversed")
