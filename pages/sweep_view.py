@@ -19,6 +19,7 @@ from rnnlab.config import field_info
 from rnnlab.lab import get_lab
 from rnnlab.lessons import all_lessons
 from rnnlab.plots.sweep import heatmap_figure, length_figure, parallel_figure
+from rnnlab.text_safety import markdown_literal
 
 # How often the sweep's charts redraw while the class trains (the Class page's own rate).
 REFRESH_SECONDS = 3.0
@@ -89,9 +90,13 @@ def draw(sweep: sweeps.Sweep, records: list, key: str) -> None:
     cells = len(sweep.cells())
     st.caption(f"{cells} grid cells × {sweep.seeds} seed{'' if sweep.seeds == 1 else 's'} · {handed} of "
                f"{sweep.planned} runs handed out · {len(ours)} run{'' if len(ours) == 1 else 's'} of the sweep, "
-               f"{training} training now · base preset `{sweep.base or 'the defaults'}`")
+               f"{training} training now · base preset {markdown_literal(sweep.base) or 'the defaults'}")
     st.markdown(f"**{sweeps.answer(sweep, records)}**")
     st.plotly_chart(heatmap_figure(sweep, records), width="stretch", key=f"{key}_heatmap")
+    st.caption("Each square: the lowest final validation loss of its runs ÷ the loss of a network that learned "
+               "nothing (always answering the average target), green well below, grey at 90% (the line a run must "
+               "pass to count as having learned), red at or above it; the number written is the best validation "
+               "metric and how many runs the cell has. Runs count from the moment the sweep was made.")
     line = length_figure(sweep, records)
     if line is not None:
         st.plotly_chart(line, width="stretch", key=f"{key}_length")
@@ -99,10 +104,6 @@ def draw(sweep: sweeps.Sweep, records: list, key: str) -> None:
         st.caption("No numeric setting is swept, so there is no line to draw against it.")
     # Full width: each axis of the parallel coordinates needs room for its title.
     st.plotly_chart(parallel_figure(sweep, records), width="stretch", key=f"{key}_parallel")
-    st.caption("Each square: the lowest final validation loss of its runs ÷ the loss of a network that learned "
-               "nothing (always answering the average target), green well below, grey at 90% (the line a run must "
-               "pass to count as having learned), red at or above it; the number written is the best validation "
-               "metric and how many runs the cell has. Runs count from the moment the sweep was made.")
 
 
 def teacher_section(room) -> None:
@@ -190,7 +191,7 @@ def lesson_sweep(block, key: str) -> None:
     grid = " × ".join(f"{field_info(name)['label'].lower()} ({', '.join(str(value) for value in values)})"
                       for name, values in sweep.axes)
     st.markdown(f"**Sweep: {block.label}.** {grid}, {sweep.seeds} seed{'' if sweep.seeds == 1 else 's'} each: "
-                f"{sweep.planned} runs on `{sweep.base}`.")
+                f"{sweep.planned} runs on {markdown_literal(sweep.base)}.")
     if st.button(f"▶ Run this sweep on my own ({sweep.planned} runs)", key=key):
         checked_sweep = checked(sweep)
         if checked_sweep is not None:
