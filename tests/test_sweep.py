@@ -17,6 +17,7 @@ from rnnlab.lab import get_lab
 from rnnlab.lessons import FOLDER, read_lesson
 from rnnlab.plots.sweep import heatmap_figure, length_figure, parallel_figure
 from rnnlab.store import Store
+from rnnlab.text_safety import markdown_literal
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -249,3 +250,14 @@ def test_a_learner_alone_runs_a_whole_sweep_queued_a_few_at_a_time():
     assert sweeps.feed(lab, learner.token, sweep) == (0, None)  # nothing more to queue
     for figure in (heatmap_figure(sweep, records), parallel_figure(sweep, records)):
         assert figure.data
+
+
+def test_a_base_preset_with_markup_is_drawn_as_text():
+    store = get_lab().store
+    room = store.new_class("Escaped")
+    hostile = "task=adding&note=![](https://host/p.png)"  # not a setting: the link reader ignores it, the text stays
+    sweep = class_sweep(store, room, axes=[("cell", "lstm, gru")], seeds=1, base=hostile)
+    at = page("classroom.py", teacher=room.teacher_token)
+    assert not at.exception
+    captions = [element.value for element in at.caption if "base preset" in element.value]
+    assert captions and markdown_literal(sweep.base) in captions[0] and "https://" not in captions[0]
