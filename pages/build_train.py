@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages import progress, session, widgets
+from pages import progress, session, sweep_view, widgets
 from rnnlab.data import get_task
 from rnnlab.export import file_name, script
 from rnnlab.lab import get_lab
@@ -21,6 +21,7 @@ if warning:
     st.warning(warning)
 config = widgets.config_ui(stored)
 session.set_config(config)
+sweep_view.learner_box(config)  # issue 21.3: which part of the class's sweep this is
 # The address bar is always a link to these settings, and to this learner's runs.
 st.query_params.from_dict({**config.to_query(), session.LEARNER_PARAM: learner.token})
 

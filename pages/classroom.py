@@ -15,7 +15,7 @@ import urllib.parse
 import pandas as pd
 import streamlit as st
 
-from pages import session, widgets
+from pages import session, sweep_view, widgets
 from rnnlab import classroom, explain
 from rnnlab.config import read_link
 from rnnlab.data import get_task
@@ -43,6 +43,7 @@ if not teacher:
         room = store.new_class(title)
         st.session_state["class_teacher"] = room.teacher_token
         st.rerun()
+    sweep_view.own_section()  # issue 21.3: a learner alone runs a whole sweep
     st.stop()
 
 room = store.class_by_teacher(teacher)
@@ -147,3 +148,4 @@ def live() -> None:
         st.table(pd.DataFrame(classroom.prediction_table(predictions, questions)))
 
 live()
+sweep_view.teacher_section(room)  # issue 21.3: the class as one experiment

@@ -5,7 +5,7 @@ import urllib.parse
 
 import streamlit as st
 
-from pages import progress, session, widgets
+from pages import progress, session, sweep_view, widgets
 from rnnlab.lab import get_lab
 from rnnlab.lessons import Quiz, all_lessons
 
@@ -115,6 +115,8 @@ for number, block in enumerate(chosen.blocks):
         page = widgets.preset_page(block.config)
         link = session.link_to(page, dict(urllib.parse.parse_qsl(block.query)), here="lessons")
         columns[1].caption(f"Share as a link: {link}")
+    elif block.kind == "sweep":
+        sweep_view.lesson_sweep(block, key=f"lessons_sweep_{chosen.name}_{number}")
     elif block.kind == "quiz":
         if quiz_ui(chosen, block.quiz):
             revealed.add(block.quiz.number)

@@ -17,12 +17,15 @@ from typing import Any, Callable
 import streamlit as st
 
 from rnnlab import settings
+from rnnlab import sweep as sweeps
 from rnnlab.config import RunConfig, defaults_for_task, read_link
 from rnnlab.lab import BudgetError, get_lab
 from rnnlab.records import distinct_names
 from rnnlab.store import Learner, StoreError
 
 LEARNER_PARAM, JOIN_PARAM, TEACHER_PARAM = "learner", "join", "teacher"
+# (sweep id, slot): the part of the class's sweep this learner was handed (issue 21.3; Build & Train names it).
+SWEEP_PART = "sweep_part"
 # How often a page redraws a run that is training. Each redraw is a Streamlit rerun in the web server's process;
 # measured with Chromium drawing the page (benchmarks/bench_app.py), a 1 s poll kept a watched run at 0.98x bare
 # Keras and a 0.5 s poll at 0.75x when runs trained in this process. A teacher can change it with
@@ -59,11 +62,24 @@ def learner() -> Learner:
             st.session_state["learner_notice"] = (f"You joined the class **{classroom.title}**: your runs are shared "
                                                   "with your teacher.")
             known = store.learner(known.token)
+            _hand_out_sweep_part(classroom.class_id, known.token)
         except StoreError as error:
             st.session_state["learner_warning"] = str(error)
     st.session_state["learner_record"] = known
     keep_in_address(known.token)
     return known
+
+
+def _hand_out_sweep_part(class_id: str, token: str) -> None:
+    """A learner who joins a class with a sweep gets the next part of it no one has, preloaded in Build & Train."""
+    store = get_lab().store
+    sweep = sweeps.current(store, class_id=class_id)
+    if sweep is None:
+        return
+    slot = sweeps.my_run(store, sweep, token)
+    st.session_state[SWEEP_PART] = (sweep.sweep_id, slot)
+    st.session_state["config"] = sweep.config(slot)  # Build & Train's configuration (`stored_config("cfg")`)
+    st.session_state["cfg__reload"] = True  # what `widgets.reload_widgets()` sets (widgets imports this module)
 
 
 def keep_in_address(token: str) -> None:

@@ -43,6 +43,17 @@ A lesson is Markdown with three kinds of special block:
 
   Its blocks carry `after_quiz`, the quiz's number; every other block has 0 (always shown).
 
+- a sweep (issue 21.3), a grid of presets a learner runs on their own or a teacher makes the class's sweep: a label,
+  the base preset, one `setting = values` line per swept setting (up to three), and `seeds = N`:
+
+      ```sweep
+      How long can each cell remember?
+      task=adding
+      cell = simplernn, lstm, gru
+      seq_len = 10, 25, 50
+      seeds = 2
+      ```
+
 Everything else is Markdown, passed through as it is (inline maths `$...$` included).
 
     lesson = read_lesson(Path("lessons/01_sequences_and_hidden_state.md"))
@@ -62,6 +73,7 @@ from rnnlab.budget import parameter_count
 from rnnlab.config import RunConfig, from_link
 from rnnlab.data import get_task
 from rnnlab.records import RunRecord
+from rnnlab.sweep import Sweep, SweepError
 
 FOLDER = Path(__file__).resolve().parents[1] / "lessons"
 
@@ -71,13 +83,14 @@ _DISPLAY_MATH = re.compile(r"^\$\$(?P<latex>.+?)\$\$[ \t]*$", re.MULTILINE | re.
 
 @dataclass
 class Block:
-    """One piece of a lesson: `kind` is "markdown", "math", "try" or "quiz"."""
+    """One piece of a lesson: `kind` is "markdown", "math", "try", "quiz" or "sweep"."""
 
     kind: str
     text: str = ""  # markdown: the text; math: the LaTeX between the $$; quiz: the question
     label: str = ""  # try: what the button says
     query: str = ""  # try: the settings, as in a shareable link
     quiz: "Quiz | None" = None
+    sweep: "Sweep | None" = None  # sweep: the grid (its base preset is `query`)
     after_quiz: int = 0  # a reveal's text: shown once quiz number `after_quiz` is decided; 0: always shown
 
     @property
@@ -210,7 +223,7 @@ def read_lesson(path: Path) -> Lesson:
     position = 0
     quizzes = 0
     for match in _FENCE.finditer(text):
-        if match["kind"] not in ("try", "quiz", "reveal"):
+        if match["kind"] not in ("try", "quiz", "reveal", "sweep"):
             continue  # other fenced blocks (code) stay Markdown
         blocks.extend(_markdown_and_math(text[position:match.start()]))
         lines = [line.strip() for line in match["body"].strip().splitlines() if line.strip()]
@@ -228,6 +241,8 @@ def read_lesson(path: Path) -> Lesson:
             quizzes += 1
             quiz = _quiz(lines, path.name, quizzes)
             blocks.append(Block("quiz", text=quiz.question, quiz=quiz))
+        elif match["kind"] == "sweep":
+            blocks.append(_sweep(lines, path.name))
         else:
             if len(lines) != 2:
                 raise ValueError(f"{path.name}: a ```try block needs two lines, a label and its settings; found "
@@ -262,6 +277,25 @@ def _quiz(lines: list[str], name: str, number: int) -> Quiz:
         raise ValueError(f"{where}: a 'learns' question has one answer keyed 'yes' and one keyed 'no'.")
     quiz.presets()  # every preset must be a valid link: ValueError naming the bad setting
     return quiz
+
+
+def _sweep(lines: list[str], name: str) -> Block:
+    """Read a ```sweep block; ValueError naming the lesson and what is wrong."""
+    if len(lines) < 4 or not lines[-1].replace(" ", "").startswith("seeds="):
+        raise ValueError(f"{name}: a ```sweep block needs a label, a base preset, one 'setting = values' line per "
+                         "swept setting and a last line 'seeds = N'.")
+    label, base, *rows, seeds = lines
+    axes = []
+    for row in rows:
+        if "=" not in row:
+            raise ValueError(f"{name}: in a ```sweep block, {row!r} is not a line 'setting = values'.")
+        setting, values = (part.strip() for part in row.split("=", 1))
+        axes.append((setting, values))
+    try:
+        sweep = Sweep.make(base, axes, int(seeds.split("=", 1)[1]))
+    except (SweepError, ValueError) as error:
+        raise ValueError(f"{name}: the sweep {label!r}: {error}") from None
+    return Block("sweep", label=label, query=sweep.base, sweep=sweep)
 
 
 def _finite(value) -> bool:

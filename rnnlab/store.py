@@ -104,6 +104,20 @@ CREATE TABLE IF NOT EXISTS predictions (
     created  REAL NOT NULL,
     PRIMARY KEY (learner, lesson, question)
 );
+CREATE TABLE IF NOT EXISTS sweeps (  -- issue 21.3: a class's (or a learner's own) grid of configurations
+    sweep_id TEXT PRIMARY KEY,
+    class_id TEXT REFERENCES classes(class_id),
+    owner    TEXT REFERENCES learners(token),  -- a learner's own sweep
+    spec     TEXT NOT NULL,    -- rnnlab.sweep.Sweep.spec(): the base preset, the swept settings, seeds per cell
+    created  REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS sweep_slots (  -- who was handed which slot (grid cell and seed) of a sweep
+    sweep_id TEXT NOT NULL REFERENCES sweeps(sweep_id),
+    slot     INTEGER NOT NULL,
+    learner  TEXT NOT NULL REFERENCES learners(token),
+    created  REAL NOT NULL,
+    PRIMARY KEY (sweep_id, slot)
+);
 """
 
 # Per-epoch lists of a record: they live in `epochs`, one row per epoch, not in the run's own row.
@@ -551,6 +565,52 @@ class Store:
                               "ORDER BY p.created", (class_id,))
         return [Prediction(learner, lesson, question, answer, None if correct is None else bool(correct), run_id)
                 for learner, lesson, question, answer, correct, run_id in rows]
+
+    # --- Sweeps (issue 21.3; the grid itself is rnnlab.sweep's) ----------------------------------------------------
+    # The tables are made with CREATE TABLE IF NOT EXISTS when any store opens, so an older runs.db gains them.
+
+    def new_sweep(self, spec: str, class_id: str | None = None, owner: str | None = None) -> tuple[str, float]:
+        """Keep a sweep's spec for a class (or a learner's own); returns its id and time."""
+        sweep_id, created = secrets.token_hex(8), time.time()
+        with self._transaction() as db:
+            db.execute("INSERT INTO sweeps (sweep_id, class_id, owner, spec, created) VALUES (?, ?, ?, ?, ?)",
+                       (sweep_id, class_id, owner, spec, created))
+        return sweep_id, created
+
+    def newest_sweep(self, class_id: str | None = None, owner: str | None = None) -> tuple | None:
+        """(sweep id, spec, class id, owner, created) of a class's newest sweep, or a learner's own newest one."""
+        if class_id is not None:
+            rows = self._read("SELECT sweep_id, spec, class_id, owner, created FROM sweeps WHERE class_id = ? "
+                              "ORDER BY created DESC, rowid DESC LIMIT 1", (class_id,))
+        else:
+            rows = self._read("SELECT sweep_id, spec, class_id, owner, created FROM sweeps WHERE owner = ? AND "
+                              "class_id IS NULL ORDER BY created DESC, rowid DESC LIMIT 1", (owner or "",))
+        return rows[0] if rows else None
+
+    def take_sweep_slot(self, sweep_id: str, learner: str) -> int:
+        """Give `learner` the lowest slot of the sweep no one has, in one write transaction (BEGIN IMMEDIATE holds
+        the write lock from the read to the insert), so two learners at once never get the same slot."""
+        with self._transaction() as db:
+            taken = [slot for (slot,) in db.execute("SELECT slot FROM sweep_slots WHERE sweep_id = ? ORDER BY slot",
+                                                    (sweep_id,))]
+            slot = next((index for index, value in enumerate(taken) if index != value), len(taken))
+            db.execute("INSERT INTO sweep_slots (sweep_id, slot, learner, created) VALUES (?, ?, ?, ?)",
+                       (sweep_id, slot, learner, time.time()))
+        return slot
+
+    def release_sweep_slot(self, sweep_id: str, slot: int) -> None:
+        """Give a slot back (its run could not start), so the next learner gets it."""
+        with self._transaction() as db:
+            db.execute("DELETE FROM sweep_slots WHERE sweep_id = ? AND slot = ?", (sweep_id, slot))
+
+    def sweep_slots(self, sweep_id: str, learner: str | None = None) -> list[tuple[int, str]]:
+        """(slot, learner) handed out so far, in the order they were given (one learner's only, if named)."""
+        sql = "SELECT slot, learner FROM sweep_slots WHERE sweep_id = ?"
+        parameters: tuple = (sweep_id,)
+        if learner is not None:
+            sql += " AND learner = ?"
+            parameters += (learner,)
+        return [(slot, who) for slot, who in self._read(sql + " ORDER BY created, slot", parameters)]
 
     # --- Rebuilding records -------------------------------------------------------------------------------------
 

@@ -55,6 +55,7 @@ MEASURED_ANSWERS = {
     ("08_predicting_the_next_word", 1): "Characters, windows of 60",
     ("08_predicting_the_next_word", 2): "SimpleRNN(32)",
     ("09_from_the_dashboard_to_code", 1): "Two stacked LSTM(32) layers",
+    ("10_how_long_can_a_cell_remember", 1): "no",
 }
 
 
@@ -544,6 +545,37 @@ def test_lesson_9_the_exported_script_builds_the_same_network():
     assert namespace["model"].count_params() == ours.count_params() == 12_705
     for theirs, mine in zip(namespace["model"].get_weights(), ours.get_weights()):
         np.testing.assert_array_equal(theirs, mine)
+
+
+# --- Lesson 10: How long can a cell remember? (its sweep, seed 0 of every grid cell) ------------------------------
+
+def test_lesson_10_the_sweep_finds_where_each_cell_stops_learning():
+    """The lesson's own ```sweep block, seed 0 of each of its 12 grid cells (about 3.5 minutes on two idle cores;
+    the T = 50 runs are lesson 2's race, trained once for both). The lesson reports both seeds; one is rerun here."""
+    from rnnlab import sweep as sweeps
+
+    (block,) = [block for block in lesson("10_how_long_can_a_cell_remember").blocks if block.kind == "sweep"]
+    grid = block.sweep
+    assert [name for name, _ in grid.axes] == ["cell", "seq_len"] and grid.seeds == 2 and grid.planned == 24
+    records = {(record.config.cell, record.config.seq_len): record
+               for record in (run(grid.config(slot)) for slot in range(len(grid.cells())))}
+
+    def learned(cell, length):
+        return share(records[(cell, length)]) < LEARNED
+
+    for length in (10, 25):  # every cell learned at T = 10 and 25
+        assert all(learned(cell, length) for cell in ("simplernn", "lstm", "gru")), length
+    assert not learned("simplernn", 50) and not learned("simplernn", 100)  # measured 94% and 106% (seed 0)
+    assert learned("lstm", 50) and not learned("lstm", 100)  # 7% and 102%
+    assert learned("gru", 50) and learned("gru", 100)  # 2% and 1%
+    # The SimpleRNN's loss stayed above the gated cells' where it learned (3 to 60 times, on both seeds).
+    for length in (10, 25):
+        assert val_loss(records[("simplernn", length)]) > 3 * max(val_loss(records[(cell, length)])
+                                                                  for cell in ("lstm", "gru"))
+    # The answer sentence the Class page writes, computed from these runs.
+    assert sweeps.answer(grid, list(records.values())) == (
+        "At T ≥ 50 no SimpleRNN run beat the learned-nothing loss (0 of 2); at T ≥ 100 no LSTM run beat the "
+        "learned-nothing loss (0 of 1); at T ≥ 50, 2 of 2 GRU runs did.")
 
 
 # --- Every quiz, decided by its runs ---------------------------------------------------------------------------
