@@ -49,6 +49,8 @@ STOP_GRACE_SECONDS = 1.0
 # Once it has reached it, how long it may take to finish cleanly (Keras validates the cut epoch, the trainer
 # evaluates the test set, the weights are copied) before its worker process is ended all the same.
 STOP_FINISH_SECONDS = 10.0
+# The topic on which a worker says it has imported TensorFlow (WarmWorker.setup), so the engine counts it ready.
+WARM_TOPIC = "rnnlab-warm"
 # How often the stop watcher re-checks whether its run has ended on its own (each check is a scheduler call).
 _WATCH_SECONDS = 0.5
 
@@ -243,3 +245,5 @@ class WarmWorker(WorkerPlugin):
         import rnnlab.introspect.gates  # noqa: F401 - the probes, imported lazily by the trainer
         import rnnlab.introspect.gradients  # noqa: F401
         import rnnlab.training  # noqa: F401
+
+        worker.log_event(WARM_TOPIC, {"worker": worker.address})  # the engine counts this worker ready (issue 19)
