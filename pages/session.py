@@ -136,6 +136,12 @@ def engine_state():
     return get_lab().engine.state()
 
 
+def queue_rows() -> list[dict]:
+    """The engine's runs not yet ended, with place, worker and wait (`DaskEngine.queue_rows`); [] on threads."""
+    rows = getattr(get_lab().engine, "queue_rows", None)
+    return rows() if rows is not None else []
+
+
 def start_runs(configs: list[RunConfig], dataset=None) -> list:
     """Queue `configs` to train one after another on the server's workers; [] with a message if they cannot start
     (too big for a worker, or the learner has runs training already).

@@ -53,3 +53,27 @@ def seconds_left(record: RunRecord) -> float | None:
         return None
     trained = time.time() - record.created if record.created else 0.0
     return max(whole - trained, 0.0)
+
+
+def class_queue(engine_rows: list[dict], pairs: list[tuple], names: dict[str, str]) -> list[dict]:
+    """The teacher's view of the queue: one row per run of the class (`pairs` of learner and record) that the
+    engine has not ended (`DaskEngine.queue_rows`), training ones first, then the queue in its order.
+
+    `names` gives each learner token its shown name (`rnnlab.plots.classroom.learner_names`)."""
+    whose = {record.run_id: (learner, record) for learner, record in pairs}
+    shown = []
+    for row in engine_rows:
+        if row["run_id"] not in whose:
+            continue  # another class's run, or a learner in no class
+        learner, record = whose[row["run_id"]]
+        if row["worker"]:
+            where = f"training on worker {row['worker'].rsplit(':', 1)[-1]}"  # the worker's port tells them apart
+        elif row["place"] is not None:
+            wait = row["wait_seconds"]
+            where = f"waiting, place {row['place']}" + (f", about {wait:.0f} s" if wait is not None else "")
+        elif row["after"]:
+            where = "waiting for their own run before it"
+        else:
+            where = "starting on a worker"
+        shown.append({"learner": names.get(learner.token, "?"), "run": record.name, "where": where})
+    return shown

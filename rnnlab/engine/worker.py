@@ -82,6 +82,7 @@ def train_in_worker(run_id: str, config_values: dict, dataset, options: dict, to
 
     Returns {"record": fields of the final record, "weights": list of arrays or None, "pid", "worker_memory"}.
     """
+    from rnnlab.engine.warm_graphs import worker_cache  # start-up time: imports Keras, which the web server skips
     from rnnlab.training import Trainer  # imported by WarmWorker already; cheap here
 
     worker = get_worker()
@@ -89,7 +90,8 @@ def train_in_worker(run_id: str, config_values: dict, dataset, options: dict, to
     config = RunConfig.from_dict(config_values)
     publish = _publisher(worker, topic, run_id)
     reporter = _Reporter(publish)
-    trainer = Trainer(config, callbacks=[reporter], **options)
+    # A graph this worker traced before is reused, with the run's own fresh weights (issue 19).
+    trainer = Trainer(config, callbacks=[reporter], model_maker=worker_cache().model_for, **options)
     record = trainer.record
     record.run_id = run_id  # the server's id, so events and the final record find their handle
 
