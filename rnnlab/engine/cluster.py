@@ -203,6 +203,7 @@ class DaskEngine(Engine):
         # workers the scheduler knows, as the dispatcher last counted them. Runs go to warm workers only.
         self._warm: set[str] = set()
         self._live: dict[str, int] = {}
+        self._started_all = False
         self._dispatcher = threading.Thread(target=self._dispatch_loop, name="rnnlab-engine", daemon=True)
         self._dispatcher.start()
 
@@ -243,7 +244,9 @@ class DaskEngine(Engine):
         with self._lock:
             ready = sum(1 for address in self._live if address in self._warm)
             wanted = self.n_workers if self.address is None else max(len(self._live), 1)
-        return EngineState(ready, wanted, READY if self._ready.is_set() and ready >= wanted else STARTING)
+            # Ready once every worker first was: a worker the nanny restarts later is not "starting the workers".
+            self._started_all = self._started_all or (self._ready.is_set() and ready >= wanted)
+            return EngineState(ready, wanted, READY if self._started_all else STARTING)
 
     def close(self) -> None:
         if self._closed:
