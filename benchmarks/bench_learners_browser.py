@@ -1,7 +1,8 @@
-"""Several learners pressing Train together, in real browser tabs: seconds until each sees its first loss point.
+"""Learners pressing Train in real browser tabs, as issue 19's table has them: seconds until each sees its first
+loss point, the median of three rounds (a fresh server each).
 
-    python benchmarks/bench_learners_browser.py                   # 1, 3 and 6 learners on each engine, ~6 minutes
-    python benchmarks/bench_learners_browser.py --learners 3 --engines dask --rounds 3
+    python benchmarks/bench_learners_browser.py                        # every row, 3 rounds, ~25 minutes
+    python benchmarks/bench_learners_browser.py --rows three-cold,cold-at-once --rounds 1
 
 Streamlit serves app.py as a teacher would start it; headless Chromium opens one browser context per learner on
 Build & Train with the app's defaults (sine, LSTM 32, T=30, 2,000 sequences, 10 epochs). All press Train within a
@@ -9,7 +10,7 @@ few milliseconds of each other; for each tab the clock runs from its click to th
 loss point drawn, which the page draws as soon as the first batches are done), then to "Finished". Engines:
 `dask` (the default: worker processes, one more than the cores) and `threads` (`RNNLAB_WORKERS=0`, every run on a thread of the
 web server's process, as before the workers). The browser, the server and the workers share the machine's cores, as
-on a teacher's laptop. Goals on two cores: three learners see their first point within 5 s; one alone within 2.5 s.
+on a teacher's laptop. The rows (`ROWS`) and their goals are issue 19's.
 Needs Debian's chromium and playwright (see tests/test_browser.py).
 """
 
@@ -29,19 +30,36 @@ from served import CHROMIUM, FLAGS, serve, stop  # noqa: E402
 ENGINES = {"dask": {}, "threads": {"RNNLAB_WORKERS": "0"}}
 
 
-def press_together(browser, url: str, count: int) -> list[tuple[float, float]]:
-    """(seconds to the first point, seconds to finished) for each of `count` tabs pressing Train together."""
-    pages = []
-    for _ in range(count):
-        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        page.goto(url)
-        page.get_by_role("button", name="Train", exact=True).wait_for(timeout=120_000)
-        page.get_by_text("This run needs about").wait_for(timeout=120_000)  # the page has settled
-        pages.append(page)
+def open_pages(browser, url: str, count: int) -> list:
+    """`count` learners' tabs on Build & Train, each opened (in its own browser context) before any is waited for."""
+    pages = [browser.new_context(viewport={"width": 1400, "height": 1000}).new_page() for _ in range(count)]
+    for page in pages:
+        page.goto(url, wait_until="commit")
+    return pages
+
+
+def press_together(browser, url: str, count: int, wait_seconds: float = 0.0, pages=None,
+                   at_once: bool = False) -> list[tuple[float, float]]:
+    """(seconds to the first point, seconds to finished) for each of `count` tabs pressing Train.
+
+    By default every tab's page settles (its cost sentence shows), then `wait_seconds` pass, then all press
+    within milliseconds. `at_once`: each tab presses as soon as its Train button shows, settled or not."""
+    pages = pages or open_pages(browser, url, count)
     clicked = []
     for page in pages:
-        page.get_by_role("button", name="Train", exact=True).click()
-        clicked.append(time.perf_counter())
+        train = page.get_by_role("button", name="Train", exact=True)
+        train.wait_for(timeout=120_000)
+        if at_once:
+            train.click()
+            clicked.append(time.perf_counter())
+        else:
+            page.get_by_text("This run needs about").wait_for(timeout=120_000)  # the page has settled
+    if not at_once:
+        if wait_seconds:
+            pages[0].wait_for_timeout(wait_seconds * 1000)
+        for page in pages:
+            page.get_by_role("button", name="Train", exact=True).click()
+            clicked.append(time.perf_counter())
     first: list[float | None] = [None] * count
     finished: list[float | None] = [None] * count
     deadline = time.perf_counter() + 600
@@ -53,38 +71,83 @@ def press_together(browser, url: str, count: int) -> list[tuple[float, float]]:
                 first[index] = time.perf_counter() - clicked[index]
             if finished[index] is None and page.get_by_text("Finished 10 epochs").count():
                 finished[index] = time.perf_counter() - clicked[index]
-        pages[0].wait_for_timeout(100)
+        pages[0].wait_for_timeout(50)
     for page in pages:
         page.context.close()
     return list(zip(first, finished))
 
 
+def row_cold_at_once(browser, url, answered):
+    return press_together(browser, url, 1, at_once=True)
+
+
+def row_cold_after_10_s(browser, url, answered):
+    pages = open_pages(browser, url, 1)
+    pages[0].get_by_text("This run needs about").wait_for(timeout=120_000)
+    pages[0].wait_for_timeout(max(0.0, answered + 10 - time.perf_counter()) * 1000)
+    return press_together(browser, url, 1, pages=pages)
+
+
+def row_three_warm_5_s(browser, url, answered):
+    press_together(browser, url, 3)  # warms every worker
+    return press_together(browser, url, 3, wait_seconds=5)
+
+
+def row_three_warm_at_once(browser, url, answered):
+    press_together(browser, url, 3)
+    return press_together(browser, url, 3, at_once=True)
+
+
+def row_three_cold(browser, url, answered):
+    return press_together(browser, url, 3)
+
+
+def row_preset_trained_before(browser, url, answered):
+    press_together(browser, url, 3)  # every worker has trained the default preset once
+    return press_together(browser, url, 1, wait_seconds=2)
+
+
+# The rows of issue 19's table: (name, what it does, the goal in seconds to each learner's first point). Each row
+# starts a fresh server: "cold" rows press on it at once, "warm" ones after a first round warmed every worker.
+ROWS = {
+    "cold-at-once": ("a server just started; the first learner presses Train at once", row_cold_at_once, 4.0),
+    "cold-10s": ("same, the learner presses Train 10 s after the server answers", row_cold_after_10_s, 2.5),
+    "three-warm-5s": ("three press together, workers warm, 5 s after their pages load", row_three_warm_5_s, 4.0),
+    "three-warm-at-once": ("three open the page and press as soon as it shows, workers warm",
+                           row_three_warm_at_once, 4.0),
+    "three-cold": ("three press together, server just started", row_three_cold, 6.0),
+    "preset-trained-before": ("a run whose configuration a warm worker has trained before",
+                              row_preset_trained_before, 1.0),
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--learners", default="1,3,6", help="how many tabs press Train together, comma-separated")
-    parser.add_argument("--engines", default="dask,threads", help="dask, threads or both")
-    parser.add_argument("--rounds", type=int, default=1, help="times each count is repeated on one server")
+    parser.add_argument("--rows", default=",".join(ROWS), help="rows of issue 19's table, comma-separated: "
+                        + ", ".join(ROWS))
+    parser.add_argument("--engine", default="dask", choices=list(ENGINES))
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per row (a fresh server each); the median")
     arguments = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
     print(f"load average at the start: {os.getloadavg()[0]:.2f} (two cores)")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        for engine in arguments.engines.split(","):
-            server, url = serve(ENGINES[engine])
-            try:
-                press_together(browser, url, 1)  # the first run warms the workers (or this process) up
-                for count in (int(text) for text in arguments.learners.split(",")):
-                    for _ in range(arguments.rounds):
-                        times = press_together(browser, url, count)
-                        firsts = [first for first, _ in times]
-                        print(f"{engine:8} {count} learner{'s' if count > 1 else ' '}: first point "
-                              f"median {statistics.median(firsts):5.1f} s, worst {max(firsts):5.1f} s; "
-                              f"finished median {statistics.median(done for _, done in times):5.1f} s, last "
-                              f"{max(done for _, done in times):5.1f} s  "
-                              f"(first points {', '.join(f'{value:.1f}' for value in firsts)})", flush=True)
-            finally:
-                stop(server)
+        for name in arguments.rows.split(","):
+            what, measure, goal = ROWS[name]
+            firsts_by_round = []
+            for _ in range(arguments.rounds):
+                server, url = serve(ENGINES[arguments.engine])
+                answered = time.perf_counter()
+                try:
+                    firsts_by_round.append([first for first, _ in measure(browser, url, answered)])
+                finally:
+                    stop(server)
+            medians = [statistics.median(firsts) for firsts in firsts_by_round]
+            worst = max(max(firsts) for firsts in firsts_by_round)
+            print(f"{name:22} {what}: first point median {statistics.median(medians):4.1f} s, worst {worst:4.1f} s "
+                  f"(goal {goal:g} s; rounds: {'; '.join(', '.join(f'{v:.1f}' for v in r) for r in firsts_by_round)})",
+                  flush=True)
         browser.close()
 
 

@@ -19,6 +19,7 @@ from pages import session, sweep_view, widgets
 from rnnlab import classroom, explain
 from rnnlab.config import read_link
 from rnnlab.data import get_task
+from rnnlab.engine import queueing
 from rnnlab.lab import get_lab
 from rnnlab.lessons import all_lessons
 from rnnlab.plots.classroom import class_figure, learner_names
@@ -114,6 +115,15 @@ def choose_task(tasks: list[str]) -> str | None:
     return task
 
 
+def draw_queue(pairs: list[tuple]) -> None:
+    """Who is training on which worker and who waits, in which place, while anyone of the class does (issue 19)."""
+    rows = queueing.class_queue(session.queue_rows(), pairs, learner_names(pairs, hide_names))
+    if rows:
+        st.markdown(f"**Training and waiting now** ({sum(row['where'].startswith('waiting') for row in rows)} "
+                    "waiting)")
+        st.table(pd.DataFrame(rows))
+
+
 @st.fragment(run_every=REFRESH_SECONDS)
 def live() -> None:
     """Everything drawn from the class's runs, redrawn every few seconds while the class trains: a projector
@@ -121,7 +131,9 @@ def live() -> None:
     learners = store.members(class_id)
     joined = f"{len(learners)} learner{'' if len(learners) == 1 else 's'}"
     by_task: dict[str, list[tuple]] = {}
-    for learner, record in classroom.counted(store.class_runs(class_id)):
+    pairs_of_class = store.class_runs(class_id)
+    draw_queue(pairs_of_class)
+    for learner, record in classroom.counted(pairs_of_class):
         by_task.setdefault(record.config.task, []).append((learner, record))
     if not by_task:
         st.info(f"{joined} joined, no runs yet. This page fills in as they train.")

@@ -7,7 +7,23 @@ import streamlit as st
 from pages import session
 from rnnlab import explain
 from rnnlab.engine.base import RunHandle
+from rnnlab.engine.startup import state_sentence
 from rnnlab.records import RunRecord
+
+
+# While a run is about to draw its first loss point (a worker has it, or it is next in the queue) its panel polls
+# this often, so the first point shows within a tenth of a second or so of reaching the server rather than up to
+# POLL_SECONDS later (issue 19). A run further back in the queue, and one with points, polls at the usual rate, so
+# thirty waiting learners do not poll seven times a second each.
+STARTING_POLL_SECONDS = 0.15
+
+
+def first_point_soon(jobs: list[RunHandle]) -> bool:
+    """No run of `jobs` has a loss point yet, and one is training or next in the queue for a worker."""
+    if any(job.record.steps_done for job in jobs):
+        return False
+    return any(job.running and job.waiting_for is None and (job.record.status == "running"
+                                                            or (job.queue_position or 1) == 1) for job in jobs)
 
 
 def live(jobs: list[RunHandle], settled_key: str, draw: Callable[[], None],
@@ -17,10 +33,15 @@ def live(jobs: list[RunHandle], settled_key: str, draw: Callable[[], None],
 
     `settled_key` (a session-state key with the page's prefix) remembers which runs that final redraw was for.
     """
-    @st.fragment(run_every=session.POLL_SECONDS if any(job.running for job in jobs) else None)
+    starting = first_point_soon(jobs)
+    every = (STARTING_POLL_SECONDS if starting else session.POLL_SECONDS) if any(job.running for job in jobs) else None
+
+    @st.fragment(run_every=every)
     def panel() -> None:
         draw()
         ids = [job.run_id for job in jobs]
+        if first_point_soon(jobs) != starting and not all(job.done for job in jobs):
+            st.rerun()  # next in line, or the first point is here: once more from the top, to poll at the new rate
         if all(job.done for job in jobs) and st.session_state.get(settled_key) != ids:
             st.session_state[settled_key] = ids
             if on_settled is not None:
@@ -68,19 +89,45 @@ def draw_progress(record: RunRecord, items: str = "sequences", handle=None, name
 
 
 def waiting_text(handle) -> str:
-    """Why a run has not started: its place in the queue for a worker, or the learner's run it waits for."""
+    """Why a run has not started: its place in the queue for a worker and about how long it waits (only when that
+    is computed: `rnnlab.engine.queueing`), the workers still starting, or the learner's run it waits for."""
     if handle.waiting_for is not None:
         return f"Waiting for your run before it, {handle.waiting_for.record.name}, to finish"
     position = handle.queue_position
+    state = session.engine_state()
     if position is not None:
         ahead = position - 1
-        return (f"Waiting for a free worker: {ahead} run{'' if ahead == 1 else 's'} ahead of this one"
-                if ahead else "Waiting for a free worker: this run is next")
+        place = (f"place {position} in the queue, {ahead} run{'' if ahead == 1 else 's'} ahead"
+                 if ahead else "this run is next")
+        if state.starting:
+            return (f"Waiting for the training workers to start ({state.ready} of {state.wanted} ready): "
+                    f"{place}")
+        wait = getattr(handle, "wait_seconds", None)
+        return (f"Waiting for a free worker: {place}" +
+                (f" · about {wait:.0f} s" if wait is not None else " · until a run training now ends"))
     return "Starting: preparing a worker for this run"
 
 
+def draw_engine_state() -> None:
+    """While the server's training workers start: "Starting the training workers: 1 of 3 ready.", redrawn every
+    second; once they are all ready, the page is redrawn once without it (so nothing polls for it any more)."""
+    if not session.engine_state().starting:
+        return
+
+    @st.fragment(run_every=1.0)
+    def note() -> None:
+        sentence = state_sentence(session.engine_state())
+        if not sentence:
+            st.rerun()
+        st.caption(sentence + " A run pressed now waits in the queue and starts on the first worker ready.")
+
+    note()
+
+
 def draw_cost(estimate, verdict) -> None:
-    """What a run will cost, beside its Train button, and a warning or the refusal when it is too big."""
+    """What a run will cost, beside its Train button, and a warning or the refusal when it is too big; while the
+    workers start, how many are ready."""
+    draw_engine_state()
     st.caption(f"This run needs {estimate.summary()} on this server's workers.",
                help="Estimated before training from the settings: the weights, the optimizer's copies, what "
                     "backpropagation through time keeps for every step, the data and TensorFlow itself "

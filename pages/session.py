@@ -147,6 +147,17 @@ def engine_description() -> str:
     return get_lab().engine.describe()
 
 
+def engine_state():
+    """How far the server's training workers have got in starting (`rnnlab.engine.startup.EngineState`)."""
+    return get_lab().engine.state()
+
+
+def queue_rows() -> list[dict]:
+    """The engine's runs not yet ended, with place, worker and wait (`DaskEngine.queue_rows`); [] on threads."""
+    rows = getattr(get_lab().engine, "queue_rows", None)
+    return rows() if rows is not None else []
+
+
 def start_runs(configs: list[RunConfig], dataset=None) -> list:
     """Queue `configs` to train one after another on the server's workers; [] with a message if they cannot start
     (too big for a worker, or the learner has runs training already).

@@ -481,6 +481,9 @@ def get_lab() -> Lab:
         if _lab is None:
             _lab = Lab()
             _lab.purge(force=True)
+            # The engine starts with the server's first page, in the background (its workers import TensorFlow
+            # meanwhile), not at the first Train: issue 19.
+            _lab.engine  # noqa: B018
         # A web server trusts no path: file settings read only uploads and the data folder, never the store, in
         # this process and in the workers it starts (they inherit the environment). Set at each call, so a process
         # that also runs other code (the tests) confines the app's requests whatever ran before.

@@ -59,8 +59,11 @@ class Trainer:
 
     def __init__(self, config: RunConfig, dataset: Dataset | None = None, *,
                  callbacks: Iterable[TrainerCallback] = (), record_grad_norms: bool = False,
-                 record_gates: bool = False, run_id: str | None = None) -> None:
+                 record_gates: bool = False, run_id: str | None = None, model_maker=None) -> None:
         self.config = config
+        # How the model is made: `build_model`, or a warm worker's `GraphCache.model_for` (the same weights, a
+        # graph it traced before: rnnlab/engine/warm_graphs.py).
+        self.model_maker = model_maker or build_model
         self.dataset = dataset
         self.callbacks = list(callbacks)
         self.record_grad_norms = record_grad_norms
@@ -89,7 +92,7 @@ class Trainer:
             if self.dataset is None:
                 self.dataset = make_dataset(self.config)
             dataset = self.dataset
-            self.model = build_model(self.config, dataset)
+            self.model = self.model_maker(self.config, dataset)
             self._epoch_probes = get_task(self.config.task).epoch_probes(self.config, dataset)
             record.params = int(self.model.count_params())
             record.layers = layer_table(self.model)

@@ -183,6 +183,13 @@ class Engine(abc.ABC):
         runs wait in the queue."""
         return True
 
+    def state(self):
+        """How far the engine has got in starting its workers (`rnnlab.engine.startup.EngineState`); an engine
+        without workers is ready at once."""
+        from rnnlab.engine.startup import EngineState  # start-up time: none; kept beside its only default (issue 19)
+
+        return EngineState(ready=1, wanted=1)
+
     def close(self) -> None:
         """Stop every run and release the machinery; the engine cannot be used afterwards."""
 

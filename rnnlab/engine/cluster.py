@@ -55,8 +55,10 @@ import distributed
 from rnnlab.settings import GB, default_worker_count
 from rnnlab.config import RunConfig
 from rnnlab.engine.base import Engine, RunHandle, make_dataset, notify
+from rnnlab.engine import queueing
 from rnnlab.engine.local import LocalClusterHost
-from rnnlab.engine.worker import (WarmWorker, attempt_event_name, record_from_fields, stop_event_name,
+from rnnlab.engine.startup import FAILED, READY, STARTING, EngineState
+from rnnlab.engine.worker import (WARM_TOPIC, WarmWorker, attempt_event_name, record_from_fields, stop_event_name,
                                   train_in_worker)
 from rnnlab.records import INTERRUPTED_MESSAGE, RunRecord, Status, interrupt
 
@@ -117,6 +119,11 @@ class DaskRun(RunHandle):
     @property
     def waiting_for(self) -> RunHandle | None:
         return self._engine._waiting_for(self)
+
+    @property
+    def wait_seconds(self) -> float | None:
+        """About how long until a worker takes this queued run (`rnnlab.engine.queueing`); None if unknown."""
+        return self._engine._wait_seconds(self)
 
     def stop(self) -> None:
         self._engine._stop(self)
@@ -192,6 +199,11 @@ class DaskEngine(Engine):
         self._training: set[DaskRun] = set()  # handed to Dask and not ended
         self._slots = 0
         self._slots_checked = -math.inf
+        # Start-up (issue 19): workers that have imported TensorFlow (WarmWorker says so on WARM_TOPIC), and the
+        # workers the scheduler knows, as the dispatcher last counted them. Runs go to warm workers only.
+        self._warm: set[str] = set()
+        self._live: dict[str, int] = {}
+        self._started_all = False
         self._dispatcher = threading.Thread(target=self._dispatch_loop, name="rnnlab-engine", daemon=True)
         self._dispatcher.start()
 
@@ -222,7 +234,19 @@ class DaskEngine(Engine):
             what = f"Dask cluster at {self.address}" + (f", {workers} workers" if workers is not None else "")
         if self._start_error:
             return f"{what} (could not start: {self._start_error})"
-        return what if self._ready.is_set() else f"{what} (starting)"
+        return what if self.state().phase == READY else f"{what} (starting)"
+
+    def state(self) -> EngineState:
+        """How many workers are ready of those wanted (`rnnlab.engine.startup`); never asks the scheduler (pages
+        call it at every redraw): the dispatcher's count, at most half a second old."""
+        if self._start_error:
+            return EngineState(0, self.n_workers, FAILED, self._start_error)
+        with self._lock:
+            ready = sum(1 for address in self._live if address in self._warm)
+            wanted = self.n_workers if self.address is None else max(len(self._live), 1)
+            # Ready once every worker first was: a worker the nanny restarts later is not "starting the workers".
+            self._started_all = self._started_all or (self._ready.is_set() and ready >= wanted)
+            return EngineState(ready, wanted, READY if self._started_all else STARTING)
 
     def close(self) -> None:
         if self._closed:
@@ -251,14 +275,49 @@ class DaskEngine(Engine):
         return self._client
 
     def wait_until_ready(self, timeout: float = START_TIMEOUT_SECONDS) -> bool:
-        """True once the cluster is up (or has failed to start: see `describe`)."""
-        return self._ready.wait(timeout)
+        """True once every wanted worker is up and warm (or the cluster has failed to start: see `describe`)."""
+        deadline = time.monotonic() + timeout
+        if not self._ready.wait(timeout):
+            return False
+        while self.state().phase == STARTING:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
 
     # --- Handles ask these ---------------------------------------------------------------------------------
 
     def _queue_position(self, run: DaskRun) -> int | None:
         with self._lock:
             return self._queue.index(run) + 1 if run in self._queue else None
+
+    def _wait_seconds(self, run: DaskRun) -> float | None:
+        state = self.state()
+        with self._lock:
+            if run not in self._queue or run._dispatched:
+                return None
+            ahead = [other for other in self._queue[:self._queue.index(run)] if not other._dispatched]
+            training = list(self._training)
+        if state.phase != READY:
+            return None  # the workers' own start-up has no estimate here: the page says it waits for them
+        return queueing.wait_seconds(state.ready, [queueing.seconds_left(other.record) for other in training],
+                                     [queueing.run_seconds(other.config) for other in ahead])
+
+    def queue_rows(self) -> list[dict]:
+        """Every run the engine has not ended, for the teacher's view: run id, place in the queue (None once a
+        worker has it), the worker training it, and the wait estimate of a queued one (None if unknown)."""
+        with self._lock:
+            queued = [run for run in self._queue if not run._dispatched]
+            training = [run for run in self._queue if run._dispatched] + [
+                run for run in self._training if run not in self._queue]
+            chained = list(self._chained)
+        rows = [{"run_id": run.run_id, "place": None, "worker": run.worker_address, "wait_seconds": None,
+                 "after": None} for run in training]
+        rows += [{"run_id": run.run_id, "place": place, "worker": None, "wait_seconds": run.wait_seconds,
+                  "after": None} for place, run in enumerate(queued, 1)]
+        rows += [{"run_id": run.run_id, "place": None, "worker": None, "wait_seconds": None,
+                  "after": run._after.run_id} for run in chained]
+        return rows
 
     def _waiting_for(self, run: DaskRun) -> RunHandle | None:
         with self._lock:
@@ -300,18 +359,35 @@ class DaskEngine(Engine):
             try:
                 self._handle(item)
                 self._advance()
+                if self._start_error is None and self.state().phase == STARTING:
+                    self._free_slots()  # keeps the count of ready workers fresh for the pages while they start
             except Exception:  # noqa: BLE001 - one bad message must not stop every learner's progress
                 logger.exception("Training engine: could not handle %s", item[0])
 
     def _connect(self) -> None:
         if self.address is None:
-            self._host = LocalClusterHost.start(self.n_workers, self.memory_limit, START_TIMEOUT_SECONDS)
+            # One worker first: the first learner's run trains on it while the others import TensorFlow.
+            self._host = LocalClusterHost.start(1, self.memory_limit, START_TIMEOUT_SECONDS)
             self._client = distributed.Client(self._host.address, set_as_default=False, timeout=30)
         else:
             self._client = distributed.Client(self.address, set_as_default=False, timeout=30)
-        # Every worker, present and future (a restart after a crash), imports TensorFlow before its first run.
-        self._client.register_plugin(WarmWorker(self.tf_threads), name=WarmWorker.name)
+        self._client.subscribe_topic(WARM_TOPIC, self._receive_warm)
+        # Every worker, present and future (a restart after a crash), imports TensorFlow before its first run;
+        # this returns once those present have.
+        answers = self._client.register_plugin(WarmWorker(self.tf_threads), name=WarmWorker.name)
+        with self._lock:
+            self._warm.update(address for address, answer in (answers or {}).items()
+                              if not isinstance(answer, dict) or answer.get("status", "OK") == "OK")
         self._client.subscribe_topic(self._topic, self._receive)
+        self._slots_checked = -math.inf
+        if self._host is not None and self.n_workers > 1:
+            self._host.scale(self.n_workers)
+
+    def _receive_warm(self, event: tuple[float, dict]) -> None:
+        """On the client's event loop: a worker (new, or restarted by its nanny) has imported TensorFlow."""
+        with self._lock:
+            self._warm.add(event[1]["worker"])
+        self._slots_checked = -math.inf  # count its slot at the next look
 
     def _receive(self, event: tuple[float, dict]) -> None:
         """On the client's event loop: only queue the event; the dispatcher thread does the work."""
@@ -363,17 +439,25 @@ class DaskEngine(Engine):
         now = time.monotonic()
         if now - self._slots_checked > _SLOTS_MAX_AGE_SECONDS:
             try:
-                self._slots = sum(self._client.nthreads().values())
+                live = dict(self._client.nthreads())
             except Exception:  # noqa: BLE001 - the scheduler is unreachable for now: hand out nothing, ask again
-                self._slots = 0
+                live = {}
+            with self._lock:
+                self._live = live
+                # Only warm workers' threads: a run sent to a worker still importing TensorFlow would wait for it.
+                self._slots = sum(count for address, count in live.items() if address in self._warm)
             self._slots_checked = now
         return self._slots - len(self._training)
 
     def _dispatch(self, run: DaskRun) -> None:
         run._attempts += 1
+        with self._lock:
+            warm = sorted(address for address in self._live if address in self._warm)
         future = self._client.submit(
             train_in_worker, run.run_id, run.config.to_dict(), run._dataset if run._dataset_given else None,
-            run._options, self._topic, key=f"rnnlab-train-{run.run_id}-{run._attempts}", pure=False)
+            run._options, self._topic, key=f"rnnlab-train-{run.run_id}-{run._attempts}", pure=False,
+            # Loose: a warm worker if one is free (not one still importing TensorFlow), any worker otherwise.
+            **({"workers": warm, "allow_other_workers": True} if warm else {}))
         run._future = future
         threading.Thread(target=self._await_result, args=(run, future, run._attempts),
                          name=f"rnnlab-result-{run.run_id}", daemon=True).start()

@@ -1,7 +1,8 @@
 """The local cluster, hosted in a process of its own that the Dask engine starts and that dies with it.
 
-    host = LocalClusterHost.start(n_workers=2, memory_limit=9_600_000_000)   # returns once the workers are up
+    host = LocalClusterHost.start(n_workers=1, memory_limit=9_600_000_000)   # returns once its worker is up
     Client(host.address) ...
+    host.scale(3)                                   # two more workers, started in the background
     host.close()
 
 Why not a `LocalCluster` inside the web server: Streamlit runs every page as a module called `__main__` whose
@@ -12,8 +13,10 @@ workers start clean. It also keeps the scheduler's and nannies' event loops (the
 100 ms) off the web server's GIL.
 
 The host prints one line of JSON on stdout once its workers are up ({"address": ...} or {"error": ...}), then
-blocks reading stdin. The engine keeps that pipe open; when the engine closes it, or the web server dies however
-abruptly, the read ends, the host closes the cluster and exits, and the workers (who watch their nanny) exit too.
+reads stdin line by line: a line `{"scale": n}` asks for n workers (the engine starts one worker first, so the
+first learner's run can train while the others import TensorFlow, then asks for the rest: issue 19). The engine
+keeps that pipe open; when the engine closes it, or the web server dies however abruptly, the read ends, the host
+closes the cluster and exits, and the workers (who watch their nanny) exit too.
 
 Dask settings (`LOCAL_DASK_CONFIG`, set for the whole host, so restarted workers get them too):
 `allowed-failures` 0 (a run whose worker died is not retried on another); spilling, pausing and the memory target
@@ -76,6 +79,12 @@ class LocalClusterHost:
         process.stdout.close()  # nothing more comes this way: the host sends later output to stderr
         return cls(process, answer["address"])
 
+    def scale(self, n_workers: int) -> None:
+        """Ask the host for `n_workers` workers in all; returns at once (the new workers start in the background).
+        Raises `OSError` if the host has gone."""
+        self.process.stdin.write(json.dumps({"scale": int(n_workers)}).encode() + b"\n")
+        self.process.stdin.flush()
+
     def close(self, timeout: float = 30.0) -> None:
         """Ask the host to close the cluster (by closing its stdin) and wait for it; kill it if it does not exit."""
         self._end(self.process, timeout)
@@ -112,7 +121,12 @@ def main(settings: dict) -> None:
     print(json.dumps({"address": cluster.scheduler_address}), flush=True)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # later output (and the workers') goes to the log
     try:
-        sys.stdin.buffer.read()  # until the engine closes the pipe or its process ends
+        for line in sys.stdin.buffer:  # until the engine closes the pipe or its process ends
+            try:
+                wanted = int(json.loads(line)["scale"])
+            except (ValueError, KeyError, TypeError):
+                continue
+            cluster.scale(wanted)  # returns once the nannies are asked for; they start in the background
     except KeyboardInterrupt:
         pass
     started = time.monotonic()

@@ -49,6 +49,8 @@ STOP_GRACE_SECONDS = 1.0
 # Once it has reached it, how long it may take to finish cleanly (Keras validates the cut epoch, the trainer
 # evaluates the test set, the weights are copied) before its worker process is ended all the same.
 STOP_FINISH_SECONDS = 10.0
+# The topic on which a worker says it has imported TensorFlow (WarmWorker.setup), so the engine counts it ready.
+WARM_TOPIC = "rnnlab-warm"
 # How often the stop watcher re-checks whether its run has ended on its own (each check is a scheduler call).
 _WATCH_SECONDS = 0.5
 
@@ -80,6 +82,7 @@ def train_in_worker(run_id: str, config_values: dict, dataset, options: dict, to
 
     Returns {"record": fields of the final record, "weights": list of arrays or None, "pid", "worker_memory"}.
     """
+    from rnnlab.engine.warm_graphs import worker_cache  # start-up time: imports Keras, which the web server skips
     from rnnlab.training import Trainer  # imported by WarmWorker already; cheap here
 
     worker = get_worker()
@@ -87,7 +90,8 @@ def train_in_worker(run_id: str, config_values: dict, dataset, options: dict, to
     config = RunConfig.from_dict(config_values)
     publish = _publisher(worker, topic, run_id)
     reporter = _Reporter(publish)
-    trainer = Trainer(config, callbacks=[reporter], **options)
+    # A graph this worker traced before is reused, with the run's own fresh weights (issue 19).
+    trainer = Trainer(config, callbacks=[reporter], model_maker=worker_cache().model_for, **options)
     record = trainer.record
     record.run_id = run_id  # the server's id, so events and the final record find their handle
 
@@ -243,3 +247,5 @@ class WarmWorker(WorkerPlugin):
         import rnnlab.introspect.gates  # noqa: F401 - the probes, imported lazily by the trainer
         import rnnlab.introspect.gradients  # noqa: F401
         import rnnlab.training  # noqa: F401
+
+        worker.log_event(WARM_TOPIC, {"worker": worker.address})  # the engine counts this worker ready (issue 19)

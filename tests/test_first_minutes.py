@@ -1,0 +1,88 @@
+"""Issue 19, the first minutes of a class: graph reuse in a warm worker gives a fresh model's numbers, the engine's
+start-up state and the queue's wait estimates.
+
+    /work/main/.venv/bin/python -m pytest -q -p no:cacheprovider tests/test_first_minutes.py
+"""
+
+import numpy as np
+import pytest
+from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
+
+from rnnlab.config import RunConfig
+from rnnlab.engine.queueing import wait_seconds
+from rnnlab.engine.startup import EngineState, state_sentence
+from rnnlab.engine.warm_graphs import GraphCache, graph_key
+from rnnlab.data import make_dataset
+from rnnlab.training import Trainer
+
+SMALL = RunConfig(task="sine", seq_len=8, samples=96, eval_samples=32, units=6, epochs=2, batch_size=16)
+
+
+def losses(config, cache=None):
+    trainer = Trainer(config, model_maker=cache.model_for if cache else None)
+    record = trainer.run()
+    assert record.status == "finished", record.message
+    return trainer, record
+
+
+@pytest.mark.parametrize("change", [{}, pytest.param({"cell": "gru", "optimizer": "rmsprop", "clipnorm": 1.0},
+                                                     marks=pytest.mark.slow),
+                                    pytest.param({"task": "adding", "optimizer": "sgd"}, marks=pytest.mark.slow)])
+def test_a_reused_graph_gives_the_same_losses_as_a_fresh_model_for_the_same_seed(change, monkeypatch):
+    # Keras calls a model's Python `train_step` only while it traces the training function: count those calls.
+    traces = []
+    original = TensorFlowTrainer.train_step
+    monkeypatch.setattr(TensorFlowTrainer, "train_step", lambda self, data: traces.append(1) or original(self, data))
+    config = SMALL.replace(**change)
+    _, fresh = losses(config.replace(seed=3))
+    assert traces, "the counter must see a fresh model's tracing"
+    cache = GraphCache()
+    first, other = losses(config.replace(seed=5), cache)  # traces the graph, with another seed's weights and data
+    step, traced = first.model.train_function, len(traces)
+    again, reused = losses(config.replace(seed=3), cache)
+    assert (cache.misses, cache.hits) == (1, 1)
+    assert again.model is first.model and again.model.train_function is step  # reuse happened...
+    assert len(traces) == traced  # ...and traced nothing new
+    assert reused.batch_loss == fresh.batch_loss  # exactly: every batch's loss
+    assert reused.history == fresh.history and reused.test_loss == fresh.test_loss
+    assert other.batch_loss != fresh.batch_loss  # the seed still matters
+
+
+def test_reuse_is_refused_where_it_could_not_be_exact_or_the_graph_differs():
+    config = SMALL
+    dataset = make_dataset(config)
+    cache = GraphCache()
+    model = cache.model_for(config, dataset)
+    assert graph_key(config.replace(dropout=0.2), dataset, model) is None  # dropout's masks are not weights
+    assert graph_key(config, dataset, model) == graph_key(config.replace(seed=9, epochs=7), dataset, model)
+    assert graph_key(config, dataset, model) != graph_key(config.replace(learning_rate=0.01), dataset, model)
+    wider = cache.model_for(config.replace(units=7), make_dataset(config))
+    assert wider is not model and cache.hits == 0
+
+
+def test_the_start_up_sentence_and_the_wait_estimate():
+    assert state_sentence(EngineState(1, 3, "starting")) == "Starting the training workers: 1 of 3 ready."
+    assert state_sentence(EngineState(3, 3, "ready")) == ""
+    assert wait_seconds(3, [12.0, 40.0, 3.5], []) == 3.5
+    assert wait_seconds(3, [12.0, 40.0, 3.5], [30.0]) == 12.0  # the first ahead takes the 3.5 s worker
+    assert wait_seconds(3, [12.0, 40.0], []) == 0.0  # a worker is free
+    assert wait_seconds(3, [None, 40.0, 3.5], []) is None  # not computed: the page says what it waits for
+    assert np.isclose(wait_seconds(1, [10.0], [5.0, 5.0]), 20.0)
+
+
+def test_the_teachers_queue_names_who_trains_where_and_who_waits_in_which_place():
+    from rnnlab.engine.queueing import class_queue
+    from rnnlab.records import RunRecord
+    from rnnlab.store import Learner
+
+    ada, ben = Learner("t1", "Ada", "c"), Learner("t2", "", "c")
+    runs = [RunRecord(SMALL) for _ in range(3)]
+    rows = [{"run_id": runs[0].run_id, "place": None, "worker": "tcp://127.0.0.1:40123", "wait_seconds": None,
+             "after": None},
+            {"run_id": runs[1].run_id, "place": 1, "worker": None, "wait_seconds": 12.4, "after": None},
+            {"run_id": "another class's", "place": 2, "worker": None, "wait_seconds": None, "after": None},
+            {"run_id": runs[2].run_id, "place": 3, "worker": None, "wait_seconds": None, "after": None}]
+    shown = class_queue(rows, [(ada, runs[0]), (ben, runs[1]), (ben, runs[2])], {"t1": "Ada", "t2": "learner 2"})
+    assert [(row["learner"], row["where"]) for row in shown] == [
+        ("Ada", "training on worker 40123"), ("learner 2", "waiting, place 1, about 12 s"),
+        ("learner 2", "waiting, place 3")]
