@@ -78,6 +78,7 @@ class StoredRun:
     running = property(lambda self: False)
     queue_position = property(lambda self: None)
     waiting_for = property(lambda self: None)
+    paused = property(lambda self: False)
 
     def stop(self) -> None:
         """It has ended already."""
