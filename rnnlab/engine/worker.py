@@ -20,6 +20,9 @@ cluster. In the worker:
    its weights: a learner's stopped run keeps its model even on a busy machine, where that takes over a second.
 5. It returns the final record's fields and `model.get_weights()`.
 
+Pause, step and resume (issue 21) reach the trainer's gate through `rnnlab/engine/remote_pause.py`; a run stopped
+while paused is at a batch boundary, so it gets `STOP_FINISH_SECONDS` to finish cleanly like any other.
+
 `WarmWorker` is the worker plugin that imports TensorFlow, Keras and the trainer (and sets TensorFlow's thread
 pools) when a worker starts, so the first run on a new or restarted worker does not pay for the imports.
 """
