@@ -129,6 +129,7 @@ with train_column:
     def live_panel() -> None:
         record = job.record.snapshot()
         st.markdown(f"**{session.names().get(record.run_id, record.name)}**")
+        progress.pause_controls(job, "bt")
         progress.draw_progress(record, get_task(record.config.task).items, job)
         draw_metrics(record)
         st.plotly_chart(run_plots.loss_figure([record], log_y=log_scale), width="stretch",

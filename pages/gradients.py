@@ -16,6 +16,7 @@ from rnnlab.config import TASK_DEFAULTS, RunConfig, defaults_for_task, field_inf
 from rnnlab.introspect import forget_gate_by_epoch, forget_gate_units, spectral_radii
 from rnnlab.introspect.gradients import curves
 from rnnlab.lab import get_lab
+from rnnlab.pausing import pause_position
 from rnnlab.plots import cell as cell_plots
 from rnnlab.plots import gradients as gradient_plots
 
@@ -235,6 +236,10 @@ def one_run_ui() -> None:
         st.error(record.message)
     elif record.status == "stopped":
         st.info(f"This run was stopped after {record.epochs_done} full epochs.")
+    elif job.paused:
+        st.info(f"This run is paused after epoch {pause_position(record)[0]}: its curves go to the last whole epoch, "
+                "and the numbers from its weights are the weights it has now. Resume it on the page it trains on to "
+                "carry on.")
     recorded = record.grad_norm_history()
     if not recorded:
         st.info("This run recorded no gradient norms. Runs started from Build & Train or this page record them.")

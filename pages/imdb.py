@@ -272,6 +272,7 @@ def live_panel() -> None:
     name = session.names().get(record.run_id, record.name)
     st.markdown(f"**{name}** · {len(job.dataset.x_train):,} training reviews" if job.dataset is not None
                 else f"**{name}**")
+    progress.pause_controls(job, "imdb")
     progress.draw_progress(record, "reviews", job)
     columns = st.columns(2)
     columns[0].plotly_chart(run_plots.loss_figure([record]), width="stretch", key=f"imdb_loss_{record.run_id}")

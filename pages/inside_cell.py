@@ -14,6 +14,7 @@ from rnnlab.data import get_task
 from rnnlab.explain import describe_answer, epoch_label, previous_state
 from rnnlab.introspect import forget_gate_by_epoch, recurrent_layer_names, steps
 from rnnlab.lab import get_lab
+from rnnlab.pausing import pause_position, paused_text
 from rnnlab.plots import cell as cell_charts
 
 FRESH = "fresh"  # the source option for an untrained model built from the current settings
@@ -39,7 +40,8 @@ def source_ui() -> str:
 
     labels = {FRESH: f"Untrained: {session.current_config().label()} (the current settings)"}
     names = session.names()
-    labels.update({run_id: f"{names[run_id]} · {job.record.status}" for run_id, job in runs.items()})
+    labels.update({run_id: f"{names[run_id]} · " + (f"paused at epoch {pause_position(job.record)[0]}" if job.paused
+                                                      else job.record.status) for run_id, job in runs.items()})
     return widgets.kept(st.selectbox, "Network", key="cell_source", default=finished[-1] if finished else FRESH,
                         options=options, format_func=labels.get,
                         help="A run from this session, or a model built from the settings on Build & Train and "
@@ -66,8 +68,13 @@ def network_ui(source: str):
             st.info(f"The current settings cannot build a model here. {error}")
             st.stop()
         return model, dataset, None, f"fresh:{session.current_config().to_dict()}"
-    job = session.runs()[source]
+    job = session.looking_at(session.runs()[source]) or session.runs()[source]  # a paused run as it is now
     record = job.record.snapshot()
+    if job.paused:
+        st.info(f"**{session.names().get(record.run_id, record.name)}** is "
+                f"{paused_text(record).replace('Paused', 'paused', 1)}: you are looking at its weights as they are "
+                "now. Resume it on the page it trains on to carry on.")
+        return job.model, job.dataset, record, str(session.model_key(job))
     if not job.done:
         st.info(f"**{record.name}** is still training (or waiting to train); its gates appear here when it ends.")
         st.stop()

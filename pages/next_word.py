@@ -22,6 +22,7 @@ from rnnlab.data import text as text_data
 from rnnlab.introspect import recurrent_layer_names, trace, word_map
 from rnnlab.introspect.steps import layer_kind
 from rnnlab.lab import BudgetError, UploadError, get_lab
+from rnnlab.pausing import pause_position
 from rnnlab.plots import cell as cell_plots
 from rnnlab.plots import runs as run_plots
 from rnnlab.plots import text as text_plots
@@ -181,7 +182,7 @@ def next_token_ui(job, vocabulary) -> str | None:
     top = widgets.kept(columns[1].slider, "How many tokens to show", key="text_top_k", default=10, min_value=1,
                        max_value=30)
     try:
-        probabilities = session.cached("text_next", (job.run_id, prompt),
+        probabilities = session.cached("text_next", (session.model_key(job), prompt),
                                        lambda: generate.next_token_distribution(job.model, vocabulary, prompt),
                                        limit=16, remember=(ValueError,))
     except ValueError as error:
@@ -213,7 +214,8 @@ def writing_ui(job, vocabulary, prompt: str) -> None:
                           min_value=1, max_value=500)
     seed = widgets.kept(columns[2].number_input, "Sampler seed", key="text_sampler_seed", default=0, min_value=0,
                         max_value=2**31 - 1, help="The same seed writes the same text.")
-    result = session.cached("text_writing", (job.run_id, prompt, temperature, int(length), int(seed)),
+    result = session.cached("text_writing", (session.model_key(job), prompt, temperature, int(length),
+                                             int(seed)),
                             lambda: generate.generate(job.model, vocabulary, prompt, length=int(length),
                                                       temperature=temperature, seed=int(seed)), limit=16)
     st.code(result.text, language=None, wrap_lines=True)
@@ -242,7 +244,8 @@ def inside_ui(job, vocabulary, prompt: str) -> None:
     """The gates and states of a recurrent layer over the prompt's tokens."""
     st.subheader("Inside: the gates over your prompt")
     ids = vocabulary.read(prompt)[None]  # (1, tokens)
-    gates = session.cached("text_traces", (job.run_id, prompt), lambda: trace(job.model, ids), limit=8)
+    gates = session.cached("text_traces", (session.model_key(job), prompt), lambda: trace(job.model, ids),
+                           limit=8)
     layers = recurrent_layer_names(job.model)
     layer = widgets.kept(st.selectbox, "Layer", key="text_layer", default=layers[-1], options=layers) \
         if len(layers) > 1 else layers[0]
@@ -265,7 +268,7 @@ def map_ui(job) -> None:
     chosen = widgets.remembered("text_layer")  # the layer picked above, where there is a choice
     layer = chosen if chosen in layers else layers[-1]
     before, after = session.cached(
-        "text_maps", (job.run_id, layer), lambda: get_lab().word_map(job, layer), limit=4,
+        "text_maps", (session.model_key(job), layer), lambda: get_lab().word_map(job, layer), limit=4,
         spinner="Reading grammar sentences with the network before and after training…")
     st.plotly_chart(text_plots.word_map_figure(before, after, categories=text_data.CATEGORIES), width="stretch",
                     key=f"text_map_{job.run_id}")
@@ -320,6 +323,7 @@ def live_panel() -> None:
     name = session.names().get(record.run_id, record.name)
     st.markdown(f"**{name}** · {len(job.dataset.x_train):,} training windows" if job.dataset is not None
                 else f"**{name}**")
+    progress.pause_controls(job, "text")
     progress.draw_progress(record, "windows", job)
     columns = st.columns(2)
     columns[0].plotly_chart(run_plots.loss_figure([record]), width="stretch", key=f"text_loss_{record.run_id}")
@@ -329,7 +333,12 @@ def live_panel() -> None:
 
 
 progress.live([job], "text_settled", live_panel)  # then what needs the trained model appears
-if job.done and job.model is not None and job.record.epochs_done:
+job = session.looking_at(job)  # an ended run, or a paused one as it is now (issue 21), else None while it trains
+if job is not None and job.paused:
+    st.info(f"**{session.names().get(job.run_id, job.record.name)}** is paused after epoch "
+            f"{pause_position(job.record)[0]}: the prompt below is read by the network as it is now. Resume it "
+            "above to carry on training.")
+if job is not None and job.model is not None and (job.record.epochs_done or job.paused):
     vocabulary = text_data.vocabulary_of(job.dataset)
     prompt = next_token_ui(job, vocabulary)
     if prompt is not None:

@@ -5,9 +5,10 @@ from typing import Callable
 import streamlit as st
 
 from pages import session
-from rnnlab import explain
+from rnnlab import explain, settings
 from rnnlab.engine.base import RunHandle
 from rnnlab.engine.startup import state_sentence
+from rnnlab.pausing import paused_text
 from rnnlab.records import RunRecord
 
 
@@ -42,6 +43,10 @@ def live(jobs: list[RunHandle], settled_key: str, draw: Callable[[], None],
         ids = [job.run_id for job in jobs]
         if first_point_soon(jobs) != starting and not all(job.done for job in jobs):
             st.rerun()  # next in line, or the first point is here: once more from the top, to poll at the new rate
+        paused = [job.run_id for job in jobs if job.paused]  # a pause shows the paused network below: redraw
+        if st.session_state.setdefault(f"{settled_key}_paused", paused) != paused:
+            st.session_state[f"{settled_key}_paused"] = paused
+            st.rerun()
         if all(job.done for job in jobs) and st.session_state.get(settled_key) != ids:
             st.session_state[settled_key] = ids
             if on_settled is not None:
@@ -79,6 +84,9 @@ def draw_progress(record: RunRecord, items: str = "sequences", handle=None, name
     prefix = f"{name}: " if name else ""
     if record.status == "pending":
         st.progress(0.0, text=prefix + (waiting_text(handle) if handle is not None else "Waiting to train"))
+    elif record.paused:
+        st.progress(min(record.steps_done / record.total_steps, 1.0) if record.total_steps else 0.0,
+                    text=prefix + paused_text(record))
     elif record.status == "running":
         st.progress(min(record.steps_done / record.total_steps, 1.0) if record.total_steps else 0.0,
                     text=prefix + progress_text(record))
@@ -86,6 +94,40 @@ def draw_progress(record: RunRecord, items: str = "sequences", handle=None, name
         verdict = explain.run_verdict(record, items)
         {"success": st.success, "info": st.info, "warning": st.warning, "error": st.error}[verdict.level](
             (f"**{name}**: " if name else "") + verdict.sentence)
+
+
+def pause_controls(job, key: str) -> None:
+    """Pause, Step and Resume for `job` while it trains (issue 21), and what a pause means for its worker.
+
+    `key` is the page's prefix. A press is read from session state before the buttons are drawn (as Train's is), so
+    the buttons drawn after it already say what it did; the worker holds at its next batch boundary.
+    """
+    if job is None or job.done or job.record.status != "running":
+        return
+    for what in ("pause", "step", "resume"):
+        if st.session_state.get(f"{key}_{what}"):
+            if session.press(job, what):
+                st.session_state[f"{key}_pressed"] = (job.run_id, what)
+    pressed = st.session_state.get(f"{key}_pressed")
+    last = pressed[1] if pressed and pressed[0] == job.run_id else None
+    paused = job.paused
+    columns = st.columns(3)
+    columns[0].button("Pause", key=f"{key}_pause", width="stretch", disabled=paused or last == "pause",
+                      help="Hold the run at the next batch boundary, to look inside the network as it is now "
+                           "(Inside the cell, Gradients through time, Next word).")
+    columns[1].button("Step", key=f"{key}_step", width="stretch", disabled=not paused,
+                      help="Train exactly one more epoch, then pause again.")
+    columns[2].button("Resume", key=f"{key}_resume", width="stretch", disabled=not paused,
+                      help="Carry on training from where it paused.")
+    if paused:
+        minutes = settings.current().max_pause_minutes
+        st.caption(f"Paused: it keeps its worker until you resume or stop it. Inside the cell, Gradients through time "
+                   f"and Next word look inside the network as it is now. A run paused for more than {minutes:g} "
+                   "minutes is stopped, so a forgotten tab cannot hold a worker.")
+    elif last == "pause":
+        st.caption("Pausing at the next batch boundary…")
+    elif last == "step":
+        st.caption("Training one more epoch, then pausing again…")
 
 
 def waiting_text(handle) -> str:

@@ -184,6 +184,31 @@ def stop_all() -> None:
         handle.stop()
 
 
+def press(job, what: str) -> bool:
+    """Pause, step or resume one of the learner's runs ("pause", "step", "resume"); False if it is not training."""
+    lab = get_lab()
+    try:
+        return {"pause": lab.pause, "step": lab.step, "resume": lab.resume}[what](token(), job.run_id)
+    except StoreError as error:
+        st.error(str(error))
+        return False
+
+
+def looking_at(job):
+    """What a page may look inside for `job`: the run itself once it has ended, the network as it is now while it is
+    paused (`rnnlab.lab.PausedRun`), else None (it trains or waits)."""
+    if job is None:
+        return None
+    if job.done:
+        return job
+    return get_lab().paused_run(token(), job.run_id) if job.paused else None
+
+
+def model_key(job) -> tuple:
+    """A key for what a page computes from a run's model: a paused run's weights change with every pause."""
+    return job.run_id, job.record.steps_done
+
+
 def delete_run(run_id: str) -> None:
     """Remove a run from the learner's runs, keeping it aside so `undo_delete` can bring it back (the last one)."""
     record = runs()[run_id].record
@@ -203,9 +228,11 @@ def last_deleted() -> tuple[str, str] | None:
 
 
 def finished_runs(task: str | None = None) -> list:
-    """Runs that have ended with a model (finished, stopped or diverged), optionally of one task only."""
-    return [handle for handle in runs().values()
-            if handle.done and handle.has_model and (task is None or handle.config.task == task)]
+    """Runs that have ended with a model (finished, stopped or diverged), and paused runs as they are now
+    (`looking_at`), optionally of one task only."""
+    found = [looking_at(handle) if handle.paused else handle for handle in runs().values()
+             if (handle.done and handle.has_model or handle.paused) and (task is None or handle.config.task == task)]
+    return [handle for handle in found if handle is not None]
 
 
 def names() -> dict[str, str]:

@@ -78,6 +78,7 @@ class StoredRun:
     running = property(lambda self: False)
     queue_position = property(lambda self: None)
     waiting_for = property(lambda self: None)
+    paused = property(lambda self: False)
 
     def stop(self) -> None:
         """It has ended already."""
@@ -113,6 +114,38 @@ class StoredRun:
                 except DataError:
                     return None
             return self._dataset
+
+
+class PausedRun:
+    """A paused run as the pages look at a finished one: its record as it paused, the network with the weights it has
+    now (rebuilt in this process from what its worker sent), its data. Made by `Lab.paused_run`."""
+
+    def __init__(self, handle) -> None:
+        self.handle = handle
+        self.record = handle.record.snapshot()
+
+    run_id = property(lambda self: self.record.run_id)
+    config = property(lambda self: self.record.config)
+    done = property(lambda self: True)  # for looking inside: nothing moves while it is paused
+    running = property(lambda self: False)
+    paused = property(lambda self: True)
+    queue_position = property(lambda self: None)
+    waiting_for = property(lambda self: None)
+    has_model = property(lambda self: True)
+
+    @property
+    def model(self) -> "keras.Model | None":
+        return self.handle.paused_model
+
+    @property
+    def dataset(self) -> "Dataset | None":
+        return self.handle.dataset
+
+    def stop(self) -> None:
+        self.handle.stop()
+
+    def join(self, timeout: float | None = None) -> bool:
+        return True
 
 
 class Saver(TrainerCallback):
@@ -299,6 +332,35 @@ class Lab:
         if handle is not None and handle.running:
             handle.stop()
         self.store.delete_run(learner, run_id)
+
+    # --- Pause, step, resume (issue 21): only the run's owner, only while it trains --------------------------
+
+    def pause(self, learner: str, run_id: str) -> bool:
+        """Hold one of `learner`'s runs at its next batch boundary; False if it is not training; StoreError for a
+        run that is not theirs."""
+        return self._press(learner, run_id, "pause")
+
+    def step(self, learner: str, run_id: str) -> bool:
+        """Train a paused run of `learner`'s exactly one more epoch, then pause it again."""
+        return self._press(learner, run_id, "step")
+
+    def resume(self, learner: str, run_id: str) -> bool:
+        """Let a paused run of `learner`'s carry on."""
+        return self._press(learner, run_id, "resume")
+
+    def _press(self, learner: str, run_id: str, press: str) -> bool:
+        if self.store.owner(run_id) != learner:
+            raise StoreError("There is no such run of yours.")
+        handle = self.engine.live(run_id) if self._engine is not None else None
+        return handle is not None and handle.running and getattr(handle, press)()
+
+    def paused_run(self, learner: str, run_id: str) -> PausedRun | None:
+        """One of `learner`'s runs while it is paused, to look inside as if it had ended; None if it is not paused
+        (or not theirs)."""
+        if self.store.owner(run_id) != learner or self._engine is None:
+            return None
+        handle = self.engine.live(run_id)
+        return PausedRun(handle) if handle is not None and handle.paused else None
 
     def model_file(self, learner: str, run_id: str) -> bytes | None:
         """The `.keras` file of one of `learner`'s runs, to download; None if it has none (or is not theirs)."""

@@ -96,6 +96,9 @@ class RunRecord:
     generated: list[str] = field(default_factory=list)
     created: float = 0.0  # Unix time the run started
     uploaded: bool = False  # brought back from a file (`rnnlab.uploads`): a class's tallies leave it out
+    # Pause, step, resume (issue 21): a paused run stays "running" (it keeps its worker and its place in the queue).
+    paused_since: float = 0.0  # Unix time the run was paused at a batch boundary; 0 while it trains
+    paused_seconds: float = 0.0  # time spent paused, left out of wall_seconds, the epochs' times and the time limit
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -117,6 +120,11 @@ class RunRecord:
     @property
     def total_steps(self) -> int:
         return self.steps_per_epoch * self.config.epochs
+
+    @property
+    def paused(self) -> bool:
+        """True while the run waits, paused, at a batch boundary (its status is still "running")."""
+        return bool(self.paused_since) and self.status == Status.RUNNING
 
     @property
     def is_final(self) -> bool:

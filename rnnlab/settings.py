@@ -86,6 +86,10 @@ class Settings:
                                            "model files one learner may keep, in MB", 500.0, low=0.01)
     max_learner_upload_mb: float = _setting("RNNLAB_MAX_LEARNER_UPLOAD_MB", "number",
                                             "uploaded files one learner's runs may use, in MB", 200.0, low=0.01)
+    # Pause, step, resume (issue 21)
+    max_pause_minutes: float = _setting("RNNLAB_MAX_PAUSE_MINUTES", "number",
+                                        "the longest a run may stay paused, in minutes, before it is stopped (a "
+                                        "paused run keeps its worker)", 10.0, low=0.01)
 
     def __post_init__(self) -> None:
         for spec in dataclasses.fields(self):

@@ -32,6 +32,7 @@ from rnnlab.data import Dataset, get_task, make_dataset
 from rnnlab.introspect.gates import trace
 from rnnlab.introspect.gradients import gradient_norms
 from rnnlab.models import build_model, history_callbacks, layer_table
+from rnnlab.pausing import PauseGate
 from rnnlab.records import RunRecord, Status
 
 # Sequences in the gradient probe batch: enough for a stable norm, few enough to cost little each epoch.
@@ -59,7 +60,8 @@ class Trainer:
 
     def __init__(self, config: RunConfig, dataset: Dataset | None = None, *,
                  callbacks: Iterable[TrainerCallback] = (), record_grad_norms: bool = False,
-                 record_gates: bool = False, run_id: str | None = None, model_maker=None) -> None:
+                 record_gates: bool = False, run_id: str | None = None, model_maker=None,
+                 pause_limit: float | None = None) -> None:
         self.config = config
         # How the model is made: `build_model`, or a warm worker's `GraphCache.model_for` (the same weights, a
         # graph it traced before: rnnlab/engine/warm_graphs.py).
@@ -77,10 +79,14 @@ class Trainer:
 
         current = settings.current()
         self.time_limit = current.max_run_minutes * 60 if current.confined else math.inf
+        # Pause, step, resume (rnnlab/pausing.py); `pause_limit` (seconds) comes from the server that submitted the
+        # run, else from this process's RNNLAB_MAX_PAUSE_MINUTES.
+        self.pause_gate = PauseGate(current.max_pause_minutes * 60 if pause_limit is None else pause_limit)
 
     def stop(self) -> None:
         """Ask the run to end after the batch in progress; safe to call from any thread."""
         self._stop_requested.set()
+        self.pause_gate.release()
 
     def run(self) -> RunRecord:
         """Train to the end (or until stopped, or diverged) and return the finished record."""
@@ -116,7 +122,7 @@ class Trainer:
             record.message = f"Training failed: {error}"
             raise
         finally:
-            record.wall_seconds = time.perf_counter() - started
+            record.wall_seconds = time.perf_counter() - started - record.paused_seconds  # training time alone
             record.samples_per_second = throughput(len(self.dataset.x_train) if self.dataset else 0,
                                                     record.epoch_seconds)
             for callback in self.callbacks:
@@ -197,6 +203,8 @@ class _ProgressBridge(keras.callbacks.Callback):
             self.model.stop_training = True
         for callback in self.trainer.callbacks:
             callback.on_batch_end(record)
+        if self.batches_this_epoch < record.steps_per_epoch:  # an epoch's last batch is held after its validation
+            self._hold()
         # Checked after the subscribers, so a stop asked for by one of them takes effect at this batch.
         if self.trainer._stop_requested.is_set():
             self.model.stop_training = True
@@ -222,6 +230,24 @@ class _ProgressBridge(keras.callbacks.Callback):
             record.wall_seconds = time.perf_counter() - self.started
         for callback in self.trainer.callbacks:
             callback.on_epoch_end(record)
+        if epoch + 1 < self.trainer.config.epochs:
+            self._hold()
+        if self.trainer._stop_requested.is_set():  # stopped while it was held here: no batch of the next epoch
+            self.model.stop_training = True
+
+    def _hold(self) -> None:
+        """Wait here while the run is paused (rnnlab/pausing.py). Time paused is not training time: the clocks move
+        on by it, so the run's seconds, its epochs' seconds and the time limit count training alone."""
+        record = self.record
+        if record.status != Status.RUNNING or self.model.stop_training or self.trainer._stop_requested.is_set():
+            return
+        held = self.trainer.pause_gate.boundary(record, self.model)
+        self.started += held
+        self.epoch_started += held
+        if self.trainer.pause_gate.expired and record.status == Status.RUNNING:
+            record.status = Status.STOPPED
+            record.message = self.trainer.pause_gate.limit_message()
+            self.model.stop_training = True
 
 
 def _training_batches(dataset: Dataset, config: RunConfig) -> tf.data.Dataset:

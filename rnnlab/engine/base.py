@@ -128,6 +128,30 @@ class RunHandle(abc.ABC):
     def join(self, timeout: float | None = None) -> bool:
         """Wait until the run has ended (at most `timeout` seconds); True if it has."""
 
+    # --- Pause, step, resume (issue 21; rnnlab/pausing.py). An engine that cannot pause leaves these as they are.
+
+    def pause(self) -> bool:
+        """Hold the run at its next batch boundary; False if it is not training (waiting, or ended)."""
+        return False
+
+    def step(self) -> bool:
+        """Train exactly one more epoch, then hold again; False if it is not training."""
+        return False
+
+    def resume(self) -> bool:
+        """Carry on training after a pause; False if it is not training."""
+        return False
+
+    @property
+    def paused(self) -> bool:
+        """True while the run is held at a batch boundary and its weights of that moment are here."""
+        return False
+
+    @property
+    def paused_model(self) -> "keras.Model | None":
+        """While paused: the network with the weights it has now, rebuilt in this process; else None."""
+        return None
+
     @property
     @abc.abstractmethod
     def model(self) -> "keras.Model | None":

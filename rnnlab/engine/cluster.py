@@ -52,14 +52,17 @@ from typing import Any, Iterable
 
 import distributed
 
+from rnnlab import settings
 from rnnlab.settings import GB, default_worker_count
 from rnnlab.config import RunConfig
 from rnnlab.engine.base import Engine, RunHandle, make_dataset, notify
 from rnnlab.engine import queueing
+from rnnlab.engine import remote_pause
 from rnnlab.engine.local import LocalClusterHost
 from rnnlab.engine.startup import FAILED, READY, STARTING, EngineState
 from rnnlab.engine.worker import (WARM_TOPIC, WarmWorker, attempt_event_name, record_from_fields, stop_event_name,
                                   train_in_worker)
+from rnnlab.pausing import PausedWeights
 from rnnlab.records import INTERRUPTED_MESSAGE, RunRecord, Status, interrupt
 
 logger = logging.getLogger(__name__)
@@ -107,6 +110,8 @@ class DaskRun(RunHandle):
         self._model = None
         self._model_lock = threading.Lock()
         self._dataset_lock = threading.Lock()
+        self._presses: list[str] = []  # pause, step, resume, in press order (rnnlab/engine/remote_pause.py)
+        self._paused = PausedWeights()  # the weights the worker sent at its latest pause
 
     @property
     def done(self) -> bool:
@@ -130,6 +135,24 @@ class DaskRun(RunHandle):
 
     def join(self, timeout: float | None = None) -> bool:
         return self._ended.wait(timeout)
+
+    def pause(self) -> bool:
+        return self._engine._press(self, "pause")
+
+    def step(self) -> bool:
+        return self._engine._press(self, "step")
+
+    def resume(self) -> bool:
+        return self._engine._press(self, "resume")
+
+    @property
+    def paused(self) -> bool:
+        return self.record.paused and self._paused.held and not self.done
+
+    @property
+    def paused_model(self):
+        """The paused network, rebuilt here from the weights its worker sent when it paused."""
+        return self._paused.model(self.config, self.dataset) if self.paused else None
 
     @property
     def model(self):
@@ -213,7 +236,9 @@ class DaskEngine(Engine):
                listeners: Iterable[Any] = (), after: RunHandle | None = None, run_id: str | None = None) -> DaskRun:
         if self._closed:
             raise RuntimeError("This training engine has been closed.")
-        options = {"record_grad_norms": record_grad_norms, "record_gates": record_gates}
+        options = {"record_grad_norms": record_grad_norms, "record_gates": record_gates,
+                   # The server's pause limit: a remote cluster's workers do not have the server's environment.
+                   "pause_limit": settings.current().max_pause_minutes * 60}
         run = DaskRun(self, config, dataset, options, listeners, after, run_id)
         self._remember(run)
         with self._lock:
@@ -336,6 +361,20 @@ class DaskEngine(Engine):
                 logger.warning("Could not signal stop to run %s", run.run_id, exc_info=True)
         else:
             self._inbox.put(("stop", run))
+
+    def _press(self, run: DaskRun, press: str) -> bool:
+        """Send a pause, step or resume to the worker training `run` (only a run that has started can be paused)."""
+        with self._lock:
+            if run.done or run._stop_requested or not run._started or self._client is None:
+                return False
+            run._presses.append(press)
+            presses = list(run._presses)
+        try:
+            remote_pause.send_presses(self._client, run.run_id, presses)
+        except Exception:  # noqa: BLE001 - the cluster is gone; the run's result will say so
+            logger.warning("Could not send %s to run %s", press, run.run_id, exc_info=True)
+            return False
+        return True
 
     # --- The dispatcher thread ----------------------------------------------------------------------------
 
@@ -498,6 +537,16 @@ class DaskEngine(Engine):
             notify(run._listeners, "on_batch_end", record)
         elif kind == "epoch":
             self._apply_epoch(run, payload)
+        elif kind == "paused":  # held at a batch boundary, with its weights of that moment
+            run._paused.keep(payload.pop("weights"), payload["steps_done"])
+            self._apply_batches(record, payload)
+            with record.locked():
+                record.paused_since = payload["paused_since"]
+            notify(run._listeners, "on_batch_end", record)
+        elif kind == "resumed":
+            with record.locked():
+                record.paused_since, record.paused_seconds = 0.0, payload["paused_seconds"]
+            run._paused.drop()
 
     @staticmethod
     def _apply_batches(record: RunRecord, payload: dict) -> None:
@@ -616,6 +665,12 @@ class DaskEngine(Engine):
             try:
                 distributed.Event(name, client=self._client).clear()  # a cleared event is dropped by the scheduler
             except Exception:  # noqa: BLE001 - a few bytes left on a scheduler that went away
+                pass
+        run._paused.drop()
+        if run._presses:
+            try:
+                remote_pause.release(self._client, run.run_id)
+            except Exception:  # noqa: BLE001 - as above
                 pass
 
     def _worker_count(self) -> int | None:

@@ -29,6 +29,7 @@ import keras
 
 from rnnlab.config import RunConfig
 from rnnlab.engine.base import Engine, RunHandle, SafeListeners, make_dataset
+from rnnlab.pausing import PausedWeights
 from rnnlab.records import RunRecord, Status, interrupt
 from rnnlab.training import Trainer, TrainerCallback
 
@@ -53,6 +54,8 @@ class TrainingJob(RunHandle):
         self._on_end = on_end
         self._training = False
         self._thread = threading.Thread(target=self._run, name=f"rnnlab-train-{self.record.run_id}", daemon=True)
+        self._paused = PausedWeights()  # the weights of the latest pause, a copy: the trainer's model goes on later
+        self.trainer.pause_gate.watchers.append(self._paused)
 
     def start(self) -> "TrainingJob":
         self._thread.start()
@@ -98,6 +101,29 @@ class TrainingJob(RunHandle):
     def stop(self) -> None:
         """End the run after the batch in progress (a thread cannot be interrupted mid-batch)."""
         self.trainer.stop()
+
+    def pause(self) -> bool:
+        return self._control(self.trainer.pause_gate.pause)
+
+    def step(self) -> bool:
+        return self._control(self.trainer.pause_gate.step)
+
+    def resume(self) -> bool:
+        return self._control(self.trainer.pause_gate.resume)
+
+    def _control(self, action) -> bool:
+        if not self._training or self.done or self.record.status != Status.RUNNING:
+            return False
+        action()
+        return True
+
+    @property
+    def paused(self) -> bool:
+        return self.record.paused and self._paused.held and not self.done
+
+    @property
+    def paused_model(self) -> keras.Model | None:
+        return self._paused.model(self.config, self.dataset) if self.paused else None
 
     def join(self, timeout: float | None = None) -> bool:
         if self._thread.ident is None:  # not started yet

@@ -20,6 +20,9 @@ cluster. In the worker:
    its weights: a learner's stopped run keeps its model even on a busy machine, where that takes over a second.
 5. It returns the final record's fields and `model.get_weights()`.
 
+Pause, step and resume (issue 21) reach the trainer's gate through `rnnlab/engine/remote_pause.py`; a run stopped
+while paused is at a batch boundary, so it gets `STOP_FINISH_SECONDS` to finish cleanly like any other.
+
 `WarmWorker` is the worker plugin that imports TensorFlow, Keras and the trainer (and sets TensorFlow's thread
 pools) when a worker starts, so the first run on a new or restarted worker does not pay for the imports.
 """
@@ -38,6 +41,7 @@ from distributed import Event, WorkerPlugin, get_client, get_worker
 
 from rnnlab.config import RunConfig
 from rnnlab.engine.base import make_dataset
+from rnnlab.engine.remote_pause import PauseReporter, PauseWatcher
 from rnnlab.records import RunRecord, Status
 
 # Batch events go at most this often (the points of every batch in between ride along), so a fast run costs the
@@ -116,6 +120,8 @@ def train_in_worker(run_id: str, config_values: dict, dataset, options: dict, to
                         "memory_limit": worker.memory_manager.memory_limit})
     ended = threading.Event()
     _StopWatcher(stop, trainer, reporter, ended).start()  # from here on, a stop ends the run within about 1 s
+    trainer.pause_gate.watchers.append(PauseReporter(publish, reporter))  # pause, step, resume (issue 21)
+    PauseWatcher(client, run_id, trainer.pause_gate, ended).start()
     try:
         if dataset is None:
             try:
@@ -201,10 +207,11 @@ class _StopWatcher(threading.Thread):
             except Exception:  # noqa: BLE001 - the scheduler went away: the worker is closing anyway.
                 return
             batches_at_stop = self.reporter.batches_ended
+            paused = self.trainer.pause_gate.holding  # held at a batch boundary: it finishes as cleanly
             self.trainer.stop()
             if self.ended.wait(STOP_GRACE_SECONDS):
                 return
-            if self.reporter.batches_ended > batches_at_stop and self.ended.wait(STOP_FINISH_SECONDS):
+            if (paused or self.reporter.batches_ended > batches_at_stop) and self.ended.wait(STOP_FINISH_SECONDS):
                 return  # it stopped at the end of a batch and finished cleanly
             # Mid-batch (or mid-trace): the trainer cannot reach a batch boundary soon. Ending the process is the
             # only way to free the core and the memory; the nanny starts a new, warm worker in its place, and the
