@@ -29,7 +29,7 @@ from rnnlab.plots import style
 FRAMES = 120  # the most steps one figure animates; a longer sequence animates a window holding the chosen step
 STRIP_STEPS = 5  # steps in the unrolled strip under the cell
 FRAME_MS = 700  # how long Play shows each step: long enough to read the numbers that changed
-FONT_PX, SMALL_FONT_PX = 16, 13  # read on a projector from the back of a room
+FONT_PX, SMALL_FONT_PX = 17, 14  # read on a projector from the back of a room
 BLOCK_FILL, BLOCK_LINE = "#fef7e0", "#b06000"  # colah's yellow gate blocks
 JUNCTION_FILL, JUNCTION_LINE = "#fce8f4", "#d01884"  # and his pink pointwise operations
 WIRE_OUTLINE, BUS_COLOR = "#5f6368", "#bdc1c6"  # a dark edge so a white (zero) state wire still shows
@@ -90,10 +90,10 @@ def _gru_layout(wires: CellWires) -> dict:
             "reset": ([(4.2, 4.1), (4.2, 4.6), (6.3, 4.6)] if reset_after else
                       [(4.2, 4.1), (4.2, 4.6), (5.8, 4.6), (5.8, 2.9)], (5.2, 4.6), "top center"),
             "gated": ([(6.9, 4.6), (9.95, 4.6)] if reset_after else [(6.6, 2.9), (6.6, 4.6), (9.95, 4.6)],
-                      (8.4, 4.6), "bottom center"),
+                      (8.4, 4.6), "top center"),
             "candidate": ([(10.6, 5.1), (10.6, 5.7)], (10.6, 5.4), "middle right"),
-            "keep_share": ([(5.6, 6.0), (10.3, 6.0)], (7.9, 6.0), "bottom center"),
-            "written": ([(10.6, 6.3), (10.6, 6.7)], (10.6, 6.5), "middle left"),
+            "keep_share": ([(5.6, 6.0), (10.3, 6.0)], (7.9, 6.0), "top center"),
+            "written": ([(10.6, 6.3), (10.6, 6.7)], (10.6, 6.5), "middle right"),
             "kept": ([(2.7, _TOP_Y), (10.3, _TOP_Y)], (6.5, _TOP_Y), "top center"),
             "hidden": ([(10.9, _TOP_Y), (_RIGHT, _TOP_Y)], (11.8, _TOP_Y), "top center"),
         },
@@ -122,12 +122,18 @@ BLOCKS = {"LSTM": ("forget", "input", "candidate", "output"), "GRU": ("update", 
           "SimpleRNN": ("hidden",)}
 
 
+# A label whose symbol is longer than this goes on two lines (symbol, then "= value"), so it stays in its gap
+# between blocks when the chart is drawn in a narrow column.
+ONE_LINE_SYMBOL = 12
+
+
 def label(wires: CellWires, name: str) -> str:
     """The text written on wire `name`: its symbol and value ("f_t = 0.692"), or x_t's summary."""
     if name == "x":
-        return wires.input_text
+        return wires.input_text.replace(" (the norm", "<br>(the norm")
     wire = wires.wires[name]
-    return f"{wire.symbol} = {significant(wire.value)}"
+    joint = "<br>= " if len(wire.symbol) > ONE_LINE_SYMBOL else " = "
+    return f"{wire.symbol}{joint}{significant(wire.value)}"
 
 
 def diagram_figure(wires: dict[int, CellWires], frame_steps: list[int], step: int, timesteps: int,
@@ -188,7 +194,8 @@ def diagram_figure(wires: dict[int, CellWires], frame_steps: list[int], step: in
     for index, data in zip(dynamic, frame_data(step)):
         figure.data[index].update({key: value for key, value in data.items() if key != "type"})
     figure.frames = [go.Frame(name=str(at + 1), data=frame_data(at), traces=dynamic,
-                              layout=dict(title_text=_title(wires[at], title, timesteps)))
+                              layout=dict(title=dict(text=_title(wires[at], title, timesteps),
+                                                     font=dict(size=FONT_PX + 2))))
                      for at in frame_steps]
     _animation_controls(figure, frame_steps, step)
     figure.update_layout(title=dict(text=_title(first, title, timesteps), font=dict(size=FONT_PX + 2)),
@@ -231,8 +238,9 @@ def _draw_static(figure: go.Figure, geometry: dict, cell: CellWires) -> None:
         figure.add_annotation(x=x, y=y, text=f"<b>{activation}</b>", showarrow=False,
                               font=dict(size=FONT_PX, color=style.INK), name=f"junction {activation}")
     # Where the outputs go: the next step (the strip below shows it) and, for h_t, the layer or output above.
-    outputs = {"LSTM": [(_TOP_Y, "to step t+1"), (_BUS_Y, "to step t+1 and up")],
-               "GRU": [(_TOP_Y, "to step t+1 and up")], "SimpleRNN": [(5.5, "to step t+1 and up")]}
+    # (The GRU's h_t leaves by the top wire, where its update's labels need the room: the strip says it there.)
+    outputs = {"LSTM": [(_TOP_Y, "to t+1"), (_BUS_Y, "to t+1 and up")], "GRU": [],
+               "SimpleRNN": [(5.5, "to t+1 and up")]}
     for y, words in outputs[cell.kind]:
         figure.add_annotation(x=_RIGHT, y=y - 0.2, text=words + " →", showarrow=False, xanchor="right",
                               yanchor="top", font=dict(size=SMALL_FONT_PX, color=style.BASELINE_COLOR),
@@ -312,7 +320,7 @@ def _animation_controls(figure: go.Figure, frame_steps: list[int], step: int) ->
                                    dict(label="❚❚ Pause", method="animate",
                                         args=[[None], dict(frame=dict(duration=0, redraw=False),
                                                            mode="immediate", transition=dict(duration=0))])])],
-        sliders=[dict(active=frame_steps.index(step), x=0.17, len=0.83, y=-0.02, yanchor="top",
+        sliders=[dict(active=frame_steps.index(step), x=0.24, len=0.76, y=-0.02, yanchor="top",
                       currentvalue=dict(prefix="time step t = ", font=dict(size=SMALL_FONT_PX + 1)),
                       pad=dict(t=6), font=dict(size=SMALL_FONT_PX - 1),
                       steps=[dict(label=str(at + 1), method="animate",
