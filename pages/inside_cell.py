@@ -191,8 +191,11 @@ frames, needed = cell_wires.diagram_steps(step, timesteps, direction, cell_diagr
 wires = session.cached("cell_wires", (cache_key, example_key, layer, direction, unit, frames[0], frames[-1]),
                        lambda: cell_wires.sequence_wires(model, seen, layer, direction, unit, needed),
                        limit=CACHE_SIZE)
-st.plotly_chart(cell_diagram.diagram_figure(wires, frames, step, timesteps, title=f"{layer}, {direction}"),
-                width="stretch", key="cell_diagram")
+# Plotly checks every frame as the figure is made (a second or more on two busy cores): make it once per step.
+diagram = session.cached("cell_diagrams", (cache_key, example_key, layer, direction, unit, step),
+                         lambda: cell_diagram.diagram_figure(wires, frames, step, timesteps,
+                                                             title=f"{layer}, {direction}"), limit=4)
+st.plotly_chart(diagram, width="stretch", key="cell_diagram")
 window = "" if len(frames) == timesteps else \
     f" (steps {min(frames) + 1} to {max(frames) + 1} of {timesteps}; move the slider above to animate others)"
 st.caption("**▶ Play** runs t through the sequence" + window + "; the slider under the drawing picks a step, the "
