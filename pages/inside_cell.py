@@ -12,10 +12,11 @@ from pages import session, widgets
 from rnnlab.config import field_info
 from rnnlab.data import get_task
 from rnnlab.explain import describe_answer, epoch_label, previous_state
-from rnnlab.introspect import forget_gate_by_epoch, recurrent_layer_names, steps
+from rnnlab.introspect import cell_wires, forget_gate_by_epoch, recurrent_layer_names, steps
 from rnnlab.lab import get_lab
 from rnnlab.pausing import pause_position, paused_text
 from rnnlab.plots import cell as cell_charts
+from rnnlab.plots import cell_diagram
 
 FRESH = "fresh"  # the source option for an untrained model built from the current settings
 CACHE_SIZE = 12  # traced examples kept per session; each is a few arrays of (T, units)
@@ -189,6 +190,30 @@ with notes:
     if direction == "backward":
         st.markdown("The **backward** direction reads the sequence from the last step to the first, so its "
                     "previous state at step t is the one at step t+1.")
+
+# --- The cell, drawn, and animated over time --------------------------------------------------------------------
+
+st.subheader(f"The cell, drawn: unit {unit + 1}")
+frames, needed = cell_wires.diagram_steps(step, timesteps, direction, cell_diagram.FRAMES, cell_diagram.STRIP_STEPS)
+wires = session.cached("cell_wires", (cache_key, example_key, layer, direction, unit, frames[0], frames[-1]),
+                       lambda: cell_wires.sequence_wires(model, seen, layer, direction, unit, needed),
+                       limit=CACHE_SIZE)
+# Plotly checks every frame as the figure is made (a second or more on two busy cores): make it once per step.
+diagram = session.cached("cell_diagrams", (cache_key, example_key, layer, direction, unit, step),
+                         lambda: cell_diagram.diagram_figure(wires, frames, step, timesteps,
+                                                             title=f"{layer}, {direction}"), limit=4)
+st.plotly_chart(diagram, width="stretch", key="cell_diagram")
+window = "" if len(frames) == timesteps else \
+    f" (steps {min(frames) + 1} to {max(frames) + 1} of {timesteps}; move the slider above to animate others)"
+st.caption("**▶ Play** runs t through the sequence" + window + "; the slider under the drawing picks a step, the "
+           "one above sets where it opens and fills the equations below. Every wire carries unit "
+           f"{unit + 1}'s value at that step, to three significant figures: gates on the 0 (shut) to 1 (open) "
+           "scale, states red above 0 and blue below. The gates read the whole vectors x_t and h_(t−1); the "
+           "h_(t−1)" + (" and c_(t−1) wires show" if kind == "LSTM" else " wire shows") + " this unit's own "
+           f"entry, the one its state update uses. The x_t wire shows {wires[step].input_note}"
+           + (" (here x_t is the layer below's hidden states)" if layer_names.index(layer) > 0 else "") + "."
+           + (" Keras's GRU resets after the product: r_t scales W_hh·h_(t−1) + b_hh, not h_(t−1) itself."
+              if kind == "GRU" and wires[step].reset_after else ""))
 
 cell = steps.cell_step(model, seen, layer, direction, step, unit)
 previous = cell.previous_symbol
