@@ -333,15 +333,16 @@ def live_panel() -> None:
 
 
 progress.live([job], "text_settled", live_panel)  # then what needs the trained model appears
-job = session.looking_at(job)  # an ended run, or a paused one as it is now (issue 21), else None while it trains
-if job is not None and job.paused:
-    st.info(f"**{session.names().get(job.run_id, job.record.name)}** is paused after epoch "
-            f"{pause_position(job.record)[0]}: the prompt below is read by the network as it is now. Resume it "
+# A name of its own: the live panel's fragment reruns alone and reads `job`, which must stay the run it draws.
+seen = session.looking_at(job)  # an ended run, or a paused one as it is now (issue 21), else None while it trains
+if seen is not None and seen.paused:
+    st.info(f"**{session.names().get(seen.run_id, seen.record.name)}** is paused after epoch "
+            f"{pause_position(seen.record)[0]}: the prompt below is read by the network as it is now. Resume it "
             "above to carry on training.")
-if job is not None and job.model is not None and (job.record.epochs_done or job.paused):
-    vocabulary = text_data.vocabulary_of(job.dataset)
-    prompt = next_token_ui(job, vocabulary)
+if seen is not None and seen.model is not None and (seen.record.epochs_done or seen.paused):
+    vocabulary = text_data.vocabulary_of(seen.dataset)
+    prompt = next_token_ui(seen, vocabulary)
     if prompt is not None:
-        writing_ui(job, vocabulary, prompt)
-        inside_ui(job, vocabulary, prompt)
-    map_ui(job)
+        writing_ui(seen, vocabulary, prompt)
+        inside_ui(seen, vocabulary, prompt)
+    map_ui(seen)
