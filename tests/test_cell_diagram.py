@@ -16,24 +16,14 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rnnlab.config import RunConfig
-from rnnlab.data import make_dataset
 from rnnlab.introspect.cell_wires import (diagram_steps, frame_window, input_summary, sequence_wires, significant,
                                           strip_steps)
 from rnnlab.introspect.steps import recurrent_layer, replay
-from rnnlab.models import build_model
 from rnnlab.plots import cell_diagram
+from tests.test_inside_cell import randomised_model  # the same random-weights model as the page's other tests
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "inside_cell.py")
 TIMESTEPS, UNITS = 7, 3
-
-
-def randomised_model(config: RunConfig, seed: int = 0):
-    """A model whose every weight and bias is random, so a swapped gate or a wrong step shows."""
-    dataset = make_dataset(config)
-    model = build_model(config, dataset)
-    rng = np.random.default_rng(seed)
-    model.set_weights([rng.uniform(-0.9, 0.9, size=w.shape).astype(np.float32) for w in model.get_weights()])
-    return model, dataset
 
 
 def config(cell: str, **extra) -> RunConfig:
