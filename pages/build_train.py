@@ -1,5 +1,7 @@
 """Build & Train: pick a cell and a shape, press Train, watch the loss fall, then see what the network answers."""
 
+import math
+
 import streamlit as st
 
 from pages import progress, session, sweep_view, widgets
@@ -38,7 +40,9 @@ def draw_metrics(record) -> None:
         accuracy = record.final("val_accuracy")
         columns[3].metric("Validation accuracy", "—" if accuracy is None else f"{accuracy:.1%}")
     else:
-        columns[3].metric("Baseline loss", f"{record.baseline_loss:.3g}",
+        # Not known until the run's data is made (a run waiting for a worker): a dash, as for the losses.
+        baseline = record.baseline_loss
+        columns[3].metric("Baseline loss", "—" if math.isnan(baseline) else f"{baseline:.3g}",
                           help="The validation loss of a network that learned nothing and always answers the "
                                "average target (the dotted line). Below it, the network has learned something.")
 
