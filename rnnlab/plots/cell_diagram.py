@@ -207,7 +207,8 @@ def diagram_figure(wires: dict[int, CellWires], frame_steps: list[int], step: in
     figure.update_yaxes(visible=False, range=[-4.0, 8.0], fixedrange=True)
     # Plain dicts, which the `frames` setter checks once (a `go.Frame` is checked when made and again when set).
     figure.frames = [dict(name=str(at + 1), data=frame_data(at, placed=False), traces=dynamic,
-                          layout=dict(title=dict(text=_title(wires[at], title, timesteps), font=dict(size=FONT_PX + 2))))
+                          layout=dict(title=dict(text=_title(wires[at], title, timesteps),
+                                                 font=dict(size=FONT_PX + 2))))
                      for at in frame_steps]
     return figure
 
