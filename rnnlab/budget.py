@@ -356,10 +356,14 @@ def check(estimate: Estimate, limits: Limits | None = None) -> Verdict:
                        f"This server lets a run use {format_bytes(limits.hard_bytes, about=False)}, less than "
                        f"TensorFlow itself needs ({format_bytes(estimate.tensorflow_bytes)}); ask the person running "
                        f"it to raise RNNLAB_MAX_RUN_MB.", "")
+    too_long = estimate.run_seconds > limits.max_seconds
     if needed > limits.hard_bytes:
+        # Both limits passed: one sentence names both, so turning the first knob does not meet a second refusal.
+        also = (f"; it would also train for {format_seconds(estimate.run_seconds)}, more than the "
+                f"{limits.max_seconds / 60:g} min a run may train here" if too_long else "")
         return Verdict(Level.REFUSE, f"Reduce {knob}: this run needs {format_bytes(needed)}, "
-                                     f"the limit is {format_bytes(limits.hard_bytes, about=False)}.", knob)
-    if estimate.run_seconds > limits.max_seconds:
+                                     f"the limit is {format_bytes(limits.hard_bytes, about=False)}{also}.", knob)
+    if too_long:
         time_knob = "the epochs, the training sequences or the sequence length, or raise the batch size"
         return Verdict(Level.REFUSE, f"Reduce {time_knob}: this run would train for {format_seconds(estimate.run_seconds)}"
                                  f", and a run may train for at most {limits.max_seconds / 60:g} min here.", time_knob)

@@ -245,9 +245,12 @@ def untrained_model(config: RunConfig, dataset: Dataset | None = None) -> tuple[
 SHAPE_ONLY_SAMPLES = 16
 
 
-def describe_layers(config: RunConfig, dataset: Dataset | None = None) -> list[dict]:
-    """The layer table of `config`'s network, each row with its parameter formula and the numbers put in."""
-    model, dataset = untrained_model(config, dataset)
+def describe_layers(config: RunConfig, dataset: Dataset | None = None,
+                    model: keras.Model | None = None) -> list[dict]:
+    """The layer table of `config`'s network (or of `model`, built from it on `dataset`), each row with its parameter
+    formula and the numbers put in."""
+    if model is None or dataset is None:
+        model, dataset = untrained_model(config, dataset)
     formulas = {row["layer"]: row for row in parameter_formula(config, dataset)}
     rows = []
     for row in layer_table(model):

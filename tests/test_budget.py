@@ -161,8 +161,11 @@ def test_the_issue_example_is_refused_naming_the_knob_and_the_sizes():
     verdict = check(result, Limits.from_environment(worker_bytes=WORKER_BYTES))
     assert verdict.level == "refuse"
     gigabytes = round(result.peak_bytes / GB)
+    # It would also train for days: one sentence says both, so the first change does not meet a second refusal.
     assert verdict.sentence == (f"Reduce the sequence length, the batch size or the units: this run needs about "
-                                f"{gigabytes} GB, the limit is 7.2 GB.")
+                                f"{gigabytes} GB, the limit is 7.2 GB; it would also train for "
+                                f"{budget.format_seconds(result.run_seconds)}, more than the 30 min a run may "
+                                "train here.")
 
 
 @pytest.mark.parametrize("task, shape_of", [

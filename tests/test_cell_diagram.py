@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -116,6 +117,15 @@ def test_every_value_drawn_is_the_steps_own(probe):
         assert set(drawn) == set(expected) | {"x"}  # no wire without its number, no number without its wire
         x_t = dataset.x_val[0, step]  # adding: (value, marker), both entries written out
         assert drawn["x"][0].replace("<br>", " ") == f"x_t = ({significant(x_t[0])}, {significant(x_t[1])})"
+
+
+def test_the_whole_figure_frames_included_passes_plotlys_own_checks(probe):
+    # The frames are attached unchecked to save a second a render: Plotly checks them all here instead.
+    model, dataset, seen, layer = probe
+    figure, frames = figure_for(model, seen, layer, "forward", 2, 1)
+    checked = go.Figure(figure.to_dict())  # raises on any property Plotly does not know or any bad value
+    assert [frame.name for frame in checked.frames] == [str(step + 1) for step in frames]
+    assert checked.frames[1].data[0].line.color == figure.frames[1].data[0].line.color
 
 
 def test_wires_are_coloured_on_the_house_scales(probe):

@@ -77,6 +77,15 @@ def test_a_hostile_links_display_is_made_from_a_capped_sample():
     assert gate.display_summary(config) == summary_text(untrained_model(small)[0])
 
 
+@pytest.mark.parametrize("initializer", ["orthogonal", "identity", "glorot_uniform"])
+def test_the_table_and_summary_are_the_configured_networks_whatever_draws_its_weights(initializer):
+    # The gate builds them with a cheap initializer (shapes and counts do not depend on it): still the same text.
+    config = RunConfig(task="sine", seq_len=8, units=6, layers=2, bidirectional=True,
+                       recurrent_initializer=initializer, recurrent_gain=2.0)
+    assert gate.display_rows(config) == describe_layers(config)
+    assert gate.display_summary(config) == summary_text(untrained_model(config)[0])
+
+
 def test_a_small_request_is_not_capped_below_what_it_asked():
     config = RunConfig(task="sine", seq_len=8, eval_samples=20)
     assert gate.display_config(config).eval_samples == 20

@@ -55,7 +55,8 @@ def gates_figure(direction_gates: dict, x: np.ndarray, *, kind: str, sample: int
                            subplot_titles=titles, row_heights=[1.2] + [1.0] * len(quantities))
     _add_input(figure, np.asarray(x), feature_names, token_names)
     for row, quantity in enumerate(quantities, start=2):
-        values = np.asarray(direction_gates[quantity][sample], dtype=np.float64).T  # (units, T)
+        # float32, as the network computed them: float64 doubled what every render sends (4.8 MB at 2,000 steps).
+        values = np.asarray(direction_gates[quantity][sample], dtype=np.float32).T  # (units, T)
         units, steps = values.shape
         gate = quantity in SIGMOID_GATES
         low, high = colour_range(quantity, values)
@@ -77,11 +78,12 @@ def gates_figure(direction_gates: dict, x: np.ndarray, *, kind: str, sample: int
         figure.update_xaxes(**word_ticks(token_names, STRIP_WORD_LABELS), title_text="word, in reading order",
                             row=len(titles), col=1)
     if step is not None:
-        for row in range(2, len(titles) + 1):
-            figure.add_vline(x=step + 1, line=dict(color=style.INK, width=1.5, dash="dot"), row=row, col=1)
+        marks = style.step_lines(figure, step + 1, range(2, len(titles) + 1),
+                                 line=dict(color=style.INK, width=1.5, dash="dot"))
         # On the input, a frame around the step's cell: a line through it hid the token being read (a character).
-        figure.add_vrect(x0=step + 0.5, x1=step + 1.5, line=dict(color=style.INK, width=1.5),
-                         fillcolor="rgba(0, 0, 0, 0)", row=1, col=1)
+        marks.append(dict(type="rect", x0=step + 0.5, x1=step + 1.5, y0=0, y1=1, xref="x", yref="y domain",
+                          line=dict(color=style.INK, width=1.5), fillcolor="rgba(0, 0, 0, 0)"))
+        figure.update_layout(shapes=[*figure.layout.shapes, *marks])
     style.layout(figure, title, None, None, height=150 + 135 * len(titles))
     figure.update_layout(margin=dict(r=90))  # room for the colour bars
     return figure
@@ -141,7 +143,9 @@ def units_figure(direction_gates: dict, units: list[int], quantities: list[str],
             figure.update_yaxes(title_text="value", row=row, col=1)
     figure.update_xaxes(title_text="time step", row=len(quantities), col=1)
     if step is not None:
-        figure.add_vline(x=step + 1, line=dict(color=style.INK, width=1, dash="dot"), row="all", col=1)
+        marks = style.step_lines(figure, step + 1, range(1, len(quantities) + 1),
+                                 line=dict(color=style.INK, width=1, dash="dot"))
+        figure.update_layout(shapes=[*figure.layout.shapes, *marks])
     return style.layout(figure, "Chosen units over time", None, None, height=120 + 200 * len(quantities),
                         hovermode="x unified")
 

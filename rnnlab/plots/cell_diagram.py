@@ -177,19 +177,21 @@ def diagram_figure(wires: dict[int, CellWires], frame_steps: list[int], step: in
                                 marker=_bead_marker(STATE, state_low, state_high, colorbar=False)))
     dynamic = list(range(len(figure.data) - len(names) - 3 - len(strip_names), len(figure.data)))
 
-    def frame_data(at: int) -> list[dict]:
+    colors = _wire_colors([wires[at] for at in {step, *frame_steps}], names, state_low, state_high)
+
+    def frame_data(at: int, placed: bool = True) -> list[dict]:
+        """The dynamic traces at step `at`; without `placed`, only what changes from step to step (a frame restyles
+        the figure's traces: the labels' places are the first frame's, which Plotly would check again per frame)."""
         cell = wires[at]
         data = []
         for name in names:
-            wire = cell.wires[name]
-            data.append(dict(type="scatter", line=dict(color=_wire_color(wire, state_low, state_high),
-                                                       width=WIRE_PX)))
+            data.append(dict(type="scatter", line=dict(color=colors[at, name], width=WIRE_PX)))
         for scale in (GATE, STATE, INPUT):
             chosen = [name for name in names if cell.wires[name].scale == scale]
             points = [geometry["wires"][name][1] for name in chosen]
-            data.append(dict(type="scatter", x=[p[0] for p in points], y=[p[1] for p in points],
-                             text=[label(cell, name) for name in chosen],
-                             textposition=[geometry["wires"][name][2] for name in chosen],
+            places = dict(x=[p[0] for p in points], y=[p[1] for p in points],
+                          textposition=[geometry["wires"][name][2] for name in chosen]) if placed else {}
+            data.append(dict(type="scatter", **places, text=[label(cell, name) for name in chosen],
                              customdata=[[name, cell.wires[name].value] for name in chosen],
                              marker=dict(color=[_bead_value(cell.wires[name]) for name in chosen])))
         data.extend(_strip_data(wires, at, timesteps, first.kind))
@@ -203,9 +205,10 @@ def diagram_figure(wires: dict[int, CellWires], frame_steps: list[int], step: in
                          font=dict(size=FONT_PX), plot_bgcolor="white")
     figure.update_xaxes(visible=False, range=[-0.7, 13.6], fixedrange=True)
     figure.update_yaxes(visible=False, range=[-4.0, 8.0], fixedrange=True)
-    figure.frames = [go.Frame(name=str(at + 1), data=frame_data(at), traces=dynamic,
-                              layout=dict(title=dict(text=_title(wires[at], title, timesteps),
-                                                     font=dict(size=FONT_PX + 2))))
+    # Plain dicts, which the `frames` setter checks once (a `go.Frame` is checked when made and again when set).
+    figure.frames = [dict(name=str(at + 1), data=frame_data(at, placed=False), traces=dynamic,
+                          layout=dict(title=dict(text=_title(wires[at], title, timesteps),
+                                                 font=dict(size=FONT_PX + 2))))
                      for at in frame_steps]
     return figure
 
@@ -216,7 +219,11 @@ def _title(cell: CellWires, title: str | None, timesteps: int) -> str:
 
 
 def _draw_static(figure: go.Figure, geometry: dict, cell: CellWires) -> None:
-    """Blocks, junctions, the grey input bus and the dark edge under every wire: the same in every frame."""
+    """Blocks, junctions, the grey input bus and the dark edge under every wire: the same in every frame.
+
+    The shapes and words are set in one layout update: added one at a time, Plotly checked every earlier one again
+    at each addition (0.25 s a figure here)."""
+    shapes, annotations = [], []
     outline_x, outline_y = _path([point for path, _, _ in geometry["wires"].values() for point in [*path, None]])
     figure.add_trace(go.Scatter(x=outline_x, y=outline_y, mode="lines", name="wire edges", hoverinfo="skip",
                                 showlegend=False, line=dict(color=WIRE_OUTLINE, width=OUTLINE_PX)))
@@ -225,33 +232,34 @@ def _draw_static(figure: go.Figure, geometry: dict, cell: CellWires) -> None:
                                 showlegend=False, line=dict(color=BUS_COLOR, width=4)))
     for key, x, y, activation, words in geometry["blocks"]:
         width, height = (2.0, 1.0) if key == "linear" else (1.3, 1.0)
-        figure.add_shape(type="rect", x0=x - width / 2, x1=x + width / 2, y0=y - height / 2, y1=y + height / 2,
-                         fillcolor=BLOCK_FILL, line=dict(color=BLOCK_LINE, width=2), layer="above", name=key)
+        shapes.append(dict(type="rect", x0=x - width / 2, x1=x + width / 2, y0=y - height / 2, y1=y + height / 2,
+                           fillcolor=BLOCK_FILL, line=dict(color=BLOCK_LINE, width=2), layer="above", name=key))
         text = f"<b>{activation}</b><br><span style='font-size:{SMALL_FONT_PX}px'>{words}</span>" if activation \
             else f"<span style='font-size:{SMALL_FONT_PX}px'>{words}</span>"
-        figure.add_annotation(x=x, y=y, text=text, showarrow=False, font=dict(size=FONT_PX + 2, color=style.INK),
-                              name=f"block {key}")
+        annotations.append(dict(x=x, y=y, text=text, showarrow=False, font=dict(size=FONT_PX + 2, color=style.INK),
+                                name=f"block {key}"))
     for x, y, symbol in geometry["junctions"]:
-        figure.add_shape(type="circle", x0=x - 0.3, x1=x + 0.3, y0=y - 0.3, y1=y + 0.3, fillcolor=JUNCTION_FILL,
-                         line=dict(color=JUNCTION_LINE, width=2), layer="above", name="junction")
-        figure.add_annotation(x=x, y=y, text=f"<b>{symbol}</b>", showarrow=False,
-                              font=dict(size=FONT_PX + 2, color=style.INK), name=f"junction {symbol}")
+        shapes.append(dict(type="circle", x0=x - 0.3, x1=x + 0.3, y0=y - 0.3, y1=y + 0.3, fillcolor=JUNCTION_FILL,
+                           line=dict(color=JUNCTION_LINE, width=2), layer="above", name="junction"))
+        annotations.append(dict(x=x, y=y, text=f"<b>{symbol}</b>", showarrow=False,
+                                font=dict(size=FONT_PX + 2, color=style.INK), name=f"junction {symbol}"))
     for x, y, activation in geometry["ovals"]:
-        figure.add_shape(type="circle", x0=x - 0.55, x1=x + 0.55, y0=y - 0.35, y1=y + 0.35, fillcolor=JUNCTION_FILL,
-                         line=dict(color=JUNCTION_LINE, width=2), layer="above", name="junction")
-        figure.add_annotation(x=x, y=y, text=f"<b>{activation}</b>", showarrow=False,
-                              font=dict(size=FONT_PX, color=style.INK), name=f"junction {activation}")
+        shapes.append(dict(type="circle", x0=x - 0.55, x1=x + 0.55, y0=y - 0.35, y1=y + 0.35, fillcolor=JUNCTION_FILL,
+                           line=dict(color=JUNCTION_LINE, width=2), layer="above", name="junction"))
+        annotations.append(dict(x=x, y=y, text=f"<b>{activation}</b>", showarrow=False,
+                                font=dict(size=FONT_PX, color=style.INK), name=f"junction {activation}"))
     # Where the outputs go: the next step (the strip below shows it) and, for h_t, the layer or output above.
     # (The GRU's h_t leaves by the top wire, where its update's labels need the room: the strip says it there.)
     outputs = {"LSTM": [(_TOP_Y, "to t+1"), (_BUS_Y, "to t+1 and up")], "GRU": [],
                "SimpleRNN": [(5.5, "to t+1 and up")]}
     for y, words in outputs[cell.kind]:
-        figure.add_annotation(x=_RIGHT, y=y - 0.2, text=words + " →", showarrow=False, xanchor="right",
-                              yanchor="top", font=dict(size=SMALL_FONT_PX, color=style.BASELINE_COLOR),
-                              name="note outputs")
-    figure.add_annotation(x=-0.6, y=-1.05, xanchor="left", showarrow=False, name="note strip",
-                          text="The last steps, unrolled: each step hands its state to the next",
-                          font=dict(size=SMALL_FONT_PX, color=style.BASELINE_COLOR))
+        annotations.append(dict(x=_RIGHT, y=y - 0.2, text=words + " →", showarrow=False, xanchor="right",
+                                yanchor="top", font=dict(size=SMALL_FONT_PX, color=style.BASELINE_COLOR),
+                                name="note outputs"))
+    annotations.append(dict(x=-0.6, y=-1.05, xanchor="left", showarrow=False, name="note strip",
+                            text="The last steps, unrolled: each step hands its state to the next",
+                            font=dict(size=SMALL_FONT_PX, color=style.BASELINE_COLOR)))
+    figure.update_layout(shapes=shapes, annotations=annotations)
 
 
 def _strip_data(wires: dict[int, CellWires], at: int, timesteps: int, kind: str) -> list[dict]:
@@ -358,15 +366,26 @@ def _bead_value(wire) -> float | str:
     return BUS_COLOR if wire.scale == INPUT else wire.value
 
 
-def _wire_color(wire, low: float, high: float) -> str:
-    """A wire's colour: its value on the gate scale (0–1) or the diverging state scale; the input is dark ink."""
-    if wire.scale == INPUT or not math.isfinite(wire.value):
-        return style.INK
-    if wire.scale == GATE:
-        position, scale = float(np.clip(wire.value, *style.GATE_RANGE)), style.GATE_SCALE
-    else:
-        position, scale = float(np.clip((wire.value - low) / (high - low), 0.0, 1.0)), style.STATE_SCALE
-    return plotly.colors.sample_colorscale(_COLORSCALES[scale], [position])[0]
+def _wire_colors(cells: list[CellWires], names: list[str], low: float, high: float) -> dict[tuple[int, str], str]:
+    """Each wire's colour in each of `cells`, keyed (step, name): its value on the gate scale (0–1) or the diverging
+    state scale; the input (and a value that is not a number) is dark ink. One Plotly lookup per scale: looking up
+    each wire alone (it checks the scale every call) took 0.6 s a figure."""
+    colors, wanted = {}, {GATE: [], STATE: []}
+    for cell in cells:
+        for name in names:
+            wire = cell.wires[name]
+            if wire.scale == INPUT or not math.isfinite(wire.value):
+                colors[cell.step, name] = style.INK
+            elif wire.scale == GATE:
+                wanted[GATE].append(((cell.step, name), float(np.clip(wire.value, *style.GATE_RANGE))))
+            else:
+                wanted[STATE].append(((cell.step, name),
+                                      float(np.clip((wire.value - low) / (high - low), 0.0, 1.0))))
+    for scale, house in ((GATE, style.GATE_SCALE), (STATE, style.STATE_SCALE)):
+        if wanted[scale]:
+            keys, positions = zip(*wanted[scale])
+            colors.update(zip(keys, plotly.colors.sample_colorscale(_COLORSCALES[house], list(positions))))
+    return colors
 
 
 def _path(points: list) -> tuple[list, list]:

@@ -50,6 +50,20 @@ _LEGENDS = {
 }
 
 
+def step_lines(figure: go.Figure, x: float, rows, line: dict) -> list[dict]:
+    """Vertical lines at `x` across each of `rows` (1-based, one column of subplots), as layout shapes to set once.
+
+    What `figure.add_vline(row=...)` draws, without its cost: it checks every subplot for data at each call, about
+    70 ms a row on a figure of six 2,000-step heatmaps here (0.4 s of every Inside the cell render).
+    """
+    shapes = []
+    for row in rows:
+        axes = figure.get_subplot(row, 1)
+        x_ref, y_ref = axes.xaxis.plotly_name.replace("axis", ""), axes.yaxis.plotly_name.replace("axis", "")
+        shapes.append(dict(type="line", x0=x, x1=x, y0=0, y1=1, xref=x_ref, yref=f"{y_ref} domain", line=line))
+    return shapes
+
+
 def layout(figure: go.Figure, title: str, x_title: str | None, y_title: str | None, *, log_y: bool = False,
            height: int = 420, legend: str | None = "top", hovermode: str = "closest") -> go.Figure:
     """Title, axis titles (with units), the house template and margins, and where the legend goes (None hides it).
