@@ -93,8 +93,8 @@ def test_three_learners_train_at_once_without_touching_each_others_runs(server, 
 
 
 def test_a_deep_link_to_a_fresh_server_opens_that_page_inside_the_app(browser):
-    # Streamlit runs a page of a folder called pages/ on its own when it is the first thing a new server serves;
-    # pages/__init__.py hands it back to app.py's navigation (see there).
+    # Its own server: Streamlit runs a page of a folder called pages/ on its own when it is the first thing a new
+    # server serves; pages/__init__.py hands it back to app.py's navigation (see there).
     with serve() as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{url}/runs")
@@ -367,7 +367,8 @@ def test_a_class_page_opened_before_any_run_shows_the_runs_and_tasks_as_they_arr
 
 
 def test_a_run_that_kills_its_worker_ends_alone_while_another_finishes_and_the_server_answers(browser):
-    # Workers of 1.5 GB, and a per-run budget that does not stop the runaway run: the worker's nanny must.
+    # Workers of 1.5 GB, and a per-run budget that does not stop the runaway run: the worker's nanny must. Its own
+    # server: these settings are the server's, and the killed worker must not cut another test's run.
     with serve(RNNLAB_WORKER_MEMORY_MB="1500", RNNLAB_MAX_RUN_MB="100000") as url:
         answers, stop = [], threading.Event()
 
@@ -444,6 +445,8 @@ def default_boxes() -> dict[str, str]:
 def test_ten_fresh_visits_never_show_anything_but_the_defaults(browser):
     # The first-visit defect: number boxes drawn without value= started at their minimums in the browser, and a
     # redraw racing the first one showed sequence length 2 and 16 training sequences (5 of 8 visits, 2026-12-01).
+    # Its own server: the first visits of a new server (TensorFlow still importing, the workers starting) are the
+    # ones that raced.
     expected = default_boxes()
     with serve() as url:
         for visit in range(10):
@@ -517,15 +520,14 @@ def test_the_summary_and_the_code_have_the_width_they_need(server, browser):
 
 
 def test_a_deep_link_with_a_learner_opens_that_learners_page_inside_the_app(browser):
-    # pages/__init__.py's rerun is what makes this work on a fresh server (see there for why it stays).
+    # pages/__init__.py's rerun is what makes this work on a fresh server (see there for why it stays). Its own
+    # server: the deep link must be the first thing a new server serves. The learner is made in its store as the
+    # app's first visit makes one (`Store.new_learner`, pages/session.py), without a first server to start and stop.
+    from rnnlab.store import Store
+
     home = tempfile.mkdtemp(prefix="rnnlab-browser-")
-    with serve(home) as url:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(url)
-        page.wait_for_function("() => window.location.search.includes('learner=')", timeout=90_000)
-        token = page.url.split("learner=")[1].split("&")[0]
-        page.close()
-    with serve(home) as url:  # freshly started, on the same store
+    token = Store(home).new_learner().token
+    with serve(home) as url:  # freshly started, on a store that knows the learner
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{url}/runs?learner={token}")
         page.get_by_role("heading", name="Compare runs").wait_for(timeout=90_000)
