@@ -178,8 +178,7 @@ def test_tables_show_every_cell_and_no_none(server, browser):
     overflow = layer_table.evaluate("element => element.scrollWidth - element.clientWidth")
     assert overflow <= 1, f"the layer table is {overflow} px wider than its column"
     page.get_by_role("button", name="Train", exact=True).click()
-    # As long as Compare runs' one-epoch run below: under load (2026-12-02, load average 15-25) it took over 120 s.
-    page.get_by_text("Finished 1 epoch").wait_for(timeout=300_000)
+    page.get_by_text("Finished 1 epoch").wait_for(timeout=120_000)
     page.get_by_role("link", name="Compare runs").click()
     page.get_by_text("Runs to overlay").wait_for(timeout=60_000)
     runs_table = page.locator("[data-testid='stTable']").first  # a static table since issue 18.6 (no cut columns)
