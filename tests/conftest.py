@@ -1,5 +1,6 @@
 """Shared test settings: quiet TensorFlow, and the smallest configurations that still exercise a feature."""
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -58,3 +59,67 @@ def keras_home(tmp_path, monkeypatch):
     monkeypatch.setattr(keras.src.backend.config, "_KERAS_DIR", str(home))  # read once when Keras was imported
     monkeypatch.delenv(imdb.ENV_VAR, raising=False)
     return home
+
+
+# --- One served app and one Chromium for every browser test that can share them ------------------------------------
+# Each served app starts Streamlit, imports TensorFlow on its first page and starts its Dask workers (which import
+# TensorFlow again): about half a minute on two cores, more under load. Every browser test that needs no fresh server
+# uses this one (`server`); the tests that start their own say why. A test on the shared server makes its own learner
+# (a new browser context), so runs never mix. The server ends after the last test that uses it, not at the end of
+# the session: its workers would otherwise hold memory and cores through the rest of the suite.
+
+_SHARED_CLOSERS: list = []
+
+
+class ServedApp:
+    """The shared server's address and its run store's folder (a test may write runs there for the server to read)."""
+
+    def __init__(self, url: str, home: str):
+        self.url, self.home = url, home
+
+
+@pytest.fixture(scope="session")
+def shared_app():
+    from helpers import serve
+
+    home = tempfile.mkdtemp(prefix="rnnlab-browser-shared-")
+    stack = contextlib.ExitStack()
+    url = stack.enter_context(serve(home))
+    _SHARED_CLOSERS.append(stack.close)
+    yield ServedApp(url, home)
+    stack.close()
+
+
+@pytest.fixture(scope="session")
+def server(shared_app) -> str:
+    return shared_app.url
+
+
+@pytest.fixture(scope="session")
+def browser():
+    playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright's Python driver is not installed")
+    from helpers import CHROMIUM, CHROMIUM_FLAGS
+
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's chromium is not installed")
+    stack = contextlib.ExitStack()
+    playwright = stack.enter_context(playwright_api.sync_playwright())
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+    stack.callback(chromium.close)
+    _SHARED_CLOSERS.append(stack.close)
+    yield chromium
+    stack.close()
+
+
+def pytest_collection_finish(session):
+    """Remember the last selected test that uses the shared server or Chromium, to end them right after it."""
+    users = [item for item in session.items if {"shared_app", "browser"} & set(getattr(item, "fixturenames", ()))]
+    session.config._rnnlab_last_browser_test = users[-1].nodeid if users else None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    yield
+    if item.nodeid == getattr(item.config, "_rnnlab_last_browser_test", None):
+        while _SHARED_CLOSERS:  # ExitStack.close runs once: the fixtures' own close at the end is then a no-op
+            _SHARED_CLOSERS.pop()()

@@ -1,6 +1,19 @@
-"""Small builders the tests share: records made by hand, so every expected word or number follows from them."""
+"""Small builders the tests share: records made by hand, so every expected word or number follows from them; and
+the app served as a learner starts it, for the browser tests."""
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 from rnnlab.config import RunConfig
 from rnnlab.records import RunRecord
@@ -58,3 +71,53 @@ def finish_runs(at, timeout: float = 120):
     for handle in lab_runs(at).values():
         assert handle.join(timeout), f"{handle.record.name} did not end within {timeout} s"
     return at.run()
+
+
+# --- The app served as a learner starts it (the browser tests) -----------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Without the background-networking flags Chromium keeps trying to reach Google's hosts (../shared/FACTS.md).
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve(home: str | None = None, **environment: str):
+    """The app served as a learner would start it (README: `streamlit run app.py`), on a free port: its own run
+    store (`home`, a new folder unless given: a restart passes the same one), and the default engine, Dask worker
+    processes, unless `environment` says otherwise."""
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("RNNLAB_")}
+    env.update(RNNLAB_HOME=home or tempfile.mkdtemp(prefix="rnnlab-browser-"), **environment)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                pytest.fail("streamlit did not start within 60 s")
+            time.sleep(0.5)
+    try:
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)  # the server closes its worker processes on the way out
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)

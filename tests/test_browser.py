@@ -3,26 +3,17 @@
 Skipped (with the reason) where Chromium or Playwright is missing; CI installs both (.ci/run).
 """
 
-import contextlib
 import os
 import re
-import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Without the background-networking flags Chromium keeps trying to reach Google's hosts (../shared/FACTS.md).
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync"]
+# The served app, the shared server and Chromium live in helpers.py and conftest.py (test_curves.py and
+# test_cell_diagram.py use them too); these names stay importable from here.
+from helpers import CHROMIUM, CHROMIUM_FLAGS, ROOT, free_port, serve  # noqa: F401
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright's Python driver is not installed")
 pytestmark = [
@@ -30,61 +21,6 @@ pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed"),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextlib.contextmanager
-def serve(home: str | None = None, **environment: str):
-    """The app served as a learner would start it (README: `streamlit run app.py`), on a free port: its own run
-    store (`home`, a new folder unless given: a restart passes the same one), and the default engine, Dask worker
-    processes, unless `environment` says otherwise."""
-    port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("RNNLAB_")}
-    env.update(RNNLAB_HOME=home or tempfile.mkdtemp(prefix="rnnlab-browser-"), **environment)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                pytest.fail("streamlit did not start within 60 s")
-            time.sleep(0.5)
-    try:
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)  # the server closes its worker processes on the way out
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def server():
-    with serve() as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
 
 
 def chart_traces(page, index: int = 0) -> list[dict]:
@@ -157,8 +93,8 @@ def test_three_learners_train_at_once_without_touching_each_others_runs(server, 
 
 
 def test_a_deep_link_to_a_fresh_server_opens_that_page_inside_the_app(browser):
-    # Streamlit runs a page of a folder called pages/ on its own when it is the first thing a new server serves;
-    # pages/__init__.py hands it back to app.py's navigation (see there).
+    # Its own server: Streamlit runs a page of a folder called pages/ on its own when it is the first thing a new
+    # server serves; pages/__init__.py hands it back to app.py's navigation (see there).
     with serve() as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{url}/runs")
@@ -323,59 +259,60 @@ def code_text(page, holding: str) -> str:
     return block.inner_text().strip()
 
 
-def test_a_reload_keeps_the_run_and_the_class_link_shows_it_to_the_teacher(browser):
-    with serve() as url:
-        teacher = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        teacher.goto(f"{url}/classroom")
-        teacher.get_by_label("Name of the class").wait_for(timeout=90_000)  # a fresh server's first page, loaded
-        teacher.get_by_label("Name of the class").fill("Period 3")
-        teacher.get_by_role("button", name="Make a class").click()
-        teacher.get_by_text("Hand out this link to your learners").wait_for(timeout=90_000)
-        join_link = code_text(teacher, "?join=")
-        assert "join=" in join_link and "teacher=" not in join_link
+def test_a_reload_keeps_the_run_and_the_class_link_shows_it_to_the_teacher(server, browser):
+    # The shared server: the class is new, so its counts are this test's alone, and the learner is new.
+    url = server
+    teacher = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    teacher.goto(f"{url}/classroom")
+    teacher.get_by_label("Name of the class").wait_for(timeout=90_000)  # a page of the app, loaded
+    teacher.get_by_label("Name of the class").fill("Period 3")
+    teacher.get_by_role("button", name="Make a class").click()
+    teacher.get_by_text("Hand out this link to your learners").wait_for(timeout=90_000)
+    join_link = code_text(teacher, "?join=")
+    assert "join=" in join_link and "teacher=" not in join_link
 
-        learner = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
-        learner.goto(join_link)
-        learner.get_by_text("You joined the class").wait_for(timeout=90_000)
-        learner.wait_for_function("() => window.location.search.includes('learner=')", timeout=30_000)
-        # The sidebar shows the defaults from its first paint (test_ten_fresh_visits_...); the page has settled
-        # once the cost is drawn.
-        learner.get_by_text("This run needs about").wait_for(timeout=90_000)
-        playwright_api.expect(learner.get_by_role("spinbutton", name="Sequence length (time steps)")).to_have_value(
-            "30", timeout=30_000)
-        learner.get_by_text("You", exact=True).click()  # the sidebar's "You": a name the teacher will see
-        learner.get_by_role("textbox", name="Your name").fill("Ada")
-        learner.keyboard.press("Enter")
-        learner.get_by_text("You: Ada").wait_for(timeout=30_000)
-        learner.get_by_role("button", name="Train", exact=True).click()
-        learner.locator(".js-plotly-plot").first.wait_for(timeout=90_000)
-        address = learner.url
-        assert "learner=" in address and "join=" not in address
-        learner.reload()  # in the middle of the run: the address names the learner, the run is reattached
-        try:
-            learner.get_by_text("Finished 10 epochs").wait_for(timeout=300_000)
-        except playwright_api.TimeoutError:
-            os.makedirs(ROOT / "tests" / "artifacts", exist_ok=True)
-            learner.screenshot(path=str(ROOT / "tests" / "artifacts" / "reload_timeout.png"), full_page=True)
-            raise
-        traces = {trace["name"]: trace["y"] for trace in chart_traces(learner, 0)}
-        assert len(traces["validation"]) == 10
-        # A new tab with the same link finds the same run.
-        again = learner.context.new_page()
-        again.goto(f"{url}/runs?learner={address.split('learner=')[1].split('&')[0]}")
-        again.get_by_text("Runs to overlay").wait_for(timeout=60_000)
-        assert "LSTM 32 · sine T=30" in again.locator("[data-testid='stMain']").inner_text()
+    learner = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    learner.goto(join_link)
+    learner.get_by_text("You joined the class").wait_for(timeout=90_000)
+    learner.wait_for_function("() => window.location.search.includes('learner=')", timeout=30_000)
+    # The sidebar shows the defaults from its first paint (test_ten_fresh_visits_...); the page has settled
+    # once the cost is drawn.
+    learner.get_by_text("This run needs about").wait_for(timeout=90_000)
+    playwright_api.expect(learner.get_by_role("spinbutton", name="Sequence length (time steps)")).to_have_value(
+        "30", timeout=30_000)
+    learner.get_by_text("You", exact=True).click()  # the sidebar's "You": a name the teacher will see
+    learner.get_by_role("textbox", name="Your name").fill("Ada")
+    learner.keyboard.press("Enter")
+    learner.get_by_text("You: Ada").wait_for(timeout=30_000)
+    learner.get_by_role("button", name="Train", exact=True).click()
+    learner.locator(".js-plotly-plot").first.wait_for(timeout=90_000)
+    address = learner.url
+    assert "learner=" in address and "join=" not in address
+    learner.reload()  # in the middle of the run: the address names the learner, the run is reattached
+    try:
+        learner.get_by_text("Finished 10 epochs").wait_for(timeout=300_000)
+    except playwright_api.TimeoutError:
+        os.makedirs(ROOT / "tests" / "artifacts", exist_ok=True)
+        learner.screenshot(path=str(ROOT / "tests" / "artifacts" / "reload_timeout.png"), full_page=True)
+        raise
+    traces = {trace["name"]: trace["y"] for trace in chart_traces(learner, 0)}
+    assert len(traces["validation"]) == 10
+    # A new tab with the same link finds the same run.
+    again = learner.context.new_page()
+    again.goto(f"{url}/runs?learner={address.split('learner=')[1].split('&')[0]}")
+    again.get_by_text("Runs to overlay").wait_for(timeout=60_000)
+    assert "LSTM 32 · sine T=30" in again.locator("[data-testid='stMain']").inner_text()
 
-        # No reload: the teacher's link left the address (issue 17.8), and the page redraws itself (issue 18.1).
-        teacher.get_by_text("1 learner · 1 run of this task · 0 training now").wait_for(timeout=60_000)
-        text = teacher.locator("[data-testid='stMain']").inner_text()
-        assert "0 of 0" not in text and "beat the learned-nothing loss" in text
-        teacher.get_by_text("Every run").click()
-        playwright_api.expect(teacher.locator("[data-testid='stTable']").get_by_text("Ada", exact=True)).to_have_count(1)
-        teacher.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
-        assert len(chart_traces(teacher, 0)) == 1
-        teacher.context.close()
-        learner.context.close()
+    # No reload: the teacher's link left the address (issue 17.8), and the page redraws itself (issue 18.1).
+    teacher.get_by_text("1 learner · 1 run of this task · 0 training now").wait_for(timeout=60_000)
+    text = teacher.locator("[data-testid='stMain']").inner_text()
+    assert "0 of 0" not in text and "beat the learned-nothing loss" in text
+    teacher.get_by_text("Every run").click()
+    playwright_api.expect(teacher.locator("[data-testid='stTable']").get_by_text("Ada", exact=True)).to_have_count(1)
+    teacher.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    assert len(chart_traces(teacher, 0)) == 1
+    teacher.context.close()
+    learner.context.close()
 
 
 def test_a_class_page_opened_before_any_run_shows_the_runs_and_tasks_as_they_arrive(server, browser):
@@ -430,7 +367,8 @@ def test_a_class_page_opened_before_any_run_shows_the_runs_and_tasks_as_they_arr
 
 
 def test_a_run_that_kills_its_worker_ends_alone_while_another_finishes_and_the_server_answers(browser):
-    # Workers of 1.5 GB, and a per-run budget that does not stop the runaway run: the worker's nanny must.
+    # Workers of 1.5 GB, and a per-run budget that does not stop the runaway run: the worker's nanny must. Its own
+    # server: these settings are the server's, and the killed worker must not cut another test's run.
     with serve(RNNLAB_WORKER_MEMORY_MB="1500", RNNLAB_MAX_RUN_MB="100000") as url:
         answers, stop = [], threading.Event()
 
@@ -507,6 +445,8 @@ def default_boxes() -> dict[str, str]:
 def test_ten_fresh_visits_never_show_anything_but_the_defaults(browser):
     # The first-visit defect: number boxes drawn without value= started at their minimums in the browser, and a
     # redraw racing the first one showed sequence length 2 and 16 training sequences (5 of 8 visits, 2026-12-01).
+    # Its own server: the first visits of a new server (TensorFlow still importing, the workers starting) are the
+    # ones that raced.
     expected = default_boxes()
     with serve() as url:
         for visit in range(10):
@@ -580,15 +520,14 @@ def test_the_summary_and_the_code_have_the_width_they_need(server, browser):
 
 
 def test_a_deep_link_with_a_learner_opens_that_learners_page_inside_the_app(browser):
-    # pages/__init__.py's rerun is what makes this work on a fresh server (see there for why it stays).
+    # pages/__init__.py's rerun is what makes this work on a fresh server (see there for why it stays). Its own
+    # server: the deep link must be the first thing a new server serves. The learner is made in its store as the
+    # app's first visit makes one (`Store.new_learner`, pages/session.py), without a first server to start and stop.
+    from rnnlab.store import Store
+
     home = tempfile.mkdtemp(prefix="rnnlab-browser-")
-    with serve(home) as url:
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(url)
-        page.wait_for_function("() => window.location.search.includes('learner=')", timeout=90_000)
-        token = page.url.split("learner=")[1].split("&")[0]
-        page.close()
-    with serve(home) as url:  # freshly started, on the same store
+    token = Store(home).new_learner().token
+    with serve(home) as url:  # freshly started, on a store that knows the learner
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{url}/runs?learner={token}")
         page.get_by_role("heading", name="Compare runs").wait_for(timeout=90_000)

@@ -252,42 +252,39 @@ def test_the_page_draws_the_cell_of_its_step_and_unit():
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_play_draws_each_steps_own_numbers_in_the_browser():
+def test_play_draws_each_steps_own_numbers_in_the_browser(server, browser):
     """In Chromium, Play moves the figure's slider and every frame drawn shows the labels of its own step."""
-    browser_tests = pytest.importorskip("test_browser")
-    from playwright.sync_api import sync_playwright
-
-    with browser_tests.serve(RNNLAB_WORKERS="0") as url, sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=browser_tests.CHROMIUM,
-                                              args=browser_tests.CHROMIUM_FLAGS)
-        page = chromium.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(f"{url}/inside_cell")
-        page.get_by_text("The cell, drawn").first.wait_for(timeout=120_000)
-        find = ("Array.from(document.querySelectorAll('.js-plotly-plot')).find(gd => gd.data && "
-                "gd.data.some(trace => trace.name === 'labels gate'))")
-        # Streamlit draws a chart once it is in view: bring the heading up until the diagram has its data.
-        page.wait_for_function(f"""() => {{
-            const heading = Array.from(document.querySelectorAll('h3'))
-                .find(element => element.textContent.startsWith('The cell, drawn'));
-            if (heading) heading.scrollIntoView({{block: 'start'}});
-            return Boolean({find});
-        }}""", timeout=150_000)
-        # The labels drawn (SVG text, lines joined) are those of the frame the figure's slider is on.
-        consistent = f"""() => {{
-            const gd = {find};
-            const active = gd.layout.sliders[0].active;
-            const frame = gd._transitionData._frames[active];
-            const names = gd.data.map(trace => trace.name);
-            const wanted = frame.data.filter((data, index) => names[frame.traces[index]].startsWith('labels '))
-                .flatMap(data => data.text.map(text => text.replace('<br>', '')));
-            const drawn = new Set(Array.from(gd.querySelectorAll('.textpoint text')).map(node => node.textContent));
-            return wanted.length > 0 && wanted.every(text => drawn.has(text)) ? [active, wanted] : false;
-        }}"""
-        first = page.wait_for_function(consistent, timeout=30_000).json_value()
-        assert first[0] == 0  # the page's slider opens on step 1
-        page.get_by_text("▶ Play").first.click()
-        page.wait_for_function(f"() => {find}.layout.sliders[0].active >= 3", timeout=30_000)
-        page.get_by_text("❚❚ Pause").first.click()
-        later = page.wait_for_function(consistent, timeout=30_000).json_value()
-        assert later[0] >= 3 and later[1] != first[1]
-        chromium.close()
+    # The browser suite's shared server and Chromium (tests/conftest.py): a new visitor, with no run yet, opens
+    # Inside the cell on its random-weights model, as on a fresh server.
+    url = server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}/inside_cell")
+    page.get_by_text("The cell, drawn").first.wait_for(timeout=120_000)
+    find = ("Array.from(document.querySelectorAll('.js-plotly-plot')).find(gd => gd.data && "
+            "gd.data.some(trace => trace.name === 'labels gate'))")
+    # Streamlit draws a chart once it is in view: bring the heading up until the diagram has its data.
+    page.wait_for_function(f"""() => {{
+        const heading = Array.from(document.querySelectorAll('h3'))
+            .find(element => element.textContent.startsWith('The cell, drawn'));
+        if (heading) heading.scrollIntoView({{block: 'start'}});
+        return Boolean({find});
+    }}""", timeout=150_000)
+    # The labels drawn (SVG text, lines joined) are those of the frame the figure's slider is on.
+    consistent = f"""() => {{
+        const gd = {find};
+        const active = gd.layout.sliders[0].active;
+        const frame = gd._transitionData._frames[active];
+        const names = gd.data.map(trace => trace.name);
+        const wanted = frame.data.filter((data, index) => names[frame.traces[index]].startsWith('labels '))
+            .flatMap(data => data.text.map(text => text.replace('<br>', '')));
+        const drawn = new Set(Array.from(gd.querySelectorAll('.textpoint text')).map(node => node.textContent));
+        return wanted.length > 0 && wanted.every(text => drawn.has(text)) ? [active, wanted] : false;
+    }}"""
+    first = page.wait_for_function(consistent, timeout=30_000).json_value()
+    assert first[0] == 0  # the page's slider opens on step 1
+    page.get_by_text("▶ Play").first.click()
+    page.wait_for_function(f"() => {find}.layout.sliders[0].active >= 3", timeout=30_000)
+    page.get_by_text("❚❚ Pause").first.click()
+    later = page.wait_for_function(consistent, timeout=30_000).json_value()
+    assert later[0] >= 3 and later[1] != first[1]
+    page.close()

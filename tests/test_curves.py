@@ -228,24 +228,24 @@ def test_a_title_of_several_small_lines_gets_the_room_it_needs_over_the_legend()
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_in_the_browser_group_by_seed_draws_the_mean_and_its_band_and_smoothing_moves_it(tmp_path):
+def test_in_the_browser_group_by_seed_draws_the_mean_and_its_band_and_smoothing_moves_it(shared_app, browser):
     """Compare runs in Chromium: three runs of different seeds become one mean line over a filled band."""
-    pytest.importorskip("playwright.sync_api", reason="Playwright's Python driver is not installed")
-    # The browser suite's server and Chromium, imported here: Playwright is optional for the rest of this module.
-    from playwright.sync_api import sync_playwright
-    from test_browser import CHROMIUM, CHROMIUM_FLAGS, chart_traces, serve
+    # The browser suite's shared server and Chromium (tests/conftest.py); Playwright is optional for the rest of
+    # this module. The runs go into the served app's store, under a learner of their own.
+    import contextlib
+
+    from test_browser import chart_traces
 
     from rnnlab.store import Store
 
-    store = Store(str(tmp_path))
+    store = Store(shared_app.home)
     learner = store.new_learner("Ada")
     losses = [(0.5, 0.3, 0.2, 0.1), (0.45, 0.35, 0.15, 0.12), (0.55, 0.25, 0.22, 0.08)]
     for created, values in enumerate(losses):
         record = seeded(seed=created, losses=values)
         record.created = created
         save(store, learner.token, record)
-    with serve(str(tmp_path)) as url, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+    with contextlib.nullcontext(shared_app.url) as url:
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(f"{url}/runs?learner={learner.token}")
         page.get_by_text("Runs to overlay").wait_for(timeout=180_000)  # the first page a server draws loads TensorFlow
@@ -265,4 +265,4 @@ def test_in_the_browser_group_by_seed_draws_the_mean_and_its_band_and_smoothing_
         traces = {trace["name"]: trace["y"] for trace in chart_traces(page)}
         smoothed = np.mean([curves.ema(values, weight=0.5) for values in losses], axis=0)
         assert traces["LSTM 32 · adding T=50 · mean of 3 runs"] == pytest.approx(smoothed.tolist())
-        browser.close()
+        page.close()
