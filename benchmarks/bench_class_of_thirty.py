@@ -113,31 +113,48 @@ def health_latencies(url: str, until: threading.Event, into: list[float]) -> Non
         until.wait(0.25)
 
 
+def say(text: str) -> None:
+    """Where the round is, on stderr (a round takes minutes on a busy machine)."""
+    print(f"  {time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
+
+
+def new_page(browser):
+    """A tab in a browser context of its own (its own Streamlit session and learner), patient with a busy machine."""
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.set_default_timeout(120_000)
+    return page
+
+
 def one_round(browser, sessions: int) -> dict:
     import psutil
 
     server, url = serve()
     process = psutil.Process(server.pid)
     try:
-        teacher = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        say(f"server up ({sessions} sessions); the teacher makes a class")
+        teacher = new_page(browser)
         teacher.goto(f"{url}/classroom")
+        teacher.get_by_label("Name of the class").wait_for()  # a fresh server's first page (it starts the workers)
         teacher.get_by_label("Name of the class").fill("Bench class")
         teacher.get_by_role("button", name="Make a class").click()
         teacher.get_by_text("Hand out this link to your learners").wait_for(timeout=120_000)
-        join_link = teacher.locator("code").filter(has_text="join=").first.inner_text().strip()
+        join_link = teacher.locator("[data-testid='stCode'] code", has_text="?join=").first.inner_text().strip()
         query = urllib.parse.urlsplit(join_link).query
+        say(f"join link {join_link}; {BROWSER_LEARNERS} learners open it in Chromium")
         learners = []
         for _ in range(BROWSER_LEARNERS):
-            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            page = new_page(browser)
             page.goto(f"{url}/?{query}")
             page.get_by_text("This run needs about").wait_for(timeout=120_000)
             learners.append(page)
+        say(f"{sessions - BROWSER_LEARNERS - 1} websocket sessions open it")
         sockets = SocketSessions(url, query, sessions - BROWSER_LEARNERS - 1)
         deadline = time.monotonic() + 300
         while sockets.drawn < sockets.count:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"only {sockets.drawn} of {sockets.count} websocket sessions drew their page")
             time.sleep(0.2)
+        say("every session has drawn its page; measuring")
         idle_cpu = process.cpu_percent(interval=3.0) / 100
         latencies: list[float] = []
         done = threading.Event()
