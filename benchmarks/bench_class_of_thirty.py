@@ -69,9 +69,12 @@ class SocketSessions:
         async def poll(fragment: str) -> None:
             while not self.closing and fragment in state["fragments"]:
                 await asyncio.sleep(state["fragments"][fragment])
-                if fragment in state["fragments"]:
+                if fragment in state["fragments"] and not self.closing:
                     self.reruns += 1
-                    await send(fragment)
+                    try:
+                        await send(fragment)
+                    except Exception:  # noqa: BLE001 - the server has gone (the round is over)
+                        return
 
         await send()
         while not self.closing:
@@ -125,6 +128,12 @@ def new_page(browser):
     return page
 
 
+def bar_text(page) -> str:
+    """The run's progress bar or verdict as the learner's page shows it now."""
+    shown = page.locator("[data-testid='stProgress'], [data-testid='stAlert']")
+    return " / ".join(" ".join(text.split())[:120] for text in shown.all_inner_texts()) or "(no bar)"
+
+
 def one_round(browser, sessions: int) -> dict:
     import psutil
 
@@ -165,9 +174,14 @@ def one_round(browser, sessions: int) -> dict:
         for page in learners:
             page.get_by_role("button", name="Train", exact=True).click()
         reruns_before = sockets.reruns
+        said = started
         while not all(page.get_by_text("Finished 10 epochs").count() for page in learners):
+            if time.monotonic() - said > 30:  # what each learner's bar says, so a slow round shows where it is
+                said = time.monotonic()
+                say(" | ".join(bar_text(page) for page in learners))
             if time.monotonic() - started > 600:
-                raise RuntimeError("the three runs did not finish within 10 minutes")
+                raise RuntimeError(f"the three runs did not finish within 10 minutes: "
+                                   f"{[bar_text(page) for page in learners]}")
             learners[0].wait_for_timeout(250)
         seconds = time.monotonic() - started
         training_cpu = process.cpu_percent(None) / 100
