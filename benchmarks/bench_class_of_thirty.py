@@ -69,9 +69,12 @@ class SocketSessions:
         async def poll(fragment: str) -> None:
             while not self.closing and fragment in state["fragments"]:
                 await asyncio.sleep(state["fragments"][fragment])
-                if fragment in state["fragments"]:
+                if fragment in state["fragments"] and not self.closing:
                     self.reruns += 1
-                    await send(fragment)
+                    try:
+                        await send(fragment)
+                    except Exception:  # noqa: BLE001 - the server has gone (the round is over)
+                        return
 
         await send()
         while not self.closing:
@@ -113,31 +116,54 @@ def health_latencies(url: str, until: threading.Event, into: list[float]) -> Non
         until.wait(0.25)
 
 
+def say(text: str) -> None:
+    """Where the round is, on stderr (a round takes minutes on a busy machine)."""
+    print(f"  {time.strftime('%H:%M:%S')} {text}", file=sys.stderr, flush=True)
+
+
+def new_page(browser):
+    """A tab in a browser context of its own (its own Streamlit session and learner), patient with a busy machine."""
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.set_default_timeout(120_000)
+    return page
+
+
+def bar_text(page) -> str:
+    """The run's progress bar or verdict as the learner's page shows it now."""
+    shown = page.locator("[data-testid='stProgress'], [data-testid='stAlert']")
+    return " / ".join(" ".join(text.split())[:120] for text in shown.all_inner_texts()) or "(no bar)"
+
+
 def one_round(browser, sessions: int) -> dict:
     import psutil
 
     server, url = serve()
     process = psutil.Process(server.pid)
     try:
-        teacher = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        say(f"server up ({sessions} sessions); the teacher makes a class")
+        teacher = new_page(browser)
         teacher.goto(f"{url}/classroom")
+        teacher.get_by_label("Name of the class").wait_for()  # a fresh server's first page (it starts the workers)
         teacher.get_by_label("Name of the class").fill("Bench class")
         teacher.get_by_role("button", name="Make a class").click()
         teacher.get_by_text("Hand out this link to your learners").wait_for(timeout=120_000)
-        join_link = teacher.locator("code").filter(has_text="join=").first.inner_text().strip()
+        join_link = teacher.locator("[data-testid='stCode'] code", has_text="?join=").first.inner_text().strip()
         query = urllib.parse.urlsplit(join_link).query
+        say(f"join link {join_link}; {BROWSER_LEARNERS} learners open it in Chromium")
         learners = []
         for _ in range(BROWSER_LEARNERS):
-            page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+            page = new_page(browser)
             page.goto(f"{url}/?{query}")
             page.get_by_text("This run needs about").wait_for(timeout=120_000)
             learners.append(page)
+        say(f"{sessions - BROWSER_LEARNERS - 1} websocket sessions open it")
         sockets = SocketSessions(url, query, sessions - BROWSER_LEARNERS - 1)
         deadline = time.monotonic() + 300
         while sockets.drawn < sockets.count:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"only {sockets.drawn} of {sockets.count} websocket sessions drew their page")
             time.sleep(0.2)
+        say("every session has drawn its page; measuring")
         idle_cpu = process.cpu_percent(interval=3.0) / 100
         latencies: list[float] = []
         done = threading.Event()
@@ -148,9 +174,14 @@ def one_round(browser, sessions: int) -> dict:
         for page in learners:
             page.get_by_role("button", name="Train", exact=True).click()
         reruns_before = sockets.reruns
+        said = started
         while not all(page.get_by_text("Finished 10 epochs").count() for page in learners):
+            if time.monotonic() - said > 30:  # what each learner's bar says, so a slow round shows where it is
+                said = time.monotonic()
+                say(" | ".join(bar_text(page) for page in learners))
             if time.monotonic() - started > 600:
-                raise RuntimeError("the three runs did not finish within 10 minutes")
+                raise RuntimeError(f"the three runs did not finish within 10 minutes: "
+                                   f"{[bar_text(page) for page in learners]}")
             learners[0].wait_for_timeout(250)
         seconds = time.monotonic() - started
         training_cpu = process.cpu_percent(None) / 100

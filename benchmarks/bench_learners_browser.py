@@ -65,7 +65,9 @@ def press_together(browser, url: str, count: int, wait_seconds: float = 0.0, pag
     deadline = time.perf_counter() + 600
     while None in finished:
         if time.perf_counter() > deadline:
-            raise RuntimeError("a run did not finish within 10 minutes")
+            stuck = [" ".join(page.locator("[data-testid='stMain']").inner_text().split())[-400:]
+                     for index, page in enumerate(pages) if finished[index] is None]
+            raise RuntimeError(f"a run did not finish within 10 minutes; what its page says: {stuck}")
         for index, page in enumerate(pages):
             if first[index] is None and page.locator(".js-plotly-plot").count():
                 first[index] = time.perf_counter() - clicked[index]

@@ -99,6 +99,9 @@ class RunRecord:
     # Pause, step, resume (issue 21): a paused run stays "running" (it keeps its worker and its place in the queue).
     paused_since: float = 0.0  # Unix time the run was paused at a batch boundary; 0 while it trains
     paused_seconds: float = 0.0  # time spent paused, left out of wall_seconds, the epochs' times and the time limit
+    # Issue 19: wall_seconds when the first batch ended (data, building, the probes at init, tracing, that batch):
+    # a one-off cost the pace of the batches after it leaves out (seconds_left).
+    first_batch_seconds: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -148,11 +151,17 @@ class RunRecord:
         return [] if self.grad_norms_at_init is None else [self.grad_norms_at_init, *self.grad_norms]
 
     def seconds_left(self) -> float | None:
-        """Estimated time to finish, from the pace of the batches so far (None until there is a pace)."""
+        """Estimated time to finish, from the pace of the batches after the first (None until there is a pace).
+
+        The first batch's time holds the run's one-off start (data, building, tracing: seconds on a busy machine),
+        so it is left out: spread over every batch it made "about 199 s left" of a run that took 10 s (issue 19).
+        """
         if self.steps_done < 2 or not self.total_steps:
             return None
-        elapsed = self.wall_seconds
-        return max(elapsed / self.steps_done * (self.total_steps - self.steps_done), 0.0)
+        elapsed, steps = self.wall_seconds, self.steps_done
+        if 0 < self.first_batch_seconds <= elapsed:
+            elapsed, steps = elapsed - self.first_batch_seconds, steps - 1
+        return max(elapsed / steps * (self.total_steps - self.steps_done), 0.0)
 
     def locked(self) -> threading.Lock:
         """The lock the trainer holds while it appends a batch or an epoch, so readers see whole updates."""

@@ -187,6 +187,8 @@ class _ProgressBridge(keras.callbacks.Callback):
             record.batch_progress.append(self.epoch + self.batches_this_epoch / record.steps_per_epoch)
             record.batch_loss.append(loss)
             record.wall_seconds = now - self.started
+            if len(record.batch_loss) == 1:
+                record.first_batch_seconds = record.wall_seconds
         if not math.isfinite(loss):
             record.status = Status.DIVERGED
             record.message = (

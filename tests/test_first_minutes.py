@@ -9,10 +9,12 @@ import pytest
 from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
 
 from rnnlab.config import RunConfig
+from rnnlab.engine.cluster import DaskEngine
 from rnnlab.engine.queueing import wait_seconds
 from rnnlab.engine.startup import EngineState, state_sentence
 from rnnlab.engine.warm_graphs import GraphCache, graph_key
 from rnnlab.data import make_dataset
+from rnnlab.records import RunRecord
 from rnnlab.training import Trainer
 
 SMALL = RunConfig(task="sine", seq_len=8, samples=96, eval_samples=32, units=6, epochs=2, batch_size=16)
@@ -70,6 +72,16 @@ def test_the_start_up_sentence_and_the_wait_estimate():
     assert np.isclose(wait_seconds(1, [10.0], [5.0, 5.0]), 20.0)
 
 
+def test_the_time_left_leaves_the_first_batchs_start_up_out_of_the_pace():
+    # The first batch took 9 s (data, building, tracing on a busy machine), the next two 0.5 s each: 27 batches
+    # are left at 0.5 s, not at the 3.3 s a batch the whole run's mean would say.
+    record = RunRecord(SMALL.replace(epochs=1), steps_per_epoch=30, batch_loss=[1.0, 0.9, 0.8],
+                       batch_progress=[0.1, 0.2, 0.3], wall_seconds=10.0, first_batch_seconds=9.0)
+    assert record.seconds_left() == pytest.approx(13.5)
+    _, trained = losses(SMALL)  # the trainer records where the first batch ended
+    assert 0 < trained.first_batch_seconds < trained.wall_seconds
+
+
 def test_the_teachers_queue_names_who_trains_where_and_who_waits_in_which_place():
     from rnnlab.engine.queueing import class_queue
     from rnnlab.records import RunRecord
@@ -86,3 +98,23 @@ def test_the_teachers_queue_names_who_trains_where_and_who_waits_in_which_place(
     assert [(row["learner"], row["where"]) for row in shown] == [
         ("Ada", "training on worker 40123"), ("learner 2", "waiting, place 1, about 12 s"),
         ("learner 2", "waiting, place 3")]
+
+
+@pytest.mark.slow
+def test_a_repeated_configuration_goes_to_the_free_worker_that_traced_its_graph():
+    # Two graphs trained at once land on the two workers; each again, alone and with another seed, must go back to
+    # its own worker whichever worker Dask would pick by itself (one of the two repeats would then miss).
+    engine = DaskEngine(n_workers=2, memory_limit=2 * 2**30)
+    try:
+        assert engine.wait_until_ready(300), engine.describe()
+        first, second = SMALL, SMALL.replace(units=8)
+        handles = [engine.submit(first), engine.submit(second)]
+        assert all(handle.join(300) for handle in handles)
+        where = {config.units: handle.worker_address for config, handle in zip((first, second), handles)}
+        assert len(set(where.values())) == 2, where
+        for config in (second, first):
+            again = engine.submit(config.replace(seed=config.seed + 1))
+            assert again.join(300) and again.record.status == "finished", again.record.message
+            assert again.worker_address == where[config.units]
+    finally:
+        engine.close()

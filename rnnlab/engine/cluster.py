@@ -59,6 +59,7 @@ from rnnlab.engine.base import Engine, RunHandle, make_dataset, notify
 from rnnlab.engine import queueing
 from rnnlab.engine import remote_pause
 from rnnlab.engine.local import LocalClusterHost
+from rnnlab.engine.routing import TrainedGraphs, route_key
 from rnnlab.engine.startup import FAILED, READY, STARTING, EngineState
 from rnnlab.engine.worker import (WARM_TOPIC, WarmWorker, attempt_event_name, record_from_fields, stop_event_name,
                                   train_in_worker)
@@ -103,6 +104,8 @@ class DaskRun(RunHandle):
         self._dispatched = False
         self._started = False
         self._attempts = 0
+        self._route_key = route_key(config, dataset)  # which workers' kept graphs it can reuse (routing.py)
+        self._routed_to: str | None = None  # the worker it was sent to for its graph, until it says where it is
         self._future: distributed.Future | None = None
         self._epochs_announced = 0  # epochs whose on_epoch_end the listeners have had
         self._memory_limit: int | None = None
@@ -227,6 +230,8 @@ class DaskEngine(Engine):
         self._warm: set[str] = set()
         self._live: dict[str, int] = {}
         self._started_all = False
+        # The graphs each worker has traced (issue 19): a repeated configuration goes to a free worker that has one.
+        self._trained = TrainedGraphs()
         self._dispatcher = threading.Thread(target=self._dispatch_loop, name="rnnlab-engine", daemon=True)
         self._dispatcher.start()
 
@@ -482,6 +487,8 @@ class DaskEngine(Engine):
             except Exception:  # noqa: BLE001 - the scheduler is unreachable for now: hand out nothing, ask again
                 live = {}
             with self._lock:
+                for gone in set(self._live) - set(live):
+                    self._trained.forget(gone)  # a restarted worker comes back with an empty cache
                 self._live = live
                 # Only warm workers' threads: a run sent to a worker still importing TensorFlow would wait for it.
                 self._slots = sum(count for address, count in live.items() if address in self._warm)
@@ -492,11 +499,16 @@ class DaskEngine(Engine):
         run._attempts += 1
         with self._lock:
             warm = sorted(address for address in self._live if address in self._warm)
+            busy = {other.worker_address or other._routed_to for other in self._training if other is not run}
+        # A free warm worker that has traced this run's graph, if any: it skips tracing (rnnlab/engine/routing.py).
+        traced = self._trained.prefer(run._route_key, [address for address in warm if address not in busy])
+        run._routed_to = traced[0] if traced else None
         future = self._client.submit(
             train_in_worker, run.run_id, run.config.to_dict(), run._dataset if run._dataset_given else None,
             run._options, self._topic, key=f"rnnlab-train-{run.run_id}-{run._attempts}", pure=False,
-            # Loose: a warm worker if one is free (not one still importing TensorFlow), any worker otherwise.
-            **({"workers": warm, "allow_other_workers": True} if warm else {}))
+            # Loose: that worker, else a warm worker if one is free (not one still importing TensorFlow), any
+            # worker otherwise.
+            **({"workers": traced[:1] or warm, "allow_other_workers": True} if warm else {}))
         run._future = future
         threading.Thread(target=self._await_result, args=(run, future, run._attempts),
                          name=f"rnnlab-result-{run.run_id}", daemon=True).start()
@@ -522,6 +534,7 @@ class DaskEngine(Engine):
                 record.status = Status.RUNNING
                 record.created = payload["created"]
             run.worker_pid, run.worker_address = payload["pid"], payload["worker"]
+            self._trained.remember(run._route_key, payload["worker"])  # its worker keeps this graph now
             run._memory_limit = payload.get("memory_limit")
             with self._lock:
                 run._started = True
@@ -554,6 +567,7 @@ class DaskEngine(Engine):
             record.batch_progress.extend(payload["batch_progress"])
             record.batch_loss.extend(payload["batch_loss"])
             record.wall_seconds = payload["wall_seconds"]
+            record.first_batch_seconds = payload.get("first_batch_seconds", record.first_batch_seconds)
             record.status, record.message = payload["status"], payload["message"]
 
     def _apply_epoch(self, run: DaskRun, payload: dict) -> None:

@@ -28,13 +28,8 @@ import json
 import threading
 
 from rnnlab.config import RunConfig
+from rnnlab.engine.routing import KEEP, NOT_IN_KEY  # shared with the engine's routing, which mirrors this cache
 from rnnlab.models import build_model
-
-# Graphs a worker keeps: a class tries a few presets, and each kept model holds its weights and traced functions
-# (a few MB for the app's sizes).
-KEEP = 4
-# Settings that change only values or the number of passes, never the graph.
-NOT_IN_KEY = ("seed", "epochs")
 
 
 def graph_key(config: RunConfig, dataset, model) -> str | None:

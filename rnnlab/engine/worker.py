@@ -163,7 +163,8 @@ class _Reporter:
         start, self.sent_batches = self.sent_batches, len(record.batch_loss)
         self.last_sent = time.monotonic()
         return {"batch_progress": record.batch_progress[start:], "batch_loss": record.batch_loss[start:],
-                "wall_seconds": record.wall_seconds, "status": record.status, "message": record.message}
+                "wall_seconds": record.wall_seconds, "first_batch_seconds": record.first_batch_seconds,
+                "status": record.status, "message": record.message}
 
     def on_train_begin(self, record: RunRecord) -> None:
         self.publish("begin", {name: getattr(record, name) for name in (
