@@ -134,14 +134,14 @@ def teacher_section(room) -> None:
 
 def own_section() -> None:
     """A learner's own sweep: every configuration queued on the workers, a few at a time, as the learner's own
-    runs; the grid fills in as they end. The sweep goes on while this page is open (it queues the next runs as
-    earlier ones end)."""
+    runs; the grid fills in as they end. The server queues the next runs as earlier ones end (`rnnlab.sweep.Feeder`),
+    with or without this page open; the page feeds it too, after a restart or when a refusal held it up."""
     store = get_lab().store
     token = session.token()
     st.subheader("Run a sweep on your own")
     st.caption("The same experiment a class runs, trained as your own runs: the sweep's runs queue on this server's "
-               "workers, up to three of yours at a time, and the next ones start as those end while this page is "
-               "open.")
+               "workers, up to three of yours at a time, and the next ones start as those end, whether or not this "
+               "page is open.")
     with st.expander("Make a sweep", expanded=sweeps.current(store, owner=token) is None):
         sweep = checked(sweep_form("own_sweep", urllib.parse.urlencode(session.current_config().to_query())))
         if sweep is not None:
