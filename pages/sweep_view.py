@@ -14,6 +14,7 @@ import urllib.parse
 import streamlit as st
 
 from pages import session, widgets
+from rnnlab import classroom
 from rnnlab import sweep as sweeps
 from rnnlab.config import field_info
 from rnnlab.lab import get_lab
@@ -86,11 +87,12 @@ def draw(sweep: sweeps.Sweep, records: list, key: str) -> None:
     store = get_lab().store
     handed = len(store.sweep_slots(sweep.sweep_id))
     ours = sweeps.members(sweep, records)
-    training = sum(1 for _, record in ours if not record.is_final)
+    paused = sum(1 for _, record in ours if record.paused)
+    training = sum(1 for _, record in ours if not record.is_final) - paused
     cells = len(sweep.cells())
     st.caption(f"{cells} grid cells × {sweep.seeds} seed{'' if sweep.seeds == 1 else 's'} · {handed} of "
                f"{sweep.planned} runs handed out · {len(ours)} run{'' if len(ours) == 1 else 's'} of the sweep, "
-               f"{training} training now · base preset {markdown_literal(sweep.base) or 'the defaults'}")
+               f"{training} training now{f' · {paused} paused' if paused else ''} · base preset {markdown_literal(sweep.base) or 'the defaults'}")
     st.markdown(f"**{sweeps.answer(sweep, records)}**")
     st.plotly_chart(heatmap_figure(sweep, records), width="stretch", key=f"{key}_heatmap")
     st.caption("Each square: the lowest final validation loss of its runs ÷ the loss of a network that learned "
@@ -127,7 +129,8 @@ def teacher_section(room) -> None:
         if sweep is None:
             st.info("No sweep yet: make one above, and the grid fills in here as the class trains.")
             return
-        draw(sweep, [record for _, record in store.class_runs(room.class_id)], "class_sweep")
+        pairs = classroom.with_live(store.class_runs(room.class_id), get_lab().engine.live)  # paused runs say so
+        draw(sweep, [record for _, record in pairs], "class_sweep")
 
     live()
 
@@ -156,7 +159,9 @@ def own_section() -> None:
         started, refused = sweeps.feed(get_lab(), token, sweep)
         if refused:
             st.warning(f"The sweep waits: {refused}")
-        draw(sweep, store.runs(token, include_probes=False), "own_sweep")
+        mine = classroom.with_live([(None, record) for record in store.runs(token, include_probes=False)],
+                                   get_lab().engine.live)  # paused runs say so
+        draw(sweep, [record for _, record in mine], "own_sweep")
 
     live()
 
