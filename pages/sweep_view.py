@@ -85,13 +85,15 @@ def checked(sweep: sweeps.Sweep | None) -> sweeps.Sweep | None:
 def draw(sweep: sweeps.Sweep, records: list, key: str) -> None:
     """The sweep's answer, its grid, its metric against length, and every run's settings against its result."""
     store = get_lab().store
-    handed = len(store.sweep_slots(sweep.sweep_id))
+    slots = [slot for slot, _ in store.sweep_slots(sweep.sweep_id)]
+    handed = sum(1 for slot in slots if slot < sweep.planned)
+    extra = len(slots) - handed  # seeds past the planned ones (sweeps.next_slot)
     ours = sweeps.members(sweep, records)
     paused = sum(1 for _, record in ours if record.paused)
     training = sum(1 for _, record in ours if not record.is_final) - paused
     cells = len(sweep.cells())
     st.caption(f"{cells} grid cells × {sweep.seeds} seed{'' if sweep.seeds == 1 else 's'} · {handed} of "
-               f"{sweep.planned} runs handed out · {len(ours)} run{'' if len(ours) == 1 else 's'} of the sweep, "
+               f"{sweep.planned} planned runs handed out{f' + {extra} extra seeds' if extra else ''} · {len(ours)} run{'' if len(ours) == 1 else 's'} of the sweep, "
                f"{training} training now{f' · {paused} paused' if paused else ''} · base preset {markdown_literal(sweep.base) or 'the defaults'}")
     st.markdown(f"**{sweeps.answer(sweep, records)}**")
     st.plotly_chart(heatmap_figure(sweep, records), width="stretch", key=f"{key}_heatmap")
@@ -114,8 +116,9 @@ def teacher_section(room) -> None:
     st.subheader("The class's sweep")
     with st.expander("Make a sweep for the class", expanded=sweeps.current(store, class_id=room.class_id) is None):
         st.caption("A grid over up to three settings. Each learner who joins (or presses **My sweep run** in Build "
-                   "& Train) gets the next configuration of the grid no one has yet; once every cell has a run, "
-                   "cells are handed out again with the next seed. Every configuration must fit this server.")
+                   "& Train) gets the next configuration of the grid no one has yet, seed by seed; once every cell has "
+                   "its planned seeds, each further learner gets an extra seed of the cell with the fewest runs so "
+                   "far, and is told so. Every configuration must fit this server.")
         sweep = checked(sweep_form("class_sweep", room.preset or "task=adding"))
         if sweep is not None:
             made = sweeps.save(store, sweeps.Sweep(sweep.base, sweep.axes, sweep.seeds, class_id=room.class_id))

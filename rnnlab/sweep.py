@@ -157,10 +157,16 @@ class Sweep:
         return text
 
     def part(self, slot: int) -> str:
-        """The sentence a learner reads: which part of the experiment their run is."""
+        """The sentence a learner reads: which part of the experiment their run is (and, past the planned seeds,
+        that it is an extra seed and why this cell)."""
         config = self.config(slot)
         cells = len(self.cells())
         whose = "your own sweep" if self.owner and not self.class_id else "the class's sweep"
+        if slot >= self.planned:
+            return (f"You are running an extra seed: {self.describe(self.settings(config))}, seed {config.seed}. "
+                    f"Every one of the {cells} cell{'' if cells == 1 else 's'} of {whose} already has its "
+                    f"{self.seeds} planned seed{'' if self.seeds == 1 else 's'}, so you get a cell with the fewest "
+                    "runs so far.")
         return (f"You are running {self.describe(self.settings(config))}, seed {config.seed}: one of {cells} "
                 f"cell{'' if cells == 1 else 's'} of {whose}.")
 
@@ -365,9 +371,29 @@ def save(store, sweep: Sweep) -> Sweep:
     return dataclasses.replace(sweep, sweep_id=sweep_id, created=created)
 
 
+def next_slot(sweep: Sweep, taken: list[int], records: list[RunRecord]) -> int:
+    """The slot to hand out next, given the slots `taken`: the lowest free one among the planned (every grid cell
+    with each planned seed); once all of those are taken, a further seed of the cell with the fewest runs of the
+    sweep in `records` (then the fewest slots handed out, then grid order): its lowest free slot past the planned."""
+    used = set(taken)
+    free = next((slot for slot in range(sweep.planned) if slot not in used), None)
+    if free is not None:
+        return free
+    count = len(sweep.cells())
+    runs = [0] * count
+    for index, _ in members(sweep, records):
+        runs[index] += 1
+    handed = [0] * count
+    for slot in taken:
+        handed[slot % count] += 1
+    cell = min(range(count), key=lambda index: (runs[index], handed[index], index))
+    return next(slot for slot in itertools.count(sweep.planned + cell, count) if slot not in used)
+
+
 def my_run(store, sweep: Sweep, learner: str, new: bool = False) -> int:
     """The slot a learner runs: the one they were given and have not trained yet, else (or when `new`) the next slot
-    no one has. Atomic in the store: two learners at once never get the same slot."""
+    (`next_slot`: a planned one no one has; past those, an extra seed of the cell with the fewest runs). Atomic in
+    the store: two learners at once never get the same slot."""
     if not new:
         given = store.sweep_slots(sweep.sweep_id, learner=learner)
         if given:
@@ -376,7 +402,9 @@ def my_run(store, sweep: Sweep, learner: str, new: bool = False) -> int:
                        if not record.created or record.created >= sweep.created}
             if sweep.config(slot) not in trained:
                 return slot
-    return store.take_sweep_slot(sweep.sweep_id, learner)
+    records = ([record for _, record in store.class_runs(sweep.class_id)] if sweep.class_id else
+               store.runs(sweep.owner, include_probes=False) if sweep.owner else [])
+    return store.take_sweep_slot(sweep.sweep_id, learner, choose=lambda taken: next_slot(sweep, taken, records))
 
 
 _FEEDING = threading.Lock()  # one feeder at a time in this process: two tabs of one learner never overfill the queue
