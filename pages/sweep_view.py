@@ -122,7 +122,7 @@ def teacher_section(room) -> None:
         sweep = checked(sweep_form("class_sweep", room.preset or "task=adding"))
         if sweep is not None:
             made = sweeps.save(store, sweeps.Sweep(sweep.base, sweep.axes, sweep.seeds, class_id=room.class_id))
-            st.success(f"Made the sweep: {len(made.cells())} grid cells × {made.seeds} seeds. Learners who join now "
+            st.success(f"Made the sweep: {len(made.cells())} grid cells × {made.seeds} seed{'' if made.seeds == 1 else 's'}. Learners who join now "
                        "get their part of it; learners already in the class press **My sweep run** in Build & "
                        "Train.")
 
