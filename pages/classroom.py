@@ -131,7 +131,7 @@ def live() -> None:
     learners = store.members(class_id)
     joined = f"{len(learners)} learner{'' if len(learners) == 1 else 's'}"
     by_task: dict[str, list[tuple]] = {}
-    pairs_of_class = store.class_runs(class_id)
+    pairs_of_class = classroom.with_live(store.class_runs(class_id), get_lab().engine.live)  # paused runs say so
     draw_queue(pairs_of_class)
     for learner, record in classroom.counted(pairs_of_class):
         by_task.setdefault(record.config.task, []).append((learner, record))
@@ -140,8 +140,9 @@ def live() -> None:
     else:
         pairs = by_task[choose_task(sorted(by_task))]
         active = sum(1 for _, record in pairs if not record.is_final)
-        st.caption(f"{joined} · {len(pairs)} run{'' if len(pairs) == 1 else 's'} of this task · {active} training "
-                   "now")
+        paused = sum(1 for _, record in pairs if record.paused)
+        st.caption(f"{joined} · {len(pairs)} run{'' if len(pairs) == 1 else 's'} of this task · {active - paused} "
+                   "training now" + (f" · {paused} paused" if paused else ""))
         records = [record for _, record in pairs]
         metric = "val_accuracy" if records[0].is_classification else "val_loss"
         st.markdown(f"**{explain.class_answer(records)}**")

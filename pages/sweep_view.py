@@ -14,6 +14,7 @@ import urllib.parse
 import streamlit as st
 
 from pages import session, widgets
+from rnnlab import classroom
 from rnnlab import sweep as sweeps
 from rnnlab.config import field_info
 from rnnlab.lab import get_lab
@@ -84,13 +85,16 @@ def checked(sweep: sweeps.Sweep | None) -> sweeps.Sweep | None:
 def draw(sweep: sweeps.Sweep, records: list, key: str) -> None:
     """The sweep's answer, its grid, its metric against length, and every run's settings against its result."""
     store = get_lab().store
-    handed = len(store.sweep_slots(sweep.sweep_id))
+    slots = [slot for slot, _ in store.sweep_slots(sweep.sweep_id)]
+    handed = sum(1 for slot in slots if slot < sweep.planned)
+    extra = len(slots) - handed  # seeds past the planned ones (sweeps.next_slot)
     ours = sweeps.members(sweep, records)
-    training = sum(1 for _, record in ours if not record.is_final)
+    paused = sum(1 for _, record in ours if record.paused)
+    training = sum(1 for _, record in ours if not record.is_final) - paused
     cells = len(sweep.cells())
     st.caption(f"{cells} grid cells × {sweep.seeds} seed{'' if sweep.seeds == 1 else 's'} · {handed} of "
-               f"{sweep.planned} runs handed out · {len(ours)} run{'' if len(ours) == 1 else 's'} of the sweep, "
-               f"{training} training now · base preset {markdown_literal(sweep.base) or 'the defaults'}")
+               f"{sweep.planned} planned runs handed out{f' + {extra} extra seeds' if extra else ''} · {len(ours)} run{'' if len(ours) == 1 else 's'} of the sweep, "
+               f"{training} training now{f' · {paused} paused' if paused else ''} · base preset {markdown_literal(sweep.base) or 'the defaults'}")
     st.markdown(f"**{sweeps.answer(sweep, records)}**")
     st.plotly_chart(heatmap_figure(sweep, records), width="stretch", key=f"{key}_heatmap")
     st.caption("Each square: the lowest final validation loss of its runs ÷ the loss of a network that learned "
@@ -112,12 +116,13 @@ def teacher_section(room) -> None:
     st.subheader("The class's sweep")
     with st.expander("Make a sweep for the class", expanded=sweeps.current(store, class_id=room.class_id) is None):
         st.caption("A grid over up to three settings. Each learner who joins (or presses **My sweep run** in Build "
-                   "& Train) gets the next configuration of the grid no one has yet; once every cell has a run, "
-                   "cells are handed out again with the next seed. Every configuration must fit this server.")
+                   "& Train) gets the next configuration of the grid no one has yet, seed by seed; once every cell has "
+                   "its planned seeds, each further learner gets an extra seed of the cell with the fewest runs so "
+                   "far, and is told so. Every configuration must fit this server.")
         sweep = checked(sweep_form("class_sweep", room.preset or "task=adding"))
         if sweep is not None:
             made = sweeps.save(store, sweeps.Sweep(sweep.base, sweep.axes, sweep.seeds, class_id=room.class_id))
-            st.success(f"Made the sweep: {len(made.cells())} grid cells × {made.seeds} seeds. Learners who join now "
+            st.success(f"Made the sweep: {len(made.cells())} grid cells × {made.seeds} seed{'' if made.seeds == 1 else 's'}. Learners who join now "
                        "get their part of it; learners already in the class press **My sweep run** in Build & "
                        "Train.")
 
@@ -127,21 +132,22 @@ def teacher_section(room) -> None:
         if sweep is None:
             st.info("No sweep yet: make one above, and the grid fills in here as the class trains.")
             return
-        draw(sweep, [record for _, record in store.class_runs(room.class_id)], "class_sweep")
+        pairs = classroom.with_live(store.class_runs(room.class_id), get_lab().engine.live)  # paused runs say so
+        draw(sweep, [record for _, record in pairs], "class_sweep")
 
     live()
 
 
 def own_section() -> None:
     """A learner's own sweep: every configuration queued on the workers, a few at a time, as the learner's own
-    runs; the grid fills in as they end. The sweep goes on while this page is open (it queues the next runs as
-    earlier ones end)."""
+    runs; the grid fills in as they end. The server queues the next runs as earlier ones end (`rnnlab.sweep.Feeder`),
+    with or without this page open; the page feeds it too, after a restart or when a refusal held it up."""
     store = get_lab().store
     token = session.token()
     st.subheader("Run a sweep on your own")
     st.caption("The same experiment a class runs, trained as your own runs: the sweep's runs queue on this server's "
-               "workers, up to three of yours at a time, and the next ones start as those end while this page is "
-               "open.")
+               "workers, up to three of yours at a time, and the next ones start as those end, whether or not this "
+               "page is open.")
     with st.expander("Make a sweep", expanded=sweeps.current(store, owner=token) is None):
         sweep = checked(sweep_form("own_sweep", urllib.parse.urlencode(session.current_config().to_query())))
         if sweep is not None:
@@ -156,7 +162,9 @@ def own_section() -> None:
         started, refused = sweeps.feed(get_lab(), token, sweep)
         if refused:
             st.warning(f"The sweep waits: {refused}")
-        draw(sweep, store.runs(token, include_probes=False), "own_sweep")
+        mine = classroom.with_live([(None, record) for record in store.runs(token, include_probes=False)],
+                                   get_lab().engine.live)  # paused runs say so
+        draw(sweep, [record for _, record in mine], "own_sweep")
 
     live()
 

@@ -19,6 +19,7 @@ import statistics
 from dataclasses import dataclass
 
 from rnnlab.config import CELL_TITLES
+from rnnlab.pausing import paused_text
 from rnnlab.records import RunRecord
 from rnnlab.text_safety import markdown_literal
 
@@ -155,11 +156,26 @@ def shown_rows(rows: list[dict]) -> list[dict]:
     return shown
 
 
+def with_live(pairs: list[tuple], live) -> list[tuple]:
+    """The class's runs (learner, stored record), a paused run's record replaced by its live one (`live`: the engine's
+    `live(run_id)`), since the store is written once an epoch and is not told of pauses (issue 21)."""
+    shown = []
+    for learner, record in pairs:
+        handle = None if record.is_final else live(record.run_id)
+        shown.append((learner, handle.record.snapshot() if handle is not None and handle.paused else record))
+    return shown
+
+
+def status_of(record: RunRecord) -> str:
+    """A run's state as the class tables write it: 'paused after epoch 2, batch 17 of 32', else its status."""
+    return paused_text(record).replace("Paused", "paused", 1) if record.paused else record.status
+
+
 def run_rows(pairs: list[tuple], names: dict[str, str], metric: str) -> list[dict]:
     """One row per run for the page's "Every run" table: who (escaped: learners write their names and run names),
-    which run, its status, epochs done and its final `metric`."""
+    which run, its status ("paused after epoch k, batch b of n" while paused), epochs done and its final `metric`."""
     return [{"learner": markdown_literal(names[learner.token]), "run": markdown_literal(record.name),
-             "status": record.status, "epochs": record.epochs_done,
+             "status": status_of(record), "epochs": record.epochs_done,
              _metric_name(metric): _shown_value(metric, record.final(metric))}
             for learner, record in pairs]
 

@@ -200,8 +200,10 @@ class Lab:
         limit = getattr(self._engine, "memory_limit", None)
         return int(limit) if limit else None
 
-    def start(self, learner: str, configs: list[RunConfig], dataset: "Dataset | None" = None) -> list:
+    def start(self, learner: str, configs: list[RunConfig], dataset: "Dataset | None" = None,
+              listeners: tuple = ()) -> list:
         """Queue `configs` to train one after another for `learner`; each is saved in the store as it goes.
+        `listeners` hear each run after the store has (a learner's own sweep feeds its next runs this way, issue 21).
 
         Raises `BudgetError` before anything starts if one run would not fit (its sentence names the knob to turn)
         or the learner already has runs training, and `StoreError` for an unknown learner.
@@ -224,8 +226,8 @@ class Lab:
             pending = RunRecord(config)
             self.store.save_run(learner, pending)
             try:
-                handle = self.engine.submit(config, dataset, listeners=[Saver(self, learner)], after=previous,
-                                            run_id=pending.run_id)
+                handle = self.engine.submit(config, dataset, listeners=[Saver(self, learner), *listeners],
+                                            after=previous, run_id=pending.run_id)
             except Exception as error:
                 pending.status, pending.message = Status.FAILED, f"Training could not start ({error})."
                 self.store.save_run(learner, pending)

@@ -587,13 +587,17 @@ class Store:
                               "class_id IS NULL ORDER BY created DESC, rowid DESC LIMIT 1", (owner or "",))
         return rows[0] if rows else None
 
-    def take_sweep_slot(self, sweep_id: str, learner: str) -> int:
-        """Give `learner` the lowest slot of the sweep no one has, in one write transaction (BEGIN IMMEDIATE holds
-        the write lock from the read to the insert), so two learners at once never get the same slot."""
+    def take_sweep_slot(self, sweep_id: str, learner: str, choose=None) -> int:
+        """Give `learner` the lowest slot of the sweep no one has (or the one `choose(taken slots, in order)` picks
+        among those no one has), in one write transaction (BEGIN IMMEDIATE holds the write lock from the read to the
+        insert), so two learners at once never get the same slot."""
         with self._transaction() as db:
             taken = [slot for (slot,) in db.execute("SELECT slot FROM sweep_slots WHERE sweep_id = ? ORDER BY slot",
                                                     (sweep_id,))]
-            slot = next((index for index, value in enumerate(taken) if index != value), len(taken))
+            if choose is not None:
+                slot = choose(taken)
+            else:
+                slot = next((index for index, value in enumerate(taken) if index != value), len(taken))
             db.execute("INSERT INTO sweep_slots (sweep_id, slot, learner, created) VALUES (?, ?, ?, ?)",
                        (sweep_id, slot, learner, time.time()))
         return slot

@@ -22,13 +22,14 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import logging
 import math
 import threading
 from dataclasses import dataclass
 
 from rnnlab.classroom import beats_baseline
 from rnnlab.config import CHOICE_TITLES, RunConfig, field_info, from_link
-from rnnlab.records import RunRecord
+from rnnlab.records import RunRecord, Status
 
 # The settings a sweep may vary (the task and the seed are the sweep's own: one task per sweep, seeds per cell).
 AXES = ("cell", "seq_len", "units", "layers", "bidirectional", "learning_rate", "samples", "epochs", "batch_size",
@@ -156,10 +157,16 @@ class Sweep:
         return text
 
     def part(self, slot: int) -> str:
-        """The sentence a learner reads: which part of the experiment their run is."""
+        """The sentence a learner reads: which part of the experiment their run is (and, past the planned seeds,
+        that it is an extra seed and why this cell)."""
         config = self.config(slot)
         cells = len(self.cells())
         whose = "your own sweep" if self.owner and not self.class_id else "the class's sweep"
+        if slot >= self.planned:
+            return (f"You are running an extra seed: {self.describe(self.settings(config))}, seed {config.seed}. "
+                    f"Every one of the {cells} cell{'' if cells == 1 else 's'} of {whose} already has its "
+                    f"{self.seeds} planned seed{'' if self.seeds == 1 else 's'}, so you get a cell with the fewest "
+                    "runs so far.")
         return (f"You are running {self.describe(self.settings(config))}, seed {config.seed}: one of {cells} "
                 f"cell{'' if cells == 1 else 's'} of {whose}.")
 
@@ -364,9 +371,29 @@ def save(store, sweep: Sweep) -> Sweep:
     return dataclasses.replace(sweep, sweep_id=sweep_id, created=created)
 
 
+def next_slot(sweep: Sweep, taken: list[int], records: list[RunRecord]) -> int:
+    """The slot to hand out next, given the slots `taken`: the lowest free one among the planned (every grid cell
+    with each planned seed); once all of those are taken, a further seed of the cell with the fewest runs of the
+    sweep in `records` (then the fewest slots handed out, then grid order): its lowest free slot past the planned."""
+    used = set(taken)
+    free = next((slot for slot in range(sweep.planned) if slot not in used), None)
+    if free is not None:
+        return free
+    count = len(sweep.cells())
+    runs = [0] * count
+    for index, _ in members(sweep, records):
+        runs[index] += 1
+    handed = [0] * count
+    for slot in taken:
+        handed[slot % count] += 1
+    cell = min(range(count), key=lambda index: (runs[index], handed[index], index))
+    return next(slot for slot in itertools.count(sweep.planned + cell, count) if slot not in used)
+
+
 def my_run(store, sweep: Sweep, learner: str, new: bool = False) -> int:
     """The slot a learner runs: the one they were given and have not trained yet, else (or when `new`) the next slot
-    no one has. Atomic in the store: two learners at once never get the same slot."""
+    (`next_slot`: a planned one no one has; past those, an extra seed of the cell with the fewest runs). Atomic in
+    the store: two learners at once never get the same slot."""
     if not new:
         given = store.sweep_slots(sweep.sweep_id, learner=learner)
         if given:
@@ -375,16 +402,24 @@ def my_run(store, sweep: Sweep, learner: str, new: bool = False) -> int:
                        if not record.created or record.created >= sweep.created}
             if sweep.config(slot) not in trained:
                 return slot
-    return store.take_sweep_slot(sweep.sweep_id, learner)
+    records = ([record for _, record in store.class_runs(sweep.class_id)] if sweep.class_id else
+               store.runs(sweep.owner, include_probes=False) if sweep.owner else [])
+    return store.take_sweep_slot(sweep.sweep_id, learner, choose=lambda taken: next_slot(sweep, taken, records))
 
 
 _FEEDING = threading.Lock()  # one feeder at a time in this process: two tabs of one learner never overfill the queue
+# How long the feeder waits for an ended run's handle to say it is done (it still counts as running while its
+# listeners are told) before it queues the next runs anyway; the engines mark it done right after the listeners.
+FEED_WAIT_SECONDS = 60.0
+
+logger = logging.getLogger(__name__)
 
 
 def feed(lab, learner: str, sweep: Sweep) -> tuple[int, str | None]:
     """Queue the next runs of a learner's own sweep on the engine's workers, as many as the learner may have waiting
     (`Lab.start`'s own cap): each one takes the next slot. Returns (runs started now, the sentence of a refusal or
-    None). Called on each redraw of the page showing the sweep, so the sweep goes on as runs end."""
+    None). Each run it queues carries a `Feeder`, so when one ends the server queues the next ones itself, with no
+    page open; the Class page calls it too (after a restart, or when a refusal held the sweep up)."""
     from rnnlab.lab import MAX_ACTIVE_RUNS, BudgetError  # start-up time: rnnlab.lab imports the engine
 
     started = 0
@@ -397,8 +432,41 @@ def feed(lab, learner: str, sweep: Sweep) -> tuple[int, str | None]:
                 return started, None
             slot = lab.store.take_sweep_slot(sweep.sweep_id, learner)
             try:
-                lab.start(learner, [sweep.config(slot)])
+                lab.start(learner, [sweep.config(slot)], listeners=(Feeder(lab, learner, sweep),))
             except BudgetError as error:
                 lab.store.release_sweep_slot(sweep.sweep_id, slot)
                 return started, str(error)
             started += 1
+
+
+class Feeder:
+    """The run-ended listener on every run of a learner's own sweep (the engine calls it in the web server): when a
+    run ends, the next runs are queued by `feed`, on a thread of its own (a listener must return quickly and never
+    join a run), so the sweep goes on when the learner closes the tab.
+
+    Nothing is fed after a run the server interrupted (it is closing), nor for a sweep the learner has since replaced
+    by a newer one."""
+
+    def __init__(self, lab, learner: str, sweep: Sweep) -> None:
+        self.lab, self.learner, self.sweep = lab, learner, sweep
+
+    def on_train_end(self, record: RunRecord) -> None:
+        if record.status == Status.INTERRUPTED:
+            return
+        handle = self.lab.engine.live(record.run_id)  # held here: the engine keeps ended handles only while held
+        threading.Thread(target=self._next, args=(handle,), name=f"rnnlab-sweep-{self.sweep.sweep_id}",
+                         daemon=True).start()
+
+    def _next(self, handle) -> None:
+        if handle is not None:
+            handle.join(FEED_WAIT_SECONDS)  # until then the ended run still counts among the learner's active runs
+        newest = current(self.lab.store, owner=self.learner)
+        if newest is None or newest.sweep_id != self.sweep.sweep_id:
+            return
+        try:
+            _, refused = feed(self.lab, self.learner, self.sweep)
+        except Exception:  # noqa: BLE001 - a feeder failing must not take the server down; the page feeds again
+            logger.exception("the sweep %s could not queue its next runs", self.sweep.sweep_id)
+            return
+        if refused:
+            logger.info("the sweep %s waits: %s", self.sweep.sweep_id, refused)

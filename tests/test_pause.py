@@ -192,6 +192,41 @@ def test_only_the_runs_owner_can_pause_it(tmp_path, thread_engine):
 # --- The pages ----------------------------------------------------------------------------------------------------
 
 
+def test_the_class_page_and_its_queue_show_a_paused_run_as_paused_with_its_place():
+    from rnnlab.engine.queueing import class_queue
+    from rnnlab.lab import get_lab
+
+    lab = get_lab()  # the app's own lab (threads here): the page reads the same engine
+    room = lab.store.new_class("Paused class")
+    learner = lab.store.new_learner("Ada", class_id=room.class_id)
+    [handle] = lab.start(learner.token, [LONG])
+    try:
+        wait_until(lambda: handle.record.epochs_done >= 1)  # a row in the store with an epoch
+        assert lab.pause(learner.token, handle.run_id)
+        wait_until(lambda: handle.paused)
+        where = paused_text(handle.record).replace("Paused", "paused", 1)  # "paused after epoch 2, batch 3 of 4"
+        at = AppTest.from_file(os.path.join(os.path.dirname(APP), "pages", "classroom.py"), default_timeout=90)
+        at.query_params["teacher"] = room.teacher_token
+        at.run()
+        assert not at.exception
+        assert any("1 run of this task · 0 training now · 1 paused" in caption.value for caption in at.caption)
+        (every_run,) = [table.value for table in at.table if "status" in table.value.columns]
+        assert list(every_run["status"]) == [where]
+        # The teacher's queue table (rows as the Dask engine gives them: this run on a worker at port 40123).
+        row = {"run_id": handle.run_id, "worker": "tcp://127.0.0.1:40123", "place": None, "wait_seconds": None,
+               "after": None}
+        pairs = [(learner, handle.record.snapshot())]
+        assert class_queue([row], pairs, {learner.token: "Ada"})[0]["where"] == f"{where}, keeping worker 40123"
+        assert lab.resume(learner.token, handle.run_id)
+        wait_until(lambda: not handle.paused)
+        assert class_queue([row], [(learner, handle.record.snapshot())],
+                           {learner.token: "Ada"})[0]["where"] == "training on worker 40123"
+    finally:
+        handle.stop()
+        handle.join(WAIT)
+
+
+
 @pytest.mark.slow
 def test_build_and_train_pauses_steps_and_resumes_and_inside_the_cell_looks_at_the_paused_run():
     at = AppTest.from_file(APP, default_timeout=90)

@@ -20,6 +20,7 @@ from typing import Iterable
 from rnnlab import budget
 from rnnlab.config import RunConfig
 from rnnlab.data import get_task
+from rnnlab.pausing import paused_text
 from rnnlab.records import RunRecord
 
 
@@ -66,7 +67,10 @@ def class_queue(engine_rows: list[dict], pairs: list[tuple], names: dict[str, st
         if row["run_id"] not in whose:
             continue  # another class's run, or a learner in no class
         learner, record = whose[row["run_id"]]
-        if row["worker"]:
+        if row["worker"] and record.paused:  # issue 21: it keeps its worker while paused
+            where = paused_text(record).replace("Paused", "paused", 1) + \
+                f", keeping worker {row['worker'].rsplit(':', 1)[-1]}"
+        elif row["worker"]:
             where = f"training on worker {row['worker'].rsplit(':', 1)[-1]}"  # the worker's port tells them apart
         elif row["place"] is not None:
             wait = row["wait_seconds"]

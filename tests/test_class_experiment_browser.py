@@ -1,0 +1,150 @@
+"""Issue 21's four parts together in a class of three browser contexts, on the engine's Dask workers: the teacher
+makes a sweep on the Class page; two learners join, each gets a different grid cell preloaded and trains it; one
+pauses, steps and resumes, and the teacher's page says "paused" meanwhile; the heatmap fills in; smoothing and group
+by change the class chart; Inside the cell's diagram plays on a learner's trained run.
+
+Screenshots go to tests/artifacts/class_experiment_*.png (kept out of git) for a person to look at.
+"""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+try:  # the suite's one serving function (tests/helpers.py) once it lives there, else the browser tests' own
+    from helpers import CHROMIUM, CHROMIUM_FLAGS, serve
+except ImportError:
+    from test_browser import CHROMIUM, CHROMIUM_FLAGS, serve
+
+playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright's Python driver is not installed")
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed"),
+]
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+# Small runs that still take a few seconds an epoch, so a Pause lands before the end: 32 batches an epoch.
+BASE = "task=adding&samples=1024&eval_samples=64&epochs=6&units=8&batch_size=32"
+WAIT = 240_000  # ms: the bound on every wait for training (a busy two-core machine, workers importing TensorFlow)
+# The diagram's figure on Inside the cell (its traces are named "labels gate", ...).
+DIAGRAM = ("Array.from(document.querySelectorAll('.js-plotly-plot')).find(gd => gd.data && "
+           "gd.data.some(trace => trace.name === 'labels gate'))")
+
+
+def shot(page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"class_experiment_{name}.png"), full_page=True)
+
+
+def main_text(page) -> str:
+    return page.locator("[data-testid='stMain']").inner_text()
+
+
+def class_chart_traces(page) -> int:
+    """How many traces the class's own chart (the first chart on the Class page) draws."""
+    return page.evaluate("() => { const gd = document.querySelectorAll('.js-plotly-plot')[0];"
+                         " return gd && gd.data ? gd.data.length : -1; }")
+
+
+def test_a_class_of_three_runs_the_sweep_pauses_reads_the_curves_and_watches_the_cell():
+    expect = playwright_api.expect
+    with serve(RNNLAB_WORKERS="2") as url, playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(3)]
+        teacher, ada, bob = (context.new_page() for context in contexts)
+        try:
+            # The teacher makes a class and its sweep: the form's default grid (cell × T, 3 × 3) on a small base.
+            teacher.goto(f"{url}/classroom")
+            teacher.get_by_label("Name of the class").wait_for(timeout=90_000)
+            teacher.get_by_label("Name of the class").fill("Sweep class")
+            teacher.get_by_role("button", name="Make a class").click()
+            teacher.get_by_text("0 learners joined, no runs yet").wait_for(timeout=90_000)
+            join_link = teacher.locator("[data-testid='stCode'] code", has_text="?join=").first.inner_text().strip()
+            teacher.get_by_role("textbox", name="Base preset (a link's settings)").fill(BASE)
+            teacher.get_by_role("spinbutton", name="Seeds per grid cell").fill("1")
+            teacher.get_by_role("button", name="Make the sweep").click()
+            teacher.get_by_text("Made the sweep: 9 grid cells × 1 seed.").wait_for(timeout=60_000)
+
+            # Two learners join: each gets a different grid cell preloaded, with its sentence.
+            parts = {}
+            for learner, length in ((ada, "10"), (bob, "25")):
+                learner.goto(join_link)
+                sentence = f"You are running SimpleRNN at T = {length}, seed 0: one of 9 cells of the class's sweep."
+                learner.get_by_text(sentence).wait_for(timeout=120_000)
+                sidebar = learner.locator("[data-testid='stSidebar']")
+                expect(sidebar.locator("[data-testid='stNumberInput']", has_text="Sequence length").locator(
+                    "input")).to_have_value(length, timeout=60_000)
+                expect(sidebar.locator("[data-testid='stNumberInput']", has_text="Training sequences").locator(
+                    "input")).to_have_value("1024", timeout=60_000)
+                parts[length] = learner
+            shot(ada, "learner_part")
+            for learner in (ada, bob):
+                learner.get_by_role("button", name="Train", exact=True).click()
+
+            # Ada pauses once her run trains; the bar and the teacher's page say so, with its epoch and batch.
+            pause = ada.get_by_role("button", name="Pause", exact=True)
+            ada.get_by_text(re.compile(r"Epoch \d+ of 6 · batch")).first.wait_for(timeout=WAIT)  # training, not preparing
+            pause.click(force=True)  # the live panel redraws under load, so the button is rarely "stable"
+            ada.get_by_text(re.compile(r"Paused after epoch \d+, batch \d+ of 32")).first.wait_for(timeout=60_000)
+            paused_at = ada.get_by_text(re.compile(r"Paused after epoch")).first.inner_text()
+            epoch = int(re.search(r"epoch (\d+)", paused_at).group(1))
+            teacher.get_by_text(re.compile(r"· 1 paused")).first.wait_for(timeout=60_000)
+            # The "Every run" table (in its expander, redrawn every 3 s) names the state with its epoch and batch.
+            teacher.wait_for_function("() => /paused after epoch \\d+, batch \\d+ of 32/.test("
+                                      "document.querySelector(\"[data-testid='stMain']\").textContent)",
+                                      timeout=30_000)
+            shot(teacher, "teacher_paused")
+            shot(ada, "learner_paused")
+            # Step: exactly one epoch more, paused again; then Resume, and it finishes.
+            ada.get_by_role("button", name="Step", exact=True).click(force=True)
+            ada.get_by_text(re.compile(rf"Paused after epoch {epoch + 1}, batch \d+ of 32")).first.wait_for(
+                timeout=60_000)
+            ada.get_by_role("button", name="Resume", exact=True).click(force=True)
+            for learner in (ada, bob):
+                learner.get_by_text("Finished 6 epochs").wait_for(timeout=WAIT)
+
+            # The teacher's grid: two cells filled with their runs, the others still empty, the answer sentence.
+            teacher.get_by_text(re.compile(r"2 runs of the sweep, 0 training now")).wait_for(timeout=60_000)
+            heatmap = teacher.evaluate("""() => {
+                const gd = Array.from(document.querySelectorAll('.js-plotly-plot'))
+                    .find(gd => gd.data && gd.data.some(trace => trace.type === 'heatmap'));
+                return gd ? gd.data.find(trace => trace.type === 'heatmap').text.flat() : null; }""")
+            assert heatmap is not None and sum("no runs yet" in text for text in heatmap) == 7
+            assert sum("1 run" in text for text in heatmap) == 2
+            # Smoothing and group by change the class chart: smoothed runs draw their raw curve faint behind.
+            before = class_chart_traces(teacher)
+            assert before == 2
+            slider = teacher.locator("[data-testid='stSlider']", has_text="Smoothing").get_by_role("slider")
+            slider.focus()
+            for _ in range(6):
+                slider.press("ArrowRight")
+            teacher.wait_for_function("() => { const gd = document.querySelectorAll('.js-plotly-plot')[0];"
+                                      " return gd && gd.data && gd.data.length === 4; }", timeout=30_000)
+            teacher.locator("[data-testid='stRadio']", has_text="Group by").get_by_text("seed", exact=True).click()  # group by seed: two groups of one run each
+            teacher.wait_for_function("() => { const gd = document.querySelectorAll('.js-plotly-plot')[0];"
+                                      " return gd && gd.data && gd.data.some(t => (t.name || '').endsWith('· 1 run'));"
+                                      " }", timeout=30_000)
+            shot(teacher, "teacher_grid")
+
+            # Bob looks inside his trained cell: the diagram draws and Play moves it across the steps.
+            bob.get_by_role("link", name=re.compile("Inside the cell")).first.click()
+            bob.get_by_text("The cell, drawn").first.wait_for(timeout=120_000)
+            bob.wait_for_function(f"""() => {{
+                const heading = Array.from(document.querySelectorAll('h3'))
+                    .find(element => element.textContent.startsWith('The cell, drawn'));
+                if (heading) heading.scrollIntoView({{block: 'start'}});
+                return Boolean({DIAGRAM});
+            }}""", timeout=150_000)
+            bob.get_by_text("▶ Play").first.click()
+            bob.wait_for_function(f"() => {DIAGRAM}.layout.sliders[0].active >= 3", timeout=30_000)
+            shot(bob, "inside_cell_play")
+        except Exception:
+            for name, page in (("teacher", teacher), ("ada", ada), ("bob", bob)):
+                shot(page, f"failed_{name}")
+            raise
+        finally:
+            for context in contexts:
+                context.close()
+            browser.close()
