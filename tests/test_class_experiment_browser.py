@@ -12,10 +12,7 @@ from pathlib import Path
 
 import pytest
 
-try:  # the suite's one serving function (tests/helpers.py) once it lives there, else the browser tests' own
-    from helpers import CHROMIUM, CHROMIUM_FLAGS, serve
-except ImportError:
-    from test_browser import CHROMIUM, CHROMIUM_FLAGS, serve
+from helpers import CHROMIUM, serve
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright's Python driver is not installed")
 pytestmark = [
@@ -25,8 +22,10 @@ pytestmark = [
 ]
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-# Small runs that still take a few seconds an epoch, so a Pause lands before the end: 32 batches an epoch.
-BASE = "task=adding&samples=1024&eval_samples=64&epochs=6&units=8&batch_size=32"
+# Small runs of 32 batches an epoch, with epochs enough that a Pause lands before the end on a quiet machine too
+# (at 6 epochs, a quiet two-core machine finished the run before the test could press Pause).
+EPOCHS = 40
+BASE = f"task=adding&samples=1024&eval_samples=64&epochs={EPOCHS}&units=8&batch_size=32"
 WAIT = 240_000  # ms: the bound on every wait for training (a busy two-core machine, workers importing TensorFlow)
 # The diagram's figure on Inside the cell (its traces are named "labels gate", ...).
 DIAGRAM = ("Array.from(document.querySelectorAll('.js-plotly-plot')).find(gd => gd.data && "
@@ -48,10 +47,11 @@ def class_chart_traces(page) -> int:
                          " return gd && gd.data ? gd.data.length : -1; }")
 
 
-def test_a_class_of_three_runs_the_sweep_pauses_reads_the_curves_and_watches_the_cell():
+def test_a_class_of_three_runs_the_sweep_pauses_reads_the_curves_and_watches_the_cell(browser):
+    # The suite's one Chromium (a second Playwright in this process fails: it finds the first one's event loop);
+    # a server of its own, with two workers, so that the two learners train at once.
     expect = playwright_api.expect
-    with serve(RNNLAB_WORKERS="2") as url, playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+    with serve(RNNLAB_WORKERS="2") as url:
         contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(3)]
         teacher, ada, bob = (context.new_page() for context in contexts)
         try:
@@ -85,9 +85,16 @@ def test_a_class_of_three_runs_the_sweep_pauses_reads_the_curves_and_watches_the
 
             # Ada pauses once her run trains; the bar and the teacher's page say so, with its epoch and batch.
             pause = ada.get_by_role("button", name="Pause", exact=True)
-            ada.get_by_text(re.compile(r"Epoch \d+ of 6 · batch")).first.wait_for(timeout=WAIT)  # training, not preparing
-            pause.click(force=True)  # the live panel redraws under load, so the button is rarely "stable"
-            ada.get_by_text(re.compile(r"Paused after epoch \d+, batch \d+ of 32")).first.wait_for(timeout=60_000)
+            ada.get_by_text(re.compile(rf"Epoch \d+ of {EPOCHS} · batch")).first.wait_for(timeout=WAIT)  # training, not preparing
+            paused = ada.get_by_text(re.compile(r"Paused after epoch \d+, batch \d+ of 32")).first
+            for _ in range(10):  # the live panel redraws every poll: a press can land on a button being replaced
+                pause.click(force=True)
+                try:
+                    paused.wait_for(timeout=6_000)
+                    break
+                except playwright_api.TimeoutError:
+                    continue
+            paused.wait_for(timeout=60_000)
             paused_at = ada.get_by_text(re.compile(r"Paused after epoch")).first.inner_text()
             epoch = int(re.search(r"epoch (\d+)", paused_at).group(1))
             teacher.get_by_text(re.compile(r"· 1 paused")).first.wait_for(timeout=60_000)
@@ -103,7 +110,7 @@ def test_a_class_of_three_runs_the_sweep_pauses_reads_the_curves_and_watches_the
                 timeout=60_000)
             ada.get_by_role("button", name="Resume", exact=True).click(force=True)
             for learner in (ada, bob):
-                learner.get_by_text("Finished 6 epochs").wait_for(timeout=WAIT)
+                learner.get_by_text(f"Finished {EPOCHS} epochs").wait_for(timeout=WAIT)
 
             # The teacher's grid: two cells filled with their runs, the others still empty, the answer sentence.
             teacher.get_by_text(re.compile(r"2 runs of the sweep, 0 training now")).wait_for(timeout=60_000)
@@ -147,4 +154,3 @@ def test_a_class_of_three_runs_the_sweep_pauses_reads_the_curves_and_watches_the
         finally:
             for context in contexts:
                 context.close()
-            browser.close()

@@ -133,9 +133,11 @@ def lab(cluster, tmp_path_factory):
 
 
 def local_cluster_hosts() -> list:
+    """Local cluster hosts this test process started (an engine starts its host as its own child; a served app's
+    engine, the browser tests' shared server's, is a child of that server, not of this process)."""
     import psutil
 
-    return [child for child in psutil.Process().children(recursive=True)
+    return [child for child in psutil.Process().children()
             if "rnnlab.engine.local" in " ".join(child.cmdline())]
 
 
