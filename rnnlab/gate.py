@@ -76,12 +76,12 @@ def untrained(config: RunConfig) -> tuple["keras.Model", "Dataset"]:
 
 def display_rows(config: RunConfig) -> list[dict]:
     """The layer table of `config`'s network, each row with its parameter formula (a copy: callers may change it)."""
-    return [dict(row) for row in _rows(display_config(config))]
+    return [dict(row) for row in _shape_facts(shape_config(config))[0]]
 
 
 def display_summary(config: RunConfig) -> str:
     """What `model.summary()` prints for `config`'s untrained network."""
-    return _summary(display_config(config))
+    return _shape_facts(shape_config(config))[1]
 
 
 def display_radii(config: RunConfig) -> dict:
@@ -97,14 +97,6 @@ def shape_config(config: RunConfig) -> RunConfig:
     bidirectional, 1.5 of the 2 s a build took (measured on this machine), for numbers the table never shows.
     """
     return display_config(config).replace(recurrent_initializer="glorot_uniform", recurrent_gain=1.0)
-
-
-def _rows(config: RunConfig) -> tuple[dict, ...]:
-    return _shape_facts(shape_config(config))[0]
-
-
-def _summary(config: RunConfig) -> str:
-    return _shape_facts(shape_config(config))[1]
 
 
 @functools.lru_cache(maxsize=_CACHED)

@@ -247,9 +247,9 @@ SHAPE_ONLY_SAMPLES = 16
 
 def describe_layers(config: RunConfig, dataset: Dataset | None = None,
                     model: keras.Model | None = None) -> list[dict]:
-    """The layer table of `config`'s network (or of `model`, built from it on `dataset`), each row with its parameter
-    formula and the numbers put in."""
-    if model is None or dataset is None:
+    """The layer table of `config`'s network, each row with its parameter formula and the numbers put in. A caller
+    that has built the network already passes it as `model`, with the `dataset` it was built on."""
+    if model is None:
         model, dataset = untrained_model(config, dataset)
     formulas = {row["layer"]: row for row in parameter_formula(config, dataset)}
     rows = []

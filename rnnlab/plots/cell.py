@@ -81,7 +81,7 @@ def gates_figure(direction_gates: dict, x: np.ndarray, *, kind: str, sample: int
         marks = style.step_lines(figure, step + 1, range(2, len(titles) + 1),
                                  line=dict(color=style.INK, width=1.5, dash="dot"))
         # On the input, a frame around the step's cell: a line through it hid the token being read (a character).
-        marks.append(dict(type="rect", x0=step + 0.5, x1=step + 1.5, y0=0, y1=1, xref="x", yref="y domain",
+        marks.append(dict(type="rect", x0=step + 0.5, x1=step + 1.5, y0=0, y1=1, **style.subplot_refs(figure, 1),
                           line=dict(color=style.INK, width=1.5), fillcolor="rgba(0, 0, 0, 0)"))
         figure.update_layout(shapes=[*figure.layout.shapes, *marks])
     style.layout(figure, title, None, None, height=150 + 135 * len(titles))
