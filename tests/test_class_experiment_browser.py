@@ -47,6 +47,23 @@ def class_chart_traces(page) -> int:
                          " return gd && gd.data ? gd.data.length : -1; }")
 
 
+def press_until(button, shown, tries: int = 6, seconds: float = 20) -> None:
+    """Press `button` until `shown` is on the page. The live panel redraws every poll, and a press can land on a
+    button that is being replaced; a press is repeated only once `seconds` have passed without its effect (far more
+    than a press takes to act), so a slow press is never doubled."""
+    for _ in range(tries):
+        if shown.is_visible():
+            return
+        if button.is_enabled():
+            button.click(force=True)
+        try:
+            shown.wait_for(timeout=seconds * 1000)
+            return
+        except playwright_api.TimeoutError:
+            continue
+    shown.wait_for(timeout=seconds * 1000)
+
+
 def test_a_class_of_three_runs_the_sweep_pauses_reads_the_curves_and_watches_the_cell(browser):
     # The suite's one Chromium (a second Playwright in this process fails: it finds the first one's event loop);
     # a server of its own, with two workers, so that the two learners train at once.
@@ -87,14 +104,7 @@ def test_a_class_of_three_runs_the_sweep_pauses_reads_the_curves_and_watches_the
             pause = ada.get_by_role("button", name="Pause", exact=True)
             ada.get_by_text(re.compile(rf"Epoch \d+ of {EPOCHS} · batch")).first.wait_for(timeout=WAIT)  # training, not preparing
             paused = ada.get_by_text(re.compile(r"Paused after epoch \d+, batch \d+ of 32")).first
-            for _ in range(10):  # the live panel redraws every poll: a press can land on a button being replaced
-                pause.click(force=True)
-                try:
-                    paused.wait_for(timeout=6_000)
-                    break
-                except playwright_api.TimeoutError:
-                    continue
-            paused.wait_for(timeout=60_000)
+            press_until(pause, paused, seconds=6)  # a second Pause is harmless: pressed, it is off
             paused_at = ada.get_by_text(re.compile(r"Paused after epoch")).first.inner_text()
             epoch = int(re.search(r"epoch (\d+)", paused_at).group(1))
             teacher.get_by_text(re.compile(r"· 1 paused")).first.wait_for(timeout=60_000)
@@ -105,10 +115,11 @@ def test_a_class_of_three_runs_the_sweep_pauses_reads_the_curves_and_watches_the
             shot(teacher, "teacher_paused")
             shot(ada, "learner_paused")
             # Step: exactly one epoch more, paused again; then Resume, and it finishes.
-            ada.get_by_role("button", name="Step", exact=True).click(force=True)
-            ada.get_by_text(re.compile(rf"Paused after epoch {epoch + 1}, batch \d+ of 32")).first.wait_for(
-                timeout=60_000)
-            ada.get_by_role("button", name="Resume", exact=True).click(force=True)
+            press_until(ada.get_by_role("button", name="Step", exact=True),
+                        ada.get_by_text(re.compile(rf"Paused after epoch {epoch + 1}, batch \d+ of 32")).first)
+            press_until(ada.get_by_role("button", name="Resume", exact=True),
+                        ada.get_by_text(re.compile(rf"Epoch \d+ of {EPOCHS} · batch|Finished {EPOCHS} epochs")).first,
+                        seconds=6)
             for learner in (ada, bob):
                 learner.get_by_text(f"Finished {EPOCHS} epochs").wait_for(timeout=WAIT)
 

@@ -134,6 +134,53 @@ def test_a_run_paused_past_the_limit_is_stopped_with_a_sentence(dask_engine, mon
 # --- On threads, and in the Lab ----------------------------------------------------------------------------------
 
 
+class _SlowOnce:
+    """The presses' Variable of a scheduler too busy to answer the first read in time."""
+
+    def __init__(self, presses: list[str]) -> None:
+        self.presses, self.reads = presses, 0
+
+    def get(self, timeout=None):
+        self.reads += 1
+        if self.reads == 1:
+            raise TimeoutError("the scheduler did not answer in time")
+        return list(self.presses)
+
+
+def test_a_slow_scheduler_read_does_not_lose_a_press():
+    # The worker's watcher used to end at the first read that timed out, so every later press (the Step after a
+    # Pause, on a busy machine) was lost. It reads again, and applies each press once.
+    from rnnlab.engine.remote_pause import PauseWatcher
+    from rnnlab.pausing import PauseGate
+
+    class Once:  # the run's event: set once by the server
+        def __init__(self):
+            self.set_ = True
+
+        def wait(self, timeout=None):
+            if self.set_:
+                return True
+            time.sleep(0.01)
+            return False
+
+        def clear(self):
+            self.set_ = False
+
+    gate, ended = PauseGate(), threading.Event()
+    watcher = PauseWatcher.__new__(PauseWatcher)
+    threading.Thread.__init__(watcher, daemon=True)
+    watcher.event, watcher.presses, watcher.gate, watcher.ended, watcher.applied = (
+        Once(), _SlowOnce(["pause", "step"]), gate, ended, 0)
+    watcher.start()
+    deadline = time.monotonic() + 10  # a passing watcher takes milliseconds
+    while watcher.applied < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    ended.set()
+    watcher.join(WAIT)
+    assert watcher.applied == 2 and watcher.presses.reads == 2
+    assert gate._hold and gate._steps == 1  # paused, one epoch asked for
+
+
 def test_on_threads_step_adds_one_epoch_and_stop_ends_a_paused_run(thread_engine):
     handle = thread_engine.submit(LONG, **NO_PROBES)
     at_pause = pause_once_started(handle)

@@ -27,6 +27,8 @@ from distributed import Event, Variable
 PRESSES = ("pause", "step", "resume")
 # How long the watcher waits on its event before it looks whether its run has ended (a blocking scheduler call).
 _WATCH_SECONDS = 0.5
+# How long one read of the presses may take before it is tried again.
+_READ_SECONDS = 5.0
 
 
 def pause_event_name(run_id: str) -> str:
@@ -61,14 +63,22 @@ class PauseWatcher(threading.Thread):
         self.applied = 0
 
     def run(self) -> None:
+        unread = False  # the event was set and cleared, and the presses it announced are not read yet
         while not self.ended.is_set():
             try:
-                if not self.event.wait(timeout=_WATCH_SECONDS):
-                    continue
-                self.event.clear()
-                presses = self.presses.get(timeout=5)
+                if not unread:
+                    if not self.event.wait(timeout=_WATCH_SECONDS):
+                        continue
+                    self.event.clear()
+                    unread = True
+                presses = self.presses.get(timeout=_READ_SECONDS)
+            except TimeoutError:
+                # A scheduler slow to answer (a busy machine) is not a closed one: read again. (The watcher used to
+                # end here, and every later press of the run, a Step after a Pause, was lost without a word.)
+                continue
             except Exception:  # noqa: BLE001 - the scheduler went away: the worker is closing anyway.
                 return
+            unread = False
             for press in presses[self.applied:]:
                 if press in PRESSES:
                     getattr(self.gate, press)()
