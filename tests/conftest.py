@@ -111,6 +111,16 @@ def browser():
     stack.close()
 
 
+def pytest_collection_modifyitems(config, items):
+    """Every test that uses the shared server or Chromium goes to one pytest-xdist process (`--dist loadgroup`),
+    so the suite's second process never starts a second served app and browser, and the served app's tests run in
+    the order they are written."""
+    for item in items:
+        if item.get_closest_marker("browser") or {"shared_app", "server", "browser"} & set(
+                getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
 def pytest_collection_finish(session):
     """Remember the last selected test that uses the shared server or Chromium, to end them right after it."""
     users = [item for item in session.items if {"shared_app", "browser"} & set(getattr(item, "fixturenames", ()))]
