@@ -178,9 +178,14 @@ unit = widgets.kept(controls[1].selectbox, "Unit j", key="cell_unit", default=1,
 
 chart, notes = st.columns([4, 1])
 x_row, words = chart_input(dataset, x[0])
-chart.plotly_chart(cell_charts.gates_figure(
-    direction_gates, x_row, kind=kind, feature_names=dataset.feature_names, token_names=words, step=step,
-    title=f"{layer}, {direction}: every unit at every time step"), width="stretch", key="cell_heatmap")
+# Kept per example, layer and direction: moving the step (or the unit) moves only the marks on it. Two at most: at
+# 2,000 steps × 32 units a figure holds about 1.5 MB of float32, beside the replays the session keeps already.
+heatmap = session.cached("cell_heatmaps", (cache_key, example_key, layer, direction),
+                         lambda: cell_charts.gates_figure(direction_gates, x_row, kind=kind,
+                                                          feature_names=dataset.feature_names, token_names=words,
+                                                          title=f"{layer}, {direction}: every unit at every time step"),
+                         limit=2)
+chart.plotly_chart(cell_charts.mark_step(heatmap, step), width="stretch", key="cell_heatmap")
 with notes:
     st.markdown("Each panel is one gate or state: a row per unit, a column per time step. Gates run from 0 (shut, "
                 "dark) to 1 (open, yellow); states and candidates are red above 0 and blue below.")
@@ -198,7 +203,7 @@ frames, needed = cell_wires.diagram_steps(step, timesteps, direction, cell_diagr
 wires = session.cached("cell_wires", (cache_key, example_key, layer, direction, unit, frames[0], frames[-1]),
                        lambda: cell_wires.sequence_wires(model, seen, layer, direction, unit, needed),
                        limit=CACHE_SIZE)
-# Plotly checks every frame as the figure is made (a second or more on two busy cores): make it once per step.
+# Made once per step: its 40 frames cost about 0.08 s of CPU a figure even unchecked (cell_diagram._attach_frames).
 diagram = session.cached("cell_diagrams", (cache_key, example_key, layer, direction, unit, step),
                          lambda: cell_diagram.diagram_figure(wires, frames, step, timesteps,
                                                              title=f"{layer}, {direction}"), limit=4)
@@ -252,9 +257,11 @@ chosen_quantities = st.multiselect("Gates and states", quantities, default=defau
                                    format_func=lambda name: cell_charts.quantity_title(name, kind),
                                    key=f"cell_quantities_{kind}")
 if chosen_units and chosen_quantities:
-    st.plotly_chart(cell_charts.units_figure(direction_gates, [number - 1 for number in chosen_units],
-                                             chosen_quantities, kind=kind, step=step),
-                    width="stretch", key="cell_units_chart")
+    lines = session.cached("cell_unit_lines", (cache_key, example_key, layer, direction, tuple(chosen_units),
+                                               tuple(chosen_quantities)),
+                           lambda: cell_charts.units_figure(direction_gates, [number - 1 for number in chosen_units],
+                                                            chosen_quantities, kind=kind), limit=4)
+    st.plotly_chart(cell_charts.mark_step(lines, step), width="stretch", key="cell_units_chart")
 else:
     st.caption("Choose at least one unit and one gate or state to draw.")
 

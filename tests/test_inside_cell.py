@@ -421,6 +421,42 @@ def test_without_runs_the_page_looks_inside_an_untrained_model():
     assert chart(at, "cell_heatmap")["layout"]["shapes"][0]["x0"] == 4
 
 
+
+def units_lines(figure):
+    """{(panel's y axis, unit): y values} of the chosen-units chart's lines."""
+    return {(trace.get("yaxis", "y"), trace["name"]): array(trace["y"]) for trace in figure["data"]}
+
+
+def test_the_kept_charts_follow_the_example_and_move_only_their_marks():
+    # The heatmaps and the chosen units' lines are kept per example: a slider move reuses them with the marks
+    # moved, and another example (or other units) draws its own numbers, never the kept ones.
+    at = page()
+    _, model, dataset = at.session_state["cell_fresh"]
+    at.slider(key="cell_step").set_value(3)
+    at.run()
+    heatmap, lines = chart(at, "cell_heatmap"), chart(at, "cell_units_chart")
+    assert {shape["x0"] for shape in heatmap["layout"]["shapes"]} == {3, 2.5}  # lines at step 3, its cell framed
+    assert len(heatmap["layout"]["shapes"]) == 6 + 1  # one line a panel, no marks left from step 1
+    assert {shape["x0"] for shape in lines["layout"]["shapes"]} == {3} and len(lines["layout"]["shapes"]) == 3
+
+    at.number_input(key="cell_index").set_value(2)
+    at.run()
+    assert not at.exception
+    traced = trace(model, dataset.x_val[1:2])["lstm_1"]["forward"]
+    assert not np.allclose(traced["hidden"][0], trace(model, dataset.x_val[:1])["lstm_1"]["forward"]["hidden"][0])
+    for name in ("forget", "cell", "hidden"):
+        np.testing.assert_allclose(heatmap_z(chart(at, "cell_heatmap"), name), traced[name][0].T, atol=1e-6)
+    drawn = units_lines(chart(at, "cell_units_chart"))
+    np.testing.assert_allclose(drawn["y", "unit 1"], traced["forget"][0, :, 0], atol=1e-6)
+    np.testing.assert_allclose(drawn["y3", "unit 3"], traced["hidden"][0, :, 2], atol=1e-6)
+    assert {shape["x0"] for shape in chart(at, "cell_heatmap")["layout"]["shapes"]} == {3, 2.5}
+
+    at.multiselect(key="cell_units_3").set_value([2])
+    at.run()
+    drawn = units_lines(chart(at, "cell_units_chart"))
+    assert set(drawn) == {("y", "unit 2"), ("y2", "unit 2"), ("y3", "unit 2")}
+    np.testing.assert_allclose(drawn["y2", "unit 2"], traced["cell"][0, :, 1], atol=1e-6)
+
 @pytest.mark.slow
 def test_a_trained_run_replays_its_gates_epoch_by_epoch(runs):
     job = runs["lstm"]

@@ -192,6 +192,24 @@ def test_an_imdb_input_strip_shows_its_words_readably_and_the_step_frame_leaves_
     assert not lines_on_input and any(shape.type == "rect" for shape in figure.layout.shapes)
 
 
+
+def test_moving_the_step_mark_replaces_the_old_marks_and_keeps_every_other_shape():
+    from rnnlab.plots import cell as cell_plots
+
+    rng = np.random.default_rng(1)
+    gates = {"forget": rng.uniform(size=(1, 9, 3)), "hidden": rng.uniform(-1, 1, size=(1, 9, 3))}
+    x = rng.uniform(size=(9, 2))
+    kept = cell_plots.gates_figure(gates, x, kind="LSTM", step=1)
+    kept.add_shape(type="rect", x0=0, x1=1, y0=0, y1=1, name="a learner's note")
+    cell_plots.mark_step(kept, 6)
+    fresh = cell_plots.gates_figure(gates, x, kind="LSTM", step=6)
+    marks = [shape for shape in kept.layout.shapes if shape.name == cell_plots.STEP_MARK]
+    assert [shape.to_plotly_json() for shape in marks] == [shape.to_plotly_json() for shape in fresh.layout.shapes]
+    assert [shape.name for shape in kept.layout.shapes].count("a learner's note") == 1
+    lines = cell_plots.mark_step(cell_plots.units_figure(gates, [0, 2], ["forget", "hidden"], kind="LSTM", step=0), 4)
+    assert [(shape.type, shape.x0, shape.yref) for shape in lines.layout.shapes] == \
+        [("line", 5, "y domain"), ("line", 5, "y2 domain")]
+
 @pytest.mark.parametrize("log_y", [False, True])
 def test_a_run_that_prepares_draws_its_future_axes_and_says_what_it_waits_for(log_y):
     preparing = RunRecord(RunConfig(epochs=10), status="running")
