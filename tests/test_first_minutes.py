@@ -9,6 +9,7 @@ import pytest
 from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
 
 from rnnlab.config import RunConfig
+from rnnlab.engine import cluster
 from rnnlab.engine.cluster import DaskEngine
 from rnnlab.engine.queueing import wait_seconds
 from rnnlab.engine.startup import EngineState, state_sentence
@@ -116,5 +117,30 @@ def test_a_repeated_configuration_goes_to_the_free_worker_that_traced_its_graph(
             again = engine.submit(config.replace(seed=config.seed + 1))
             assert again.join(300) and again.record.status == "finished", again.record.message
             assert again.worker_address == where[config.units]
+    finally:
+        engine.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pressed", [1, 2])
+def test_a_second_run_waiting_on_a_starting_cluster_asks_for_every_worker_at_once(pressed, monkeypatch):
+    # Issue 19: a learner alone trains on the first worker while the others wait to be asked for (they would
+    # slow its TensorFlow import on two cores); a second run pressed while the cluster starts asks for them then,
+    # not once the first worker has imported TensorFlow.
+    asked = []  # for each request for more workers: how many, and the workers warm at that moment
+    scale = cluster.LocalClusterHost.scale
+    monkeypatch.setattr(cluster.LocalClusterHost, "scale",
+                        lambda host, count: asked.append((count, sorted(engine._warm))) or scale(host, count))
+    engine = DaskEngine(n_workers=2, memory_limit=2 * 2**30)
+    try:
+        handles = [engine.submit(SMALL.replace(seed=seed)) for seed in range(pressed)]  # the cluster is starting
+        assert all(handle.join(300) for handle in handles), engine.describe()
+        assert [handle.record.status for handle in handles] == ["finished"] * pressed
+        assert engine.wait_until_ready(300), engine.describe()
+        assert len(asked) == 1 and asked[0][0] == 2, asked  # asked once, for both workers
+        if pressed == 1:
+            assert len(asked[0][1]) == 1  # once the first worker was warm
+        else:
+            assert asked[0][1] == []  # before any worker was warm
     finally:
         engine.close()

@@ -230,6 +230,8 @@ class DaskEngine(Engine):
         self._warm: set[str] = set()
         self._live: dict[str, int] = {}
         self._started_all = False
+        # Whether the local cluster has been asked for all its workers yet (`_ask_for_every_worker`).
+        self._asked_for_all = False
         # The graphs each worker has traced (issue 19): a repeated configuration goes to a free worker that has one.
         self._trained = TrainedGraphs()
         self._dispatcher = threading.Thread(target=self._dispatch_loop, name="rnnlab-engine", daemon=True)
@@ -252,6 +254,7 @@ class DaskEngine(Engine):
                 self._chained.append(run)
             else:
                 self._queue.append(run)
+        self._ask_for_every_worker_if_runs_wait()  # here, not on the dispatcher: it may be waiting for a warm worker
         self._inbox.put(("poke",))
         return run
 
@@ -412,6 +415,7 @@ class DaskEngine(Engine):
         if self.address is None:
             # One worker first: the first learner's run trains on it while the others import TensorFlow.
             self._host = LocalClusterHost.start(1, self.memory_limit, START_TIMEOUT_SECONDS)
+            self._ask_for_every_worker_if_runs_wait()  # a class pressed Train before the first worker was up
             self._client = distributed.Client(self._host.address, set_as_default=False, timeout=30)
         else:
             self._client = distributed.Client(self.address, set_as_default=False, timeout=30)
@@ -424,8 +428,32 @@ class DaskEngine(Engine):
                               if not isinstance(answer, dict) or answer.get("status", "OK") == "OK")
         self._client.subscribe_topic(self._topic, self._receive)
         self._slots_checked = -math.inf
-        if self._host is not None and self.n_workers > 1:
-            self._host.scale(self.n_workers)
+        self._ask_for_every_worker()
+
+    def _ask_for_every_worker_if_runs_wait(self) -> None:
+        """Ask for the local cluster's other workers now if more runs wait than the first worker can take.
+
+        The first worker starts alone so that a learner alone trains sooner; the others are asked for once it is
+        warm. But when a class presses Train together on a server just started, the second and third runs waited
+        for workers that began importing TensorFlow only after the first had (traced on a busy machine, three
+        browsers pressing 12.0 s after the engine was made: the first worker warm at 29.4 s, the others asked for
+        then and warm at 64 s, while the first run trained on its own): so a second waiting run asks for them at
+        once."""
+        with self._lock:
+            waiting = len(set(self._queue) | self._training)  # queued, or handed to Dask and not ended
+        if waiting > 1:
+            self._ask_for_every_worker()
+
+    def _ask_for_every_worker(self) -> None:
+        """Ask the local cluster for all `n_workers` (once; they start in the background)."""
+        with self._lock:
+            if self._host is None or self._asked_for_all or self.n_workers < 2:
+                return
+            self._asked_for_all = True
+            try:
+                self._host.scale(self.n_workers)
+            except OSError:  # the host has gone: its runs end "failed" through the dispatcher, not in submit
+                logger.warning("Could not ask the local cluster for its workers", exc_info=True)
 
     def _receive_warm(self, event: tuple[float, dict]) -> None:
         """On the client's event loop: a worker (new, or restarted by its nanny) has imported TensorFlow."""

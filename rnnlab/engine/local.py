@@ -14,9 +14,10 @@ workers start clean. It also keeps the scheduler's and nannies' event loops (the
 
 The host prints one line of JSON on stdout once its workers are up ({"address": ...} or {"error": ...}), then
 reads stdin line by line: a line `{"scale": n}` asks for n workers (the engine starts one worker first, so the
-first learner's run can train while the others import TensorFlow, then asks for the rest: issue 19). The engine
-keeps that pipe open; when the engine closes it, or the web server dies however abruptly, the read ends, the host
-closes the cluster and exits, and the workers (who watch their nanny) exit too.
+first learner's run can train while the others import TensorFlow, then asks for the rest once that worker is warm
+or as soon as a second run waits: issue 19). The engine keeps that pipe open; when the engine closes it, or the web
+server dies however abruptly, the read ends, the host closes the cluster and exits, and the workers (who watch
+their nanny) exit too.
 
 Dask settings (`LOCAL_DASK_CONFIG`, set for the whole host, so restarted workers get them too):
 `allowed-failures` 0 (a run whose worker died is not retried on another); spilling, pausing and the memory target

@@ -5,8 +5,9 @@
 
 The web server starts its engine when its first page runs (`rnnlab.lab.get_lab`), in the background, so the page
 answers at once. A local cluster starts one worker first, so that the first learner's run can train while the other
-workers are still importing TensorFlow, then the rest (issue 19). Until every worker is ready the Train area says
-how many are, and a run pressed meanwhile waits in the queue with its place shown.
+workers are still importing TensorFlow, then the rest, once that one is warm or as soon as a second run waits
+(issue 19). Until every worker is ready the Train area says how many are, and a run pressed meanwhile waits in the
+queue with its place shown.
 """
 
 from __future__ import annotations
