@@ -106,11 +106,12 @@ class_id = room.class_id
 def choose_task(tasks: list[str]) -> str | None:
     """The task to show: the teacher's choice, kept across redraws (and across new tasks arriving), else the
     first. The radio's key names the tasks on offer, so a new task makes a new radio opened on the same choice."""
+    slot = st.container()  # drawn with one task too, so that the elements after it keep their places (draw_queue)
     if len(tasks) <= 1:
         return tasks[0] if tasks else None
     chosen = st.session_state.get("class_task_chosen")
-    task = st.radio("Task", tasks, index=tasks.index(chosen) if chosen in tasks else 0, horizontal=True,
-                    key=f"class_task_{'_'.join(tasks)}", format_func=lambda name: get_task(name).title)
+    task = slot.radio("Task", tasks, index=tasks.index(chosen) if chosen in tasks else 0, horizontal=True,
+                      key=f"class_task_{'_'.join(tasks)}", format_func=lambda name: get_task(name).title)
     st.session_state["class_task_chosen"] = task
     return task
 
@@ -118,10 +119,14 @@ def choose_task(tasks: list[str]) -> str | None:
 def draw_queue(pairs: list[tuple]) -> None:
     """Who is training on which worker and who waits, in which place, while anyone of the class does (issue 19)."""
     rows = queueing.class_queue(session.queue_rows(), pairs, learner_names(pairs, hide_names))
-    if rows:
-        st.markdown(f"**Training and waiting now** ({sum(row['where'].startswith('waiting') for row in rows)} "
-                    "waiting)")
-        st.table(pd.DataFrame(rows))
+    # Always one container, empty when nobody trains: the elements drawn after it keep their places from one
+    # redraw to the next. (When the queue came and went, every later element moved one place, and while a redraw
+    # ran the page showed the old and the new copy at once, two "Every run" expanders among them.)
+    with st.container():
+        if rows:
+            st.markdown(f"**Training and waiting now** ({sum(row['where'].startswith('waiting') for row in rows)} "
+                        "waiting)")
+            st.table(pd.DataFrame(rows))
 
 
 @st.fragment(run_every=REFRESH_SECONDS)

@@ -230,3 +230,37 @@ def test_the_projectors_tables_read_as_words_and_rounded_numbers():
     assert "bidirectional" not in configurations.columns and "configuration" not in configurations.columns
     assert list(every_run.columns) == ["learner", "run", "status", "epochs", "validation loss"]
     assert every_run["validation loss"][0] == "0.0123"
+
+
+def _place(node, label: str, path: tuple = ()) -> tuple | None:
+    """Where in the page's element tree the expander `label` is: the indices from the main area down."""
+    for index, child in getattr(node, "children", {}).items():
+        if getattr(child, "type", None) == "expander" and getattr(child, "label", None) == label:
+            return path + (index,)
+        found = _place(child, label, path + (index,))
+        if found is not None:
+            return found
+    return None
+
+
+def test_the_projectors_elements_keep_their_places_when_the_queue_comes_and_goes(monkeypatch):
+    # The Class page redraws itself every few seconds. When the queue table appeared or went, every element after
+    # it moved one place, and while a redraw ran the browser showed the old and new copies at once (two "Every run"
+    # expanders; a browser test found them). Whether anyone trains or not, "Every run" stays where it was.
+    from pages import session
+
+    store = get_lab().store
+    room = store.new_class("Period 6")
+    learner = store.new_learner("Ada")
+    store.join(learner.token, room.join_token)
+    record = fake_record("lstm", val_loss=(0.15, 0.02))
+    save(store, learner.token, record)
+    quiet = page("classroom.py", teacher=room.teacher_token)
+    assert not quiet.exception
+    row = {"run_id": record.run_id, "worker": "tcp://127.0.0.1:40123", "place": None, "wait_seconds": None,
+           "after": None}
+    monkeypatch.setattr(session, "queue_rows", lambda: [row])
+    busy = page("classroom.py", teacher=room.teacher_token)
+    assert not busy.exception
+    assert any("Training and waiting now" in element.value for element in busy.markdown)  # the queue is drawn
+    assert _place(quiet.main, "Every run") == _place(busy.main, "Every run") is not None
