@@ -83,6 +83,17 @@ def test_a_learners_link_or_a_join_link_never_opens_the_teachers_view():
         assert not at.get("plotly_chart") and not at.table
 
 
+def class_with_one_run(name: str):
+    """(store, class, learner, run): a new class whose one learner, Ada, has one finished LSTM run."""
+    store = get_lab().store
+    room = store.new_class(name)
+    learner = store.new_learner("Ada")
+    store.join(learner.token, room.join_token)
+    record = fake_record("lstm", val_loss=(0.15, 0.02))
+    save(store, learner.token, record)
+    return store, room, learner, record
+
+
 def test_the_teachers_view_gathers_every_learners_runs():
     store = get_lab().store
     room = store.new_class("Period 4")
@@ -199,12 +210,7 @@ def test_learner_written_text_is_drawn_as_text_on_the_projector():
 
 
 def test_uploaded_runs_are_shown_to_nobody_as_the_classs_findings():
-    store = get_lab().store
-    room = store.new_class("Period 8")
-    learner = store.new_learner("Ada")
-    store.join(learner.token, room.join_token)
-    trained = fake_record("lstm", val_loss=(0.15, 0.02))
-    save(store, learner.token, trained)
+    store, room, learner, trained = class_with_one_run("Period 8")
     pairs = store.class_runs(room.class_id)
     sent = fake_record("gru", val_loss=(0.15, 0.001))
     sent.uploaded = True  # the trust helper's mark on a run that came in as a file
@@ -249,12 +255,7 @@ def test_the_projectors_elements_keep_their_places_when_the_queue_comes_and_goes
     # expanders; a browser test found them). Whether anyone trains or not, "Every run" stays where it was.
     from pages import session
 
-    store = get_lab().store
-    room = store.new_class("Period 6")
-    learner = store.new_learner("Ada")
-    store.join(learner.token, room.join_token)
-    record = fake_record("lstm", val_loss=(0.15, 0.02))
-    save(store, learner.token, record)
+    _, room, _, record = class_with_one_run("Period 6")
     quiet = page("classroom.py", teacher=room.teacher_token)
     assert not quiet.exception
     row = {"run_id": record.run_id, "worker": "tcp://127.0.0.1:40123", "place": None, "wait_seconds": None,
