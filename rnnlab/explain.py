@@ -310,8 +310,8 @@ def run_verdict(record: RunRecord, items: str = "sequences") -> Verdict:
                                    "no validation loss to judge.")
     how = (f"Finished {done} in {record.wall_seconds:.1f} s" if record.status == Status.FINISHED
            else f"Stopped after {done}")
-    if record.status == Status.FINISHED and math.isfinite(record.samples_per_second):
-        how += f" ({record.samples_per_second:,.0f} training {items} per second after the first epoch)"
+    if record.status == Status.FINISHED:
+        how += _time_notes(record, items)
     share = learning_share(record)
     if not math.isfinite(share):
         return Verdict(Level.INFO, f"{how}.")
@@ -329,6 +329,28 @@ def run_verdict(record: RunRecord, items: str = "sequences") -> Verdict:
     verdict = learning_verdict(share)
     level = Level.SUCCESS if _learned(share) else Level.INFO if share <= NOTHING_SHARE else Level.WARNING
     return Verdict(level, f"{how}. It {verdict}: {numbers}.")
+
+
+# A run's one-off start (data, building, the probes at initialisation, tracing) is named in its verdict once it is
+# at least this long and this share of the run: then it is why the run took longer than the estimate beside Train.
+START_NOTE_SECONDS, START_NOTE_SHARE = 1.0, 0.2
+
+
+def _time_notes(record: RunRecord, items: str) -> str:
+    """' (6.1 s of it before the first batch ended: ...; 2,900 training sequences per second after the first
+    epoch)', or the part of it that applies, or ''.
+
+    The estimate beside Train is for a worker with nothing else to do, from the settings; on a server just started
+    the first batch also waits for its worker to trace the graph on cores shared with workers still starting, so a
+    run of "about 4 s in all" took 21.5 s. The sentence says where the time went, from the run's own clock."""
+    notes = []
+    start = record.first_batch_seconds
+    if start >= START_NOTE_SECONDS and start >= START_NOTE_SHARE * record.wall_seconds:
+        notes.append(f"{start:.1f} s of it before the first batch ended: making the data, building the network "
+                     "and tracing its graph, slower than the estimate's idle worker when the cores are busy")
+    if math.isfinite(record.samples_per_second):
+        notes.append(f"{record.samples_per_second:,.0f} training {items} per second after the first epoch")
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 def classifier_verdict(record: RunRecord, items: str = "sequences") -> Verdict | None:

@@ -111,14 +111,21 @@ def browser():
     stack.close()
 
 
+# Modules whose tests share what they train (a cache of ended trainers kept by the module: lesson 10's sweep and its
+# quiz train the same runs): each runs in one pytest-xdist process, so a run is trained once, not once a process.
+SHARED_TRAINING_MODULES = ("test_lesson_claims.py",)
+
+
 def pytest_collection_modifyitems(config, items):
     """Every test that uses the shared server or Chromium goes to one pytest-xdist process (`--dist loadgroup`),
     so the suite's second process never starts a second served app and browser, and the served app's tests run in
-    the order they are written."""
+    the order they are written; each module of `SHARED_TRAINING_MODULES` goes to one process too."""
     for item in items:
         if item.get_closest_marker("browser") or {"shared_app", "server", "browser"} & set(
                 getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.xdist_group("browser"))
+        elif item.path.name in SHARED_TRAINING_MODULES:
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
 
 
 def pytest_collection_finish(session):

@@ -156,3 +156,19 @@ def test_a_trained_classifier_records_its_sets_majority_share_and_is_judged_by_i
         assert count == len(y) and share == np.bincount(y).max() / len(y)
     assert "for always answering the commonest class" in explain.run_verdict(record).sentence
     assert RunRecord.from_json(record.to_json()).majority == record.majority  # kept in the stored JSON
+
+
+def test_a_finished_runs_verdict_says_how_long_its_start_took_when_that_is_why_it_was_slow():
+    # Issue 19: "about 4 s in all" beside Train, "Finished 10 epochs in 21.5 s" after a cold start. The verdict names
+    # the one-off start from the run's own clock when it is a large share of the run, and only then.
+    slow_start = fake_record("gru", val_loss=(0.15, 0.0026), baseline=0.155)
+    slow_start.wall_seconds, slow_start.first_batch_seconds, slow_start.samples_per_second = 21.5, 9.6, 2900.0
+    sentence = explain.run_verdict(slow_start).sentence
+    assert sentence.startswith("Finished 2 epochs in 21.5 s (9.6 s of it before the first batch ended: making the "
+                               "data, building the network and tracing its graph")
+    assert "; 2,900 training sequences per second after the first epoch)." in sentence
+
+    quick_start = fake_record("gru", val_loss=(0.15, 0.0026), baseline=0.155)
+    quick_start.wall_seconds, quick_start.first_batch_seconds, quick_start.samples_per_second = 21.5, 2.0, 2900.0
+    assert explain.run_verdict(quick_start).sentence.startswith(
+        "Finished 2 epochs in 21.5 s (2,900 training sequences per second after the first epoch).")
