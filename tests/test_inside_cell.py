@@ -304,6 +304,37 @@ def test_gates_figure_draws_the_trace_on_one_time_axis(lstm_probe):
     assert any(shape.x0 == 3 for shape in layout.shapes)  # the dotted line at time step 3 (0-based 2)
 
 
+def test_long_input_lines_keep_every_value_without_markers(lstm_probe):
+    # Past INPUT_MARKER_STEPS the dots overlapped into the line and were half the browser's drawing time; the line
+    # must still carry every step's value (and its hover), and short sequences keep their dots.
+    _, dataset, seen = lstm_probe
+    gates = seen.gates["lstm_1"]["forward"]
+    short = cell_charts.gates_figure(gates, dataset.x_val[0], kind="LSTM", feature_names=dataset.feature_names)
+    assert {trace.mode for trace in short.data if trace.type == "scatter"} == {"lines+markers"}
+    steps = cell_charts.INPUT_MARKER_STEPS + 1
+    rng = np.random.default_rng(0)
+    x = np.stack([rng.random(steps), (rng.random(steps) < 0.01).astype(float)], axis=1)
+    long_gates = {"hidden": rng.uniform(-1, 1, size=(1, steps, UNITS)).astype(np.float32)}
+    figure = cell_charts.gates_figure(long_gates, x, kind="LSTM", feature_names=dataset.feature_names)
+    lines = [trace for trace in figure.data if trace.type == "scatter"]
+    assert [line.mode for line in lines] == ["lines", "lines"]
+    for index, line in enumerate(lines):
+        np.testing.assert_array_equal(line.y, x[:, index])
+        assert list(line.x) == list(range(1, steps + 1)) and "%{y:.3f}" in line.hovertemplate
+
+
+def test_the_long_figures_leave_room_for_the_apps_axes_so_plotly_draws_them_once(lstm_probe):
+    # In the app (Streamlit's theme) the time axis's labels and title took 67 px and the units chart's y titles and
+    # last tick label 76 and 24 px; a smaller margin made Plotly widen it and draw the whole figure a second time.
+    _, dataset, seen = lstm_probe
+    gates = seen.gates["lstm_1"]["forward"]
+    heatmaps = cell_charts.gates_figure(gates, dataset.x_val[0], kind="LSTM", feature_names=dataset.feature_names)
+    units = cell_charts.units_figure(gates, [0, 1], ["forget", "hidden"], kind="LSTM")
+    for figure in (heatmaps, units):
+        assert figure.layout.margin.b >= 67 and figure.layout.margin.autoexpand is not False  # never clipped
+    assert heatmaps.layout.margin.r >= 90 and units.layout.margin.l >= 76 and units.layout.margin.r >= 24
+
+
 def test_colour_ranges_are_fixed_unless_the_values_leave_them():
     assert cell_charts.colour_range("forget", np.array([0.2, 0.4])) == (0.0, 1.0)
     assert cell_charts.colour_range("hidden", np.array([-0.3, 0.9])) == (-1.0, 1.0)

@@ -29,6 +29,15 @@ MAX_WORD_LABELS = 60
 # which fill a full-width chart of about 1,000 px at 1,400 px: about 30 px a word.
 STRIP_WORD_LABELS = 32
 INPUT_TITLE = "input sequence"  # the title of `gates_figure`'s top panel, the sequence itself
+# Past this many steps the input lines carry no markers: a 4 px dot a step in a chart about 600-1,000 px wide
+# overlaps its neighbours from here on, so the dots only thickened the line, and at 2,000 steps their 4,000 SVG
+# paths were half the browser's time drawing `gates_figure`. The line still passes through every value, and the
+# hover still gives each step's.
+INPUT_MARKER_STEPS = 200
+# The bottom margin of these figures: room for the time axis's tick labels and title as the app's (Streamlit's)
+# theme sets them, 67 px there, so Plotly never has to widen a margin. Widening one redraws the whole figure a
+# second time (its automargin), which doubled the browser's time drawing `gates_figure` at 2,000 steps.
+BOTTOM_MARGIN = 80
 
 
 def quantity_title(quantity: str, kind: str) -> str:
@@ -79,7 +88,7 @@ def gates_figure(direction_gates: dict, x: np.ndarray, *, kind: str, sample: int
         figure.update_xaxes(**word_ticks(token_names, STRIP_WORD_LABELS), title_text="word, in reading order",
                             row=len(titles), col=1)
     style.layout(figure, title, None, None, height=150 + 135 * len(titles))
-    figure.update_layout(margin=dict(r=90))  # room for the colour bars
+    figure.update_layout(margin=dict(r=90, b=BOTTOM_MARGIN))  # room for the colour bars and the time axis
     return figure if step is None else mark_step(figure, step)
 
 
@@ -134,8 +143,9 @@ def _add_input(figure: go.Figure, x: np.ndarray, feature_names: tuple[str, ...],
         figure.add_trace(go.Heatmap(z=x.T, x=steps, y=names, colorscale=style.INPUT_SCALE, showscale=False, name="sequence",
                                     hovertemplate="time step %{x}, %{y}: %{z:.2f}<extra></extra>"), row=1, col=1)
         return
+    mode = "lines+markers" if len(x) <= INPUT_MARKER_STEPS else "lines"
     for index, name in enumerate(names):
-        figure.add_trace(go.Scatter(x=steps, y=x[:, index], mode="lines+markers", name=name,
+        figure.add_trace(go.Scatter(x=steps, y=x[:, index], mode=mode, name=name,
                                     line=dict(color=style.INPUT_COLORS[index % len(style.INPUT_COLORS)], width=1.5),
                                     marker=dict(size=4), hovertemplate=f"time step %{{x}}, {name}: %{{y:.3f}}"
                                                                        "<extra></extra>"), row=1, col=1)
@@ -162,6 +172,9 @@ def units_figure(direction_gates: dict, units: list[int], quantities: list[str],
     figure.update_xaxes(title_text="time step", row=len(quantities), col=1)
     style.layout(figure, "Chosen units over time", None, None, height=120 + 200 * len(quantities),
                  hovermode="x unified")
+    # Room for the y axes' titles, the last tick label and the time axis as the app's theme draws them (76, 24 and
+    # 67 px there), so Plotly draws the figure once instead of again with wider margins.
+    figure.update_layout(margin=dict(l=80, r=30, b=BOTTOM_MARGIN))
     return figure if step is None else mark_step(figure, step)
 
 
