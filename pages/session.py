@@ -22,6 +22,7 @@ from rnnlab.config import RunConfig, defaults_for_task, read_link
 from rnnlab.lab import BudgetError, get_lab
 from rnnlab.records import distinct_names
 from rnnlab.store import Learner, StoreError
+from rnnlab.text_safety import markdown_literal
 
 LEARNER_PARAM, JOIN_PARAM, TEACHER_PARAM = "learner", "join", "teacher"
 # (sweep id, slot): the part of the class's sweep this learner was handed (issue 21.3; Build & Train names it).
@@ -99,7 +100,10 @@ def you_box(here: str) -> None:
                       help="Shown to your class's teacher on the Class page; leave it empty to stay anonymous.")
         st.caption("Your runs are kept on this server under your own link. Bookmark it to find them again in another "
                    "tab, on another day, or after the server restarts; anyone with it sees your runs.")
-        st.code(link_to("", {}, here=here, with_learner=True), language=None, wrap_lines=True)
+        # A link, not an `st.code` box: that box loads Streamlit's 1.5 MB syntax highlighter in every fresh tab, on
+        # every page (0.3-0.45 s of the browser's CPU, often inside the first render: issue 17's Inside the cell).
+        link = link_to("", {}, here=here, with_learner=True)
+        st.markdown(f"Your link: [{markdown_literal(link)}]({link})")
 
 
 def _rename() -> None:

@@ -320,7 +320,11 @@ def test_a_learner_names_themselves_and_finds_their_own_link_in_the_sidebar():
 
     at = open_app()
     token = at.session_state["learner"]
-    assert any(block.value == f"/?learner={token}" for block in at.sidebar.code)  # their own link, to bookmark
+    # Their own link, to bookmark: a link (the whole address, as text and as its target).
+    from rnnlab.text_safety import markdown_literal
+
+    link = f"/?learner={token}"
+    assert f"Your link: [{markdown_literal(link)}]({link})" in [block.value for block in at.sidebar.markdown]
     at.sidebar.text_input(key="you_name").input("Ada  Lovelace*").run()
     assert not at.exception
     assert get_lab().store.learner(token).name == "Ada Lovelace"  # one line, no markup characters
