@@ -4,6 +4,9 @@ start-up state and the queue's wait estimates.
     /work/main/.venv/bin/python -m pytest -q -p no:cacheprovider tests/test_first_minutes.py
 """
 
+import os
+import time
+
 import numpy as np
 import pytest
 from keras.src.backend.tensorflow.trainer import TensorFlowTrainer
@@ -142,5 +145,59 @@ def test_a_second_run_waiting_on_a_starting_cluster_asks_for_every_worker_at_onc
             assert len(asked[0][1]) == 1  # once the first worker was warm
         else:
             assert asked[0][1] == []  # before any worker was warm
+    finally:
+        engine.close()
+
+
+def _start_method() -> dict:
+    """In a worker: what started it, what its parent has loaded, and TensorFlow's thread pools."""
+    import os
+
+    import psutil
+    import tensorflow as tf
+
+    parent = psutil.Process().parent()
+    with open(f"/proc/{parent.pid}/maps") as maps:
+        parent_has_tensorflow = "tensorflow" in maps.read()
+    return {"parent": " ".join(parent.cmdline()), "parent_has_tensorflow": parent_has_tensorflow, "pid": os.getpid(),
+            "intra": tf.config.threading.get_intra_op_parallelism_threads(),
+            "inter": tf.config.threading.get_inter_op_parallelism_threads()}
+
+
+@pytest.mark.slow
+def test_workers_are_forks_of_a_forkserver_that_only_imported_tensorflow_and_train_the_same_losses():
+    # Issue 19: the local cluster's workers (and the one the nanny starts after a crash) are forked from a
+    # forkserver that imported TensorFlow, so they skip the import. Safe only if the forkserver ran no operation:
+    # TensorFlow's thread pools can be set only before its first one, so a worker whose pools are the engine's
+    # `tf_threads` inherited none. And a seeded run trains the losses it trains in this process.
+    engine = DaskEngine(n_workers=2, memory_limit=2 * 2**30, tf_threads=1)
+    try:
+        assert engine.wait_until_ready(300), engine.describe()
+        started = engine.client.run(_start_method)
+        assert len(started) == 2
+        for how in started.values():
+            assert "multiprocessing.forkserver" in how["parent"], how
+            assert how["parent_has_tensorflow"], how
+            assert (how["intra"], how["inter"]) == (1, 1), how
+        config = SMALL.replace(seed=11)
+        handle = engine.submit(config)
+        assert handle.join(300) and handle.record.status == "finished", handle.record.message
+        _, here = losses(config)
+        assert handle.record.batch_loss == here.batch_loss  # exactly: every batch's loss
+        assert handle.record.history == here.history and handle.record.test_loss == here.test_loss
+
+        engine.client.run(os._exit, 1, workers=[handle.worker_address], on_error="ignore")  # a crash
+        deadline = time.monotonic() + 300
+        while True:  # the nanny's new worker, warm and counted
+            restarted = {address: how for address, how in engine.client.run(_start_method, on_error="ignore").items()
+                         if isinstance(how, dict) and how["pid"] != handle.worker_pid}
+            if len(restarted) == 2 and engine.state().ready == 2:
+                break
+            assert time.monotonic() < deadline, engine.describe()
+            time.sleep(0.2)
+        assert all("multiprocessing.forkserver" in how["parent"] and how["intra"] == 1 for how in restarted.values())
+        again = [engine.submit(config) for _ in range(2)]  # one of them on the restarted worker
+        assert all(run.join(300) for run in again)
+        assert [run.record.batch_loss for run in again] == [here.batch_loss] * 2
     finally:
         engine.close()

@@ -29,7 +29,8 @@ How it works (each choice measured in benchmarks/bench_learners.py):
 The local cluster (`threads_per_worker=1`: one run per worker; `processes=True`; `dashboard_address=None`; a memory
 limit per worker, past 95% of which the nanny ends the worker) runs in a process of its own, never in the web
 server: see rnnlab/engine/local.py for why and for its Dask settings. Workers import TensorFlow and the trainer when
-they start (`WarmWorker`), restarted ones too.
+they start (`WarmWorker`), restarted ones too; the local cluster's are forked from a forkserver that has imported
+them already (local.py), so for them that costs nothing.
 
 A cluster given by address must have `rnnlab` (and its requirements) importable on every worker, the same
 versions as here. Start its scheduler with `DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=0` and, if runs record

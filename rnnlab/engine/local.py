@@ -24,6 +24,18 @@ Dask settings (`LOCAL_DASK_CONFIG`, set for the whole host, so restarted workers
 off (a run's memory is TensorFlow's, not Dask data, and a paused worker would hold its queue forever); the nanny
 ends a worker past 95% of its memory limit; Dask's event and message logs keep 100 entries, not 1,000, since
 progress events carry probe arrays; Dask's sampling profiler is off in the workers (it slowed small runs ~15%).
+
+Workers are forked from a forkserver that has imported TensorFlow (issue 19). With "spawn", each new worker (and
+each one the nanny restarts after a crash) started a fresh interpreter and imported Dask, TensorFlow, Keras and the
+trainer, about 4 s of a core each, and workers 2 and 3 began only once the first was warm: on the two-core machine
+(load 1.3-2.8, no browser) every worker was warm 9.6-12.9 s after the engine was made, the cluster's processes
+having used 12.9-14.1 s of CPU. Here the host starts the forkserver first thing (`start_forkserver`), so it imports
+`WORKER_PRELOAD` while the host imports Dask and starts the scheduler, and every worker is a fork of it with nothing
+left to import: every worker warm 4.4-5.5 s after the engine was made, 4.9-5.6 s of CPU in all. Safe because the forkserver only imports: TensorFlow makes its thread pools and
+its eager context at its first operation, not at import (checked in tests/test_first_minutes.py: the forkserver's
+children set TensorFlow's thread pools, which fails once an operation has run, and train the same losses as a run
+in this process). A module that fails to import in the forkserver is skipped by multiprocessing, and the worker
+imports it in `WarmWorker.setup` as before.
 """
 
 from __future__ import annotations
@@ -48,6 +60,12 @@ LOCAL_DASK_CONFIG = {
     # sequences/s, four runs each, taking turns).
     "distributed.worker.profile.enabled": False,
 }
+# How the host's nannies start workers: forks of a forkserver that imported `WORKER_PRELOAD` (see the docstring).
+# Not in LOCAL_DASK_CONFIG, which holds the settings a cluster given by address needs too (tests/test_cluster.py).
+HOST_DASK_CONFIG = {"distributed.worker.multiprocessing-method": "forkserver"}
+# What a worker imports anyway (WarmWorker.setup, train_in_worker): imported once, in the forkserver.
+WORKER_PRELOAD = ["distributed", "tensorflow", "keras", "rnnlab.training", "rnnlab.introspect.gates",
+                  "rnnlab.introspect.gradients", "rnnlab.engine.worker", "rnnlab.engine.warm_graphs"]
 
 
 class LocalClusterHost:
@@ -103,10 +121,23 @@ class LocalClusterHost:
             process.wait(10)
 
 
+def start_forkserver() -> None:
+    """Start this process's forkserver now, importing `WORKER_PRELOAD`; returns at once (it imports in its own
+    process). Dask's nanny sets its own preload list when it starts the first worker (`get_mp_context`), but a
+    forkserver already running keeps the modules it was started with."""
+    import multiprocessing
+    import multiprocessing.forkserver
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # inherited by the forkserver and every worker
+    multiprocessing.get_context("forkserver").set_forkserver_preload(WORKER_PRELOAD)
+    multiprocessing.forkserver.ensure_running()
+
+
 def main(settings: dict) -> None:
+    start_forkserver()  # first: its TensorFlow import overlaps the host's Dask import and the scheduler's start
     import dask
 
-    dask.config.set(LOCAL_DASK_CONFIG)
+    dask.config.set({**LOCAL_DASK_CONFIG, **HOST_DASK_CONFIG})
     import distributed
 
     try:

@@ -24,7 +24,9 @@ Pause, step and resume (issue 21) reach the trainer's gate through `rnnlab/engin
 while paused is at a batch boundary, so it gets `STOP_FINISH_SECONDS` to finish cleanly like any other.
 
 `WarmWorker` is the worker plugin that imports TensorFlow, Keras and the trainer (and sets TensorFlow's thread
-pools) when a worker starts, so the first run on a new or restarted worker does not pay for the imports.
+pools) when a worker starts, so the first run on a new or restarted worker does not pay for the imports. The local
+cluster's workers are forks of a forkserver that imported them already (rnnlab/engine/local.py): there the imports
+are instant and only the thread pools are set.
 """
 
 from __future__ import annotations
