@@ -9,7 +9,11 @@ Streamlit 1.67 a page given one opened Build & Train when its address was typed 
 import streamlit as st
 
 from pages import session, streamlit_fixes
+from rnnlab.lab import get_lab
 
+# First of all (issue 19): the training engine starts its workers now, in the background, before the page imports
+# TensorFlow for itself (2.5-4 s on two cores, which the workers' start used to wait behind).
+get_lab()
 streamlit_fixes.keep_keras_state()  # before any page runs: a clear error if this Streamlit lacks the hook
 st.set_page_config(page_title="RNN Lab", page_icon=":material/cycle:", layout="wide")
 

@@ -39,9 +39,8 @@ from rnnlab import budget, gate, settings
 from rnnlab.config import RunConfig
 from rnnlab.data import DataError, files, get_task, make_dataset
 from rnnlab.engine import get_engine  # light: the engine's Dask is imported when get_engine() first makes one
-from rnnlab.records import RunRecord, Status
+from rnnlab.records import RunRecord, Status, TrainerCallback
 from rnnlab.store import Store, StoreError
-from rnnlab.training import TrainerCallback
 from rnnlab.uploads import UploadError, read_run
 
 if TYPE_CHECKING:
@@ -542,14 +541,18 @@ def get_lab() -> Lab:
     """This server's lab, made on first use (thread-safe): the store under RNNLAB_HOME and the engine."""
     global _lab
     with _lab_lock:
-        if _lab is None:
+        first = _lab is None
+        if first:
             _lab = Lab()
             _lab.purge(force=True)
-            # The engine starts with the server's first page, in the background (its workers import TensorFlow
-            # meanwhile), not at the first Train: issue 19.
-            _lab.engine  # noqa: B018
         # A web server trusts no path: file settings read only uploads and the data folder, never the store, in
-        # this process and in the workers it starts (they inherit the environment). Set at each call, so a process
-        # that also runs other code (the tests) confines the app's requests whatever ran before.
+        # this process and in the workers it starts (they inherit the environment, so this comes before the
+        # engine). Set at each call, so a process that also runs other code (the tests) confines the app's
+        # requests whatever ran before.
         files.confine(_lab.store.home)
+        if first:
+            # The engine starts with the server's first page, in the background (its workers import TensorFlow
+            # meanwhile), not at the first Train; and before the page imports TensorFlow itself (importing this
+            # module does not): issue 19.
+            _lab.engine  # noqa: B018
         return _lab

@@ -301,3 +301,23 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.integer):
         return int(value)
     return value
+
+
+class TrainerCallback:
+    """Subscribe to a run's progress. Each method gets the live record; return quickly, training waits.
+
+    Here, beside the record, and not in `rnnlab.training`: the web server's store listens to its runs
+    (`rnnlab.lab.Saver`), and importing the trainer imports TensorFlow, which the web server's first page must not
+    wait for before it starts the training engine (issue 19)."""
+
+    def on_train_begin(self, record: RunRecord) -> None:
+        pass
+
+    def on_batch_end(self, record: RunRecord) -> None:
+        pass
+
+    def on_epoch_end(self, record: RunRecord) -> None:
+        pass
+
+    def on_train_end(self, record: RunRecord) -> None:
+        pass

@@ -33,26 +33,10 @@ from rnnlab.introspect.gates import trace
 from rnnlab.introspect.gradients import gradient_norms
 from rnnlab.models import build_model, history_callbacks, layer_table
 from rnnlab.pausing import PauseGate
-from rnnlab.records import RunRecord, Status
+from rnnlab.records import RunRecord, Status, TrainerCallback  # noqa: F401 - TrainerCallback: its home was here
 
 # Sequences in the gradient probe batch: enough for a stable norm, few enough to cost little each epoch.
 GRADIENT_PROBE_SIZE = 32
-
-
-class TrainerCallback:
-    """Subscribe to a run's progress. Each method gets the live record; return quickly, training waits."""
-
-    def on_train_begin(self, record: RunRecord) -> None:
-        pass
-
-    def on_batch_end(self, record: RunRecord) -> None:
-        pass
-
-    def on_epoch_end(self, record: RunRecord) -> None:
-        pass
-
-    def on_train_end(self, record: RunRecord) -> None:
-        pass
 
 
 class Trainer:

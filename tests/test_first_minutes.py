@@ -6,6 +6,7 @@ start-up state and the queue's wait estimates.
 
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -201,3 +202,17 @@ def test_workers_are_forks_of_a_forkserver_that_only_imported_tensorflow_and_tra
         assert [run.record.batch_loss for run in again] == [here.batch_loss] * 2
     finally:
         engine.close()
+
+
+def test_the_web_servers_lab_starts_its_engine_without_importing_tensorflow():
+    """Issue 19: the first page starts the training engine before it imports TensorFlow for itself, so the workers'
+    start (their forkserver imports TensorFlow) is not queued behind the web server's own 2.5-4 s import."""
+    import subprocess
+    import sys
+
+    code = ("import sys; import pages.session, rnnlab.lab; "
+            "print(sorted({'tensorflow', 'keras'} & set(sys.modules)))")
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                           cwd=str(Path(__file__).resolve().parents[1]))
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == "[]"
