@@ -123,7 +123,9 @@ def test_a_class_of_three_runs_the_sweep_pauses_reads_the_curves_and_watches_the
                         ada.get_by_text(re.compile(rf"Epoch \d+ of {EPOCHS} · batch")).first, seconds=6)
             # Both stop their runs: a stopped run keeps its curve and its validation loss, and counts in the sweep.
             for learner in (ada, bob):
-                press_until(learner.get_by_role("button", name="Stop", exact=True),
+                # The page's own Stop: Streamlit's header has one too while a script runs (it stops the script).
+                stop = learner.get_by_test_id("stMainBlockContainer").get_by_role("button", name="Stop", exact=True)
+                press_until(stop,
                             learner.get_by_text(re.compile(rf"Stopped after \d+ epochs?|Finished {EPOCHS} epochs"))
                             .first, seconds=10)
 
