@@ -33,7 +33,7 @@ from rnnlab.introspect.gates import trace
 from rnnlab.introspect.gradients import gradient_norms
 from rnnlab.models import build_model, history_callbacks, layer_table
 from rnnlab.pausing import PauseGate
-from rnnlab.records import RunRecord, Status, TrainerCallback  # noqa: F401 - TrainerCallback: its home was here
+from rnnlab.records import RunRecord, Status, TrainerCallback  # TrainerCallback lived here: still importable
 
 # Sequences in the gradient probe batch: enough for a stable norm, few enough to cost little each epoch.
 GRADIENT_PROBE_SIZE = 32

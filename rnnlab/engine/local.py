@@ -31,10 +31,10 @@ trainer, about 4 s of a core each, and workers 2 and 3 began only once the first
 (load 1.3-2.8, no browser) every worker was warm 9.6-12.9 s after the engine was made, the cluster's processes
 having used 12.9-14.1 s of CPU. Here the host starts the forkserver first thing (`start_forkserver`), so it imports
 `WORKER_PRELOAD` while the host imports Dask and starts the scheduler, and every worker is a fork of it with nothing
-left to import: every worker warm 4.4-5.5 s after the engine was made, 4.9-5.6 s of CPU in all. Safe because the forkserver only imports: TensorFlow makes its thread pools and
-its eager context at its first operation, not at import (checked in tests/test_first_minutes.py: the forkserver's
-children set TensorFlow's thread pools, which fails once an operation has run, and train the same losses as a run
-in this process). A module that fails to import in the forkserver is skipped by multiprocessing, and the worker
+left to import: every worker warm 4.4-5.5 s after the engine was made, 4.9-5.6 s of CPU in all. Safe because
+the forkserver only imports: TensorFlow makes its thread pools and its eager context at its first operation, not
+at import (checked in tests/test_first_minutes.py: the forkserver's children set TensorFlow's thread pools, which
+fails once an operation has run, and train the same losses as a run in this process). A module that fails to import in the forkserver is skipped by multiprocessing, and the worker
 imports it in `WarmWorker.setup` as before.
 """
 
