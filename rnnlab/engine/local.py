@@ -34,8 +34,8 @@ having used 12.9-14.1 s of CPU. Here the host starts the forkserver first thing 
 left to import: every worker warm 4.4-5.5 s after the engine was made, 4.9-5.6 s of CPU in all. Safe because
 the forkserver only imports: TensorFlow makes its thread pools and its eager context at its first operation, not
 at import (checked in tests/test_first_minutes.py: the forkserver's children set TensorFlow's thread pools, which
-fails once an operation has run, and train the same losses as a run in this process). A module that fails to import in the forkserver is skipped by multiprocessing, and the worker
-imports it in `WarmWorker.setup` as before.
+fails once an operation has run, and train the same losses as a run in this process). A module that fails to
+import in the forkserver is skipped by multiprocessing, and the worker imports it in `WarmWorker.setup` as before.
 """
 
 from __future__ import annotations
