@@ -347,7 +347,7 @@ def _time_notes(record: RunRecord, items: str) -> str:
     start = record.first_batch_seconds
     if start >= START_NOTE_SECONDS and start >= START_NOTE_SHARE * record.wall_seconds:
         notes.append(f"{start:.1f} s of it before the first batch ended: making the data, building the network "
-                     "and tracing its graph, slower than the estimate's idle worker when the cores are busy")
+                     "and tracing its graph")
     if math.isfinite(record.samples_per_second):
         notes.append(f"{record.samples_per_second:,.0f} training {items} per second after the first epoch")
     return f" ({'; '.join(notes)})" if notes else ""
