@@ -116,6 +116,7 @@ def browser():
 SHARED_TRAINING_MODULES = ("test_lesson_claims.py",)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which reads the groups into the test ids
 def pytest_collection_modifyitems(config, items):
     """Every test that uses the shared server or Chromium goes to one pytest-xdist process (`--dist loadgroup`),
     so the suite's second process never starts a second served app and browser, and the served app's tests run in
@@ -129,7 +130,16 @@ def pytest_collection_modifyitems(config, items):
 
 
 def pytest_collection_finish(session):
-    """Remember the last selected test that uses the shared server or Chromium, to end them right after it."""
+    """Remember the last selected test that uses the shared server or Chromium, to end them right after it; and,
+    in a pytest-xdist process, refuse to run if the groups did not reach the test ids, which is how pytest-xdist
+    sends a group to one process: with pytest 9.2 and pytest-xdist 3.8 they silently did not, and both processes
+    started their own served app and Chromium on the same two cores (slower, and a browser test timed out)."""
+    if getattr(session.config.option, "loadgroup", False):  # set in a pytest-xdist process under --dist loadgroup
+        ungrouped = [item.nodeid for item in session.items
+                     if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+        if ungrouped:
+            raise pytest.UsageError(f"pytest-xdist did not group {ungrouped[0]} (and {len(ungrouped) - 1} more): "
+                                    "use the pytest and pytest-xdist versions requirements.txt pins")
     users = [item for item in session.items if {"shared_app", "browser"} & set(getattr(item, "fixturenames", ()))]
     session.config._rnnlab_last_browser_test = users[-1].nodeid if users else None
 
