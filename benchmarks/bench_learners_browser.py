@@ -133,17 +133,25 @@ def main() -> None:
                         + ", ".join(ROWS))
     parser.add_argument("--engine", default="dask", choices=list(ENGINES))
     parser.add_argument("--rounds", type=int, default=3, help="rounds per row (a fresh server each); the median")
+    parser.add_argument("--set", action="append", default=[], metavar="RNNLAB_VARIABLE=VALUE",
+                        help="a setting for the served app, to compare (e.g. RNNLAB_WORKER_TF_THREADS=2); repeatable")
     arguments = parser.parse_args()
+    chosen = dict(ENGINES[arguments.engine])
+    for setting in arguments.set:
+        variable, _, value = setting.partition("=")
+        if not variable.startswith("RNNLAB_") or not value:
+            parser.error(f"--set takes RNNLAB_VARIABLE=VALUE, not {setting!r}")
+        chosen[variable] = value
     from playwright.sync_api import sync_playwright
 
-    print(f"load average at the start: {os.getloadavg()[0]:.2f} (two cores)")
+    print(f"load average at the start: {os.getloadavg()[0]:.2f} (two cores); settings: {chosen or 'defaults'}")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         for name in arguments.rows.split(","):
             what, measure, goal = ROWS[name]
             firsts_by_round = []
             for _ in range(arguments.rounds):
-                server, url = serve(ENGINES[arguments.engine])
+                server, url = serve(chosen)
                 answered = time.perf_counter()
                 try:
                     firsts_by_round.append([first for first, _ in measure(browser, url, answered)])

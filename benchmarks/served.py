@@ -1,4 +1,5 @@
-"""The app served for a benchmark as a teacher would start it (`streamlit run app.py`), and Chromium's flags.
+"""The app served for a benchmark as a teacher would start it (`python serve.py`: the training
+engine starts with the server), and Chromium's flags.
 
     server, url = serve({"RNNLAB_WORKERS": "0"})   # a free port, a run store of its own, these settings
     ...
@@ -32,7 +33,7 @@ def serve(settings: dict[str, str] | None = None) -> tuple[subprocess.Popen, str
     environment = {key: value for key, value in os.environ.items() if not key.startswith("RNNLAB_")}
     environment.update(RNNLAB_HOME=tempfile.mkdtemp(prefix="rnnlab-bench-"), TF_CPP_MIN_LOG_LEVEL="2")
     environment.update(settings or {})
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+    server = subprocess.Popen([sys.executable, "serve.py", "--server.port", str(port),
                                "--server.address", "127.0.0.1"], cwd=ROOT, env=environment,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

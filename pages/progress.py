@@ -12,19 +12,30 @@ from rnnlab.pausing import paused_text
 from rnnlab.records import RunRecord
 
 
-# While a run is about to draw its first loss point (a worker has it, or it is next in the queue) its panel polls
-# this often, so the first point shows within a tenth of a second or so of reaching the server rather than up to
-# POLL_SECONDS later (issue 19). A run further back in the queue, and one with points, polls at the usual rate, so
-# thirty waiting learners do not poll seven times a second each.
+# While a learner's run is about to draw its first loss point (a worker has it, or it is next in the queue) and the
+# learner is alone on the server, its panel polls this often, so the first point shows about a tenth of a second
+# after reaching the server rather than up to POLL_SECONDS later (issue 19). Only then: when a class trains, every
+# poll is a rerun on the server and a chart redrawn in a browser, and on the two-core machine three tabs polling
+# this fast before their first points (server, workers and Chromium on the same cores) saw them later, not sooner:
+# 13.3-15.1 s against 7.5 s at the usual rate (benchmarks/bench_learners_browser.py, three-warm-5s, one round each).
+# "Alone" means no other browser session used the server in the last two minutes (`session.others_here`), not only
+# no other run: three tabs pressing Train within milliseconds each found no other run at their click, polled fast,
+# and then redrew the whole page when the others' runs appeared.
 STARTING_POLL_SECONDS = 0.15
 
 
 def first_point_soon(jobs: list[RunHandle]) -> bool:
-    """No run of `jobs` has a loss point yet, and one is training or next in the queue for a worker."""
+    """No run of `jobs` has a loss point yet, one is training or next in the queue for a worker, no other browser
+    session has used the server lately, and no other learner's run trains or waits on it."""
     if any(job.record.steps_done for job in jobs):
         return False
-    return any(job.running and job.waiting_for is None and (job.record.status == "running"
-                                                            or (job.queue_position or 1) == 1) for job in jobs)
+    if not any(job.running and job.waiting_for is None and (job.record.status == "running"
+                                                            or (job.queue_position or 1) == 1) for job in jobs):
+        return False
+    if session.others_here():
+        return False
+    # Last, as it asks the engine for its whole queue: only a panel about to poll fast pays for it.
+    return not {row["run_id"] for row in session.queue_rows()} - {job.run_id for job in jobs}
 
 
 def live(jobs: list[RunHandle], settled_key: str, draw: Callable[[], None],
@@ -39,6 +50,7 @@ def live(jobs: list[RunHandle], settled_key: str, draw: Callable[[], None],
 
     @st.fragment(run_every=every)
     def panel() -> None:
+        session.here_now()
         draw()
         ids = [job.run_id for job in jobs]
         if first_point_soon(jobs) != starting and not all(job.done for job in jobs):

@@ -82,6 +82,23 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-network
                   "--disable-sync"]
 
 
+ARTIFACTS = ROOT / "tests" / "artifacts"
+
+
+def screenshot(page, name: str, seconds: float = 20) -> None:
+    """Save a full-page screenshot to tests/artifacts/`name`.png for a person to look at. The picture is never what
+    a test checks: on a machine so busy that the tab cannot paint within `seconds` (a Plotly animation playing on
+    two shared cores), it is skipped with a warning, so it can neither fail a test nor hide the error a failing
+    test is reporting."""
+    import warnings
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    try:
+        page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True, timeout=seconds * 1000)
+    except Exception as error:  # Playwright's TimeoutError, or a page already closed
+        warnings.warn(f"screenshot {name}.png not saved: {str(error).splitlines()[0]}", stacklevel=2)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -90,14 +107,14 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serve(home: str | None = None, **environment: str):
-    """The app served as a learner would start it (README: `streamlit run app.py`), on a free port: its own run
+    """The app served as a teacher starts it (README: `python serve.py`), on a free port: its own run
     store (`home`, a new folder unless given: a restart passes the same one), and the default engine, Dask worker
     processes, unless `environment` says otherwise."""
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("RNNLAB_")}
     env.update(RNNLAB_HOME=home or tempfile.mkdtemp(prefix="rnnlab-browser-"), **environment)
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+        [sys.executable, "serve.py", "--server.port", str(port),
          "--server.address", "127.0.0.1"],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}"

@@ -13,7 +13,7 @@ import pytest
 
 # The served app, the shared server and Chromium live in helpers.py and conftest.py (test_curves.py and
 # test_cell_diagram.py use them too); these names stay importable from here.
-from helpers import CHROMIUM, CHROMIUM_FLAGS, ROOT, free_port, serve  # noqa: F401
+from helpers import CHROMIUM, CHROMIUM_FLAGS, ROOT, free_port, screenshot, serve  # noqa: F401
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright's Python driver is not installed")
 pytestmark = [
@@ -53,8 +53,7 @@ def test_train_with_the_defaults_draws_the_live_loss_curve(server, browser):
     traces = {trace["name"]: trace["y"] for trace in chart_traces(page, 0)}
     assert len(traces["training"]) == 10 and len(traces["validation"]) == 10
     assert traces["validation"][-1] < traces["validation"][0]  # the default network learns the sine task
-    os.makedirs(ROOT / "tests" / "artifacts", exist_ok=True)
-    page.screenshot(path=str(ROOT / "tests" / "artifacts" / "build_and_train.png"), full_page=True)
+    screenshot(page, "build_and_train")
 
     # The run just trained is what the introspection pages open on.
     page.get_by_role("link", name="Inside the cell").click()
@@ -247,8 +246,7 @@ def test_next_word_trains_the_default_text_and_answers_a_typed_prompt(server, br
     bars = page.evaluate(f"() => Array.from({titles}[0].data[0].y)")
     # Ten epochs of the grammar teach it that only an animal or a person can be chased.
     assert bars[0] in {"cat", "dog", "mouse", "bird", "man", "woman", "boy", "girl"}, bars
-    os.makedirs(ROOT / "tests" / "artifacts", exist_ok=True)
-    page.screenshot(path=str(ROOT / "tests" / "artifacts" / "next_word.png"), full_page=True)
+    screenshot(page, "next_word")
     page.close()
 
 
@@ -292,8 +290,7 @@ def test_a_reload_keeps_the_run_and_the_class_link_shows_it_to_the_teacher(serve
     try:
         learner.get_by_text("Finished 10 epochs").wait_for(timeout=300_000)
     except playwright_api.TimeoutError:
-        os.makedirs(ROOT / "tests" / "artifacts", exist_ok=True)
-        learner.screenshot(path=str(ROOT / "tests" / "artifacts" / "reload_timeout.png"), full_page=True)
+        screenshot(learner, "reload_timeout")
         raise
     traces = {trace["name"]: trace["y"] for trace in chart_traces(learner, 0)}
     assert len(traces["validation"]) == 10
@@ -360,8 +357,7 @@ def test_a_class_page_opened_before_any_run_shows_the_runs_and_tasks_as_they_arr
     teacher.get_by_text("2 learners · 1 run of this task").wait_for(timeout=30_000)
     ada.get_by_text("Finished 2 epochs").wait_for(timeout=300_000)
     teacher.get_by_text("2 learners · 1 run of this task · 0 training now").wait_for(timeout=30_000)
-    os.makedirs(ROOT / "tests" / "artifacts", exist_ok=True)
-    teacher.screenshot(path=str(ROOT / "tests" / "artifacts" / "class_live.png"), full_page=True)
+    screenshot(teacher, "class_live")
     for page in (teacher, *learners):
         page.context.close()
 

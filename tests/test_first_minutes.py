@@ -216,3 +216,139 @@ def test_the_web_servers_lab_starts_its_engine_without_importing_tensorflow():
                            cwd=str(Path(__file__).resolve().parents[1]))
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.strip() == "[]"
+
+
+class _Job:
+    def __init__(self, run_id, status="running", steps=0, place=None):
+        self.run_id, self.queue_position, self.waiting_for = run_id, place, None
+        self.running = status in ("running", "queued")
+        self.record = RunRecord(SMALL)
+        self.record.status = status
+        self.record.batch_loss = [0.5] * steps
+
+
+def test_a_panel_polls_fast_for_its_first_point_only_while_its_learner_is_alone_on_the_server(monkeypatch):
+    from pages import progress, session
+
+    rows, others = [{"run_id": "mine"}], [0]
+    monkeypatch.setattr(session, "queue_rows", lambda: rows)
+    monkeypatch.setattr(session, "others_here", lambda: others[0])
+    assert progress.first_point_soon([_Job("mine")])
+    assert progress.first_point_soon([_Job("mine", "queued", place=1)])
+    assert not progress.first_point_soon([_Job("mine", "queued", place=2)])  # further back: the usual rate
+    assert not progress.first_point_soon([_Job("mine", steps=3)])  # its first point is drawn
+    others[0] = 2
+    assert not progress.first_point_soon([_Job("mine")])  # a class is here, before any of its runs has started
+    others[0] = 0
+    rows.append({"run_id": "someone else's"})
+    assert not progress.first_point_soon([_Job("mine")])  # another learner's run trains: the usual rate
+
+
+def test_presence_counts_the_other_sessions_seen_within_its_window_and_forgets_the_rest():
+    from rnnlab.presence import Presence
+
+    now = [0.0]
+    presence = Presence(window=120, clock=lambda: now[0])
+    assert presence.others("a") == 0
+    presence.seen("a")
+    assert presence.others("a") == 0 and presence.others("b") == 1
+    now[0] = 60.0
+    presence.seen("b")
+    presence.seen("b")  # a session seen twice is one session
+    assert presence.others("a") == 1 and presence.others("b") == 1
+    now[0] = 121.0  # "a" was last seen 121 s ago: gone; "b" 61 s ago: still here
+    assert presence.others("b") == 0 and presence.others("a") == 1
+    now[0] = 500.0
+    assert presence.others("c") == 0 and not presence._last  # forgotten sessions hold no memory
+
+@pytest.mark.slow
+def test_the_teachers_server_starts_its_training_workers_before_any_browser_connects(tmp_path):
+    """Issue 19: `python serve.py` (the README's command for a class) starts the training engine with the server:
+    its worker is started while no browser has opened a page (with `streamlit run app.py`, Streamlit runs none of
+    the app before the first page, so the workers started only then). Ending the server ends its workers."""
+    import subprocess
+    import sys
+    import urllib.request
+
+    import psutil
+
+    from helpers import ROOT, free_port
+
+    port = free_port()
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("RNNLAB_")}
+    environment.update(RNNLAB_HOME=str(tmp_path), RNNLAB_WORKERS="1")
+    server = subprocess.Popen([sys.executable, "serve.py", "--server.port", str(port), "--server.address",
+                               "127.0.0.1", "--server.headless", "true"], cwd=ROOT, env=environment,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        process, workers, deadline = psutil.Process(server.pid), [], time.monotonic() + 180
+        while not workers and time.monotonic() < deadline:  # never a page: only the server's own start
+            time.sleep(0.5)
+            assert server.poll() is None, "the server exited"
+            # The cluster's host forks its workers from its forkserver; a worker is a child of that process.
+            forkservers = [child for child in process.children(recursive=True)
+                           if "multiprocessing.forkserver" in " ".join(child.cmdline())]
+            workers = [worker for forkserver in forkservers for worker in forkserver.children()]
+        assert workers, "no training worker started within 180 s of starting the server"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=10) as response:
+            assert response.status == 200  # the web server answers meanwhile
+        started = process.children(recursive=True)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            raise
+    gone, alive = psutil.wait_procs(started, timeout=60)
+    assert not alive, f"still running after the server ended: {[child.cmdline()[:3] for child in alive]}"
+
+
+@pytest.mark.slow
+def test_the_web_server_imports_the_pages_modules_ahead_and_freezes_them_out_of_the_collectors_walks():
+    """Issue 19: `rnnlab.preload` imports what the pages need (TensorFlow and Keras through the package) on a thread
+    and freezes it, so a full garbage collection walks only what the pages made since, not every object TensorFlow
+    holds (0.2-0.4 s a collection with the GIL held, the health check waiting). In a fresh process, as serve.py."""
+    import json
+    import subprocess
+    import sys
+
+    from helpers import ROOT
+
+    script = ("import gc, json, sys\n"
+              "from rnnlab import preload\n"
+              "thread = preload.start()\n"
+              "assert preload.start() is thread  # once per process\n"
+              "thread.join()\n"
+              "print(json.dumps({'frozen': gc.get_freeze_count(), 'walked': len(gc.get_objects()),\n"
+              "                  'imported': [name for name in ('tensorflow', 'keras', 'plotly.graph_objects', 'pandas',\n"
+              "                                                 'rnnlab.models') if name in sys.modules]}))\n")
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["imported"] == ["tensorflow", "keras", "plotly.graph_objects", "pandas", "rnnlab.models"]
+    assert found["frozen"] > 100_000  # TensorFlow, Keras, Plotly and pandas: about 364,000 objects
+    assert found["walked"] < found["frozen"] / 10  # what a full collection still walks
+
+
+def test_serve_py_starts_the_preload_with_the_lab_before_streamlit(monkeypatch):
+    import importlib.util
+
+    from helpers import ROOT
+    from rnnlab import lab, preload
+    from streamlit.web import cli
+
+    calls = []
+    monkeypatch.setattr(lab, "get_lab", lambda: calls.append("lab"))
+    monkeypatch.setattr(preload, "start", lambda: calls.append("preload"))
+    monkeypatch.setattr(cli, "main", lambda: calls.append("streamlit") or 0)
+    spec = importlib.util.spec_from_file_location("serve_under_test", ROOT / "serve.py")
+    serve = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(serve)
+    monkeypatch.setattr(serve.sys, "argv", list(serve.sys.argv))
+    assert serve.main(["--server.port", "1"]) == 0
+    assert calls == ["lab", "preload", "streamlit"]
+    calls.clear()
+    assert serve.main(["--help"]) == 0 and calls == ["streamlit"]  # --help starts nothing
