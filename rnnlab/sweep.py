@@ -334,6 +334,34 @@ def _sum(pairs) -> tuple[int, int]:
     return beat, judged
 
 
+# How long the sweep's charts keep showing the runs as they were while nothing starts, pauses or ends: each redraw of
+# its three charts costs a projector's browser seconds of its one main thread (issue 19), and runs still training
+# move them every epoch.
+REDRAW_SECONDS = 15.0
+
+
+@dataclass(frozen=True)
+class Drawn:
+    """The runs a sweep's charts were last drawn from, and when: `to_draw` keeps them while no run of the sweep has
+    changed state and `REDRAW_SECONDS` have not passed, so the charts are sent again unchanged and the browser
+    leaves them as they are (Streamlit redraws a Plotly chart only when its figure changes)."""
+
+    signature: tuple
+    at: float
+    records: tuple
+
+
+def to_draw(sweep: Sweep, previous: Drawn | None, records: list[RunRecord], now: float,
+            every: float = REDRAW_SECONDS) -> Drawn:
+    """What to draw the sweep's charts from now: `previous` while the sweep's runs are in the states they were in
+    then (none started, paused, resumed or ended) and less than `every` seconds have passed; else `records`."""
+    signature = tuple(sorted((record.run_id, str(record.status), record.paused, record.epochs_done if
+                              record.is_final else None) for _, record in members(sweep, records)))
+    if previous is not None and previous.signature == signature and 0 <= now - previous.at < every:
+        return previous
+    return Drawn(signature, now, tuple(records))
+
+
 def _and(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 

@@ -8,11 +8,10 @@ Screenshots go to tests/artifacts/class_experiment_*.png (kept out of git) for a
 
 import os
 import re
-from pathlib import Path
 
 import pytest
 
-from helpers import CHROMIUM, serve
+from helpers import CHROMIUM, screenshot, serve
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright's Python driver is not installed")
 pytestmark = [
@@ -21,7 +20,6 @@ pytestmark = [
     pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed"),
 ]
 
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 # Small runs of 32 batches an epoch (about 0.04 s an epoch at T = 10 on an idle worker), with far more epochs than the
 # test waits for: a Pause must land while the run trains on the fastest machine too (at 6 epochs a quiet two-core
 # machine finished before the press; at 40, CI's machine did), and the learners stop their runs once Resume has been
@@ -35,8 +33,7 @@ DIAGRAM = ("Array.from(document.querySelectorAll('.js-plotly-plot')).find(gd => 
 
 
 def shot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"class_experiment_{name}.png"), full_page=True)
+    screenshot(page, f"class_experiment_{name}")
 
 
 def main_text(page) -> str:
@@ -73,6 +70,9 @@ def test_a_class_of_three_runs_the_sweep_pauses_reads_the_curves_and_watches_the
     with serve(RNNLAB_WORKERS="2") as url:
         contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in range(3)]
         teacher, ada, bob = (context.new_page() for context in contexts)
+        crashed = []  # a tab whose renderer died waits for nothing: say so rather than time out on it
+        for name, tab in (("teacher", teacher), ("ada", ada), ("bob", bob)):
+            tab.on("crash", lambda _page, name=name: crashed.append(name))
         try:
             # The teacher makes a class and its sweep: the form's default grid (cell × T, 3 × 3) on a small base.
             teacher.goto(f"{url}/classroom")
@@ -164,7 +164,9 @@ def test_a_class_of_three_runs_the_sweep_pauses_reads_the_curves_and_watches_the
             bob.get_by_text("▶ Play").first.click()
             bob.wait_for_function(f"() => {DIAGRAM}.layout.sliders[0].active >= 3", timeout=30_000)
             shot(bob, "inside_cell_play")
-        except Exception:
+        except Exception as error:
+            if crashed:
+                raise AssertionError(f"the browser tab of {', '.join(crashed)} crashed") from error
             for name, page in (("teacher", teacher), ("ada", ada), ("bob", bob)):
                 shot(page, f"failed_{name}")
             raise

@@ -296,3 +296,61 @@ def test_a_base_preset_with_markup_is_drawn_as_text():
     assert not at.exception
     captions = [element.value for element in at.caption if "base preset" in element.value]
     assert captions and markdown_literal(sweep.base) in captions[0] and "https://" not in captions[0]
+
+
+def test_the_projected_sweep_charts_stay_as_they_are_while_no_run_changes_state():
+    # Issue 19: a teacher's projector redraws the class every 3 s; the sweep's charts are sent again unchanged (so the
+    # browser leaves them be) until a run starts, pauses or ends, and the parallel coordinates (WebGL, seconds to
+    # redraw without a graphics card) draw ended runs only.
+    store = get_lab().store
+    room = store.new_class("Projector")
+    sweep = class_sweep(store, room, axes=[("cell", "simplernn, gru"), ("seq_len", "10, 50")], seeds=1)
+    ended, training = run_of(sweep, 0, 0.02), run_of(sweep, 1, 0.12)
+    training.status = "running"
+    for number, record in enumerate((ended, training)):
+        learner = store.new_learner(f"P{number}")
+        store.join(learner.token, room.join_token)
+        save(store, learner.token, record)
+        record.learner = learner.token
+
+    def specs(at):
+        charts = {chart.proto.spec: json.loads(chart.proto.spec) for chart in at.get("plotly_chart")}
+        return {trace["type"]: spec for spec, chart in charts.items() for trace in chart["data"]
+                if trace["type"] in ("heatmap", "parcoords")}
+
+    at = page("classroom.py", teacher=room.teacher_token)
+    assert not at.exception and not at.error
+    first = specs(at)
+    parallel = json.loads(first["parcoords"])
+    assert parallel["data"][0]["dimensions"][-1]["values"] == [0.02]  # the ended run only
+    assert "1 more still training" in parallel["layout"]["title"]["text"]
+    assert "0.12" in first["heatmap"]  # the training run counts in the grid with its last finished epoch
+
+    training.history["val_loss"].append(0.05)  # an epoch later, still training
+    training.history["loss"].append(0.05)
+    store.save_epoch(training)
+    at.run()
+    assert not at.exception and specs(at) == first  # the same figures, so the browser redraws nothing
+    assert any("1 training now" in caption.value for caption in at.caption)  # the captions count as runs are now
+
+    training.status = "finished"  # it ends: the charts redraw at once, with its final loss
+    store.save_run(training.learner, training)
+    at.run()
+    now = specs(at)
+    assert now["heatmap"] != first["heatmap"] and "0.05" in now["heatmap"]
+    assert sorted(json.loads(now["parcoords"])["data"][0]["dimensions"][-1]["values"]) == [0.02, 0.05]
+
+
+def test_the_sweep_charts_redraw_when_a_run_changes_state_or_the_time_is_up():
+    sweep = sweeps.Sweep.make("task=adding", [("cell", "simplernn, gru")], 1)
+    training = run_of(sweep, 0, 0.1)
+    training.status = "running"
+    first = sweeps.to_draw(sweep, None, [training], now=100.0)
+    assert sweeps.to_draw(sweep, first, [training], now=100.0 + sweeps.REDRAW_SECONDS - 1) is first
+    assert sweeps.to_draw(sweep, first, [training], now=100.0 + sweeps.REDRAW_SECONDS) is not first
+    training.paused_since = 105.0  # paused: a state change
+    assert sweeps.to_draw(sweep, first, [training], now=106.0) is not first
+    training.paused_since = 0.0
+    assert sweeps.to_draw(sweep, first, [training, run_of(sweep, 1, 0.1)], now=106.0) is not first  # a new run
+    training.status = "stopped"
+    assert sweeps.to_draw(sweep, first, [training], now=106.0) is not first

@@ -160,8 +160,12 @@ def length_figure(sweep: Sweep, records: list) -> go.Figure | None:
 
 
 def parallel_figure(sweep: Sweep, records: list) -> go.Figure:
-    """Every run with a result: its swept settings, its seed and its result, one line each."""
-    rows = [row for row in run_rows(sweep, records) if row["value"] is not None]
+    """Every run that has ended with a result: its swept settings, its seed and its result, one line each. Runs
+    still training are left out: a line for each would move every epoch, and this chart (WebGL) costs a browser
+    without a graphics card seconds to redraw, so it changes only when a run ends (issue 19)."""
+    ended = [record for record in records if record.is_final]
+    training = sum(1 for _, record in members(sweep, records) if not record.is_final)
+    rows = [row for row in run_rows(sweep, ended) if row["value"] is not None]
     dimensions = []
     for name, values in sweep.axes:
         numeric = all(isinstance(value, (int, float)) and not isinstance(value, bool) for value in values)
@@ -183,7 +187,8 @@ def parallel_figure(sweep: Sweep, records: list) -> go.Figure:
         line=dict(color=shares, colorscale=SHARE_SCALE, cmin=0.0, cmax=SHARE_MAX, showscale=True,
                   colorbar=dict(title=dict(text="validation loss ÷<br>learned-nothing loss"), x=1.06,
                                 tickvals=[0, 0.5, 0.9, 1.2], ticktext=["0", "0.5", "0.9", "≥1.2"]))))
-    style.layout(figure, f"Every run of the sweep ({len(rows)} with a result): settings against result", None, None,
-                 legend=None, height=440)
+    still = f"; {training} more still training" if training else ""
+    style.layout(figure, f"Every ended run of the sweep ({len(rows)} with a result{still}): settings against result",
+                 None, None, legend=None, height=440)
     figure.update_layout(margin=dict(l=80, r=80, t=110, b=40))
     return figure
