@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from served import CHROMIUM, FLAGS, serve, stop  # noqa: E402
+from served import CHROMIUM, FLAGS, add_settings_option, chosen_settings, serve, stop  # noqa: E402
 
 ENGINES = {"dask": {}, "threads": {"RNNLAB_WORKERS": "0"}}
 # A loss line drawn in a chart. Not the chart itself: the live panel draws its loss chart as soon as the click's
@@ -133,15 +133,9 @@ def main() -> None:
                         + ", ".join(ROWS))
     parser.add_argument("--engine", default="dask", choices=list(ENGINES))
     parser.add_argument("--rounds", type=int, default=3, help="rounds per row (a fresh server each); the median")
-    parser.add_argument("--set", action="append", default=[], metavar="RNNLAB_VARIABLE=VALUE",
-                        help="a setting for the served app, to compare (e.g. RNNLAB_WORKER_TF_THREADS=2); repeatable")
+    add_settings_option(parser)
     arguments = parser.parse_args()
-    chosen = dict(ENGINES[arguments.engine])
-    for setting in arguments.set:
-        variable, _, value = setting.partition("=")
-        if not variable.startswith("RNNLAB_") or not value:
-            parser.error(f"--set takes RNNLAB_VARIABLE=VALUE, not {setting!r}")
-        chosen[variable] = value
+    chosen = chosen_settings(parser, arguments, ENGINES[arguments.engine])
     from playwright.sync_api import sync_playwright
 
     print(f"load average at the start: {os.getloadavg()[0]:.2f} (two cores); settings: {chosen or 'defaults'}")

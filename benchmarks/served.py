@@ -24,6 +24,23 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--
          "--disable-sync"]
 
 
+def add_settings_option(parser) -> None:
+    """`--set RNNLAB_VARIABLE=VALUE` (repeatable) on a benchmark's command line: a setting for the served app."""
+    parser.add_argument("--set", action="append", default=[], metavar="RNNLAB_VARIABLE=VALUE",
+                        help="a setting for the served app, to compare (e.g. RNNLAB_WORKER_TF_THREADS=2); repeatable")
+
+
+def chosen_settings(parser, arguments, base: dict[str, str] | None = None) -> dict[str, str]:
+    """`base` with every `--set` of `arguments` on top; a bad one ends the benchmark with argparse's message."""
+    chosen = dict(base or {})
+    for setting in arguments.set:
+        variable, _, value = setting.partition("=")
+        if not variable.startswith("RNNLAB_") or not value:
+            parser.error(f"--set takes RNNLAB_VARIABLE=VALUE, not {setting!r}")
+        chosen[variable] = value
+    return chosen
+
+
 def serve(settings: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
     """Start the app on a free port with its own RNNLAB_HOME (unless `settings` names one) and the environment's
     other RNNLAB_ settings replaced by `settings`; wait until it answers its health check."""
