@@ -96,26 +96,30 @@ def draw(sweep: sweeps.Sweep, records: list, key: str) -> None:
     st.caption(f"{cells} grid cells × {sweep.seeds} seed{'' if sweep.seeds == 1 else 's'} · {handed} of "
                f"{sweep.planned} planned runs handed out{f' + {extra} extra seeds' if extra else ''} · {len(ours)} run{'' if len(ours) == 1 else 's'} of the sweep, "
                f"{training} training now{f' · {paused} paused' if paused else ''} · base preset {markdown_literal(sweep.base) or 'the defaults'}")
-    # The charts and their sentence from the runs as they were at the last redraw while no run changes state: the
-    # captions above count from the runs as they are now.
-    drawn = sweeps.to_draw(sweep, st.session_state.get(f"{key}_drawn"), records, time.time())
-    st.session_state[f"{key}_drawn"] = drawn
-    records = list(drawn.records)
-    st.markdown(f"**{sweeps.answer(sweep, records)}**")
-    st.plotly_chart(heatmap_figure(sweep, records), width="stretch", key=f"{key}_heatmap")
+    # The charts and their sentence from the runs as they were at the last redraw while no run changes state (the
+    # captions above count from the runs as they are now), built once per redraw, not at every rerun of the page.
+    kept = st.session_state.get(f"{key}_drawn")
+    drawn = sweeps.to_draw(sweep, kept[0] if kept else None, records, time.time())
+    if kept is None or drawn is not kept[0]:
+        records = list(drawn.records)
+        kept = (drawn, (sweeps.answer(sweep, records), heatmap_figure(sweep, records), length_figure(sweep, records),
+                        parallel_figure(sweep, records)))
+        st.session_state[f"{key}_drawn"] = kept
+    answer, heatmap, line, parallel = kept[1]
+    st.markdown(f"**{answer}**")
+    st.plotly_chart(heatmap, width="stretch", key=f"{key}_heatmap")
     st.caption("Each square: the lowest final validation loss of its runs ÷ the loss of a network that learned "
                "nothing (always answering the average target), green well below, grey at 90% (the line a run must "
                "pass to count as having learned), red at or above it; the number written is the best validation "
                "metric and how many runs the cell has. Runs count from the moment the sweep was made. A run still "
                "training counts with its last finished epoch; while no run starts, pauses or ends, these charts "
                f"redraw every {sweeps.REDRAW_SECONDS:g} s (as of {time.strftime('%H:%M:%S', time.localtime(drawn.at))}).")
-    line = length_figure(sweep, records)
     if line is not None:
         st.plotly_chart(line, width="stretch", key=f"{key}_length")
     else:
         st.caption("No numeric setting is swept, so there is no line to draw against it.")
     # Full width: each axis of the parallel coordinates needs room for its title.
-    st.plotly_chart(parallel_figure(sweep, records), width="stretch", key=f"{key}_parallel")
+    st.plotly_chart(parallel, width="stretch", key=f"{key}_parallel")
 
 
 def teacher_section(room) -> None:

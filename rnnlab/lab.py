@@ -39,8 +39,8 @@ from rnnlab import budget, gate, settings
 from rnnlab.config import RunConfig
 from rnnlab.data import DataError, files, get_task, make_dataset
 from rnnlab.engine import get_engine  # light: the engine's Dask is imported when get_engine() first makes one
-from rnnlab.records import RunRecord, Status, TrainerCallback
 from rnnlab.presence import Presence
+from rnnlab.records import RunRecord, Status, TrainerCallback
 from rnnlab.store import Store, StoreError
 from rnnlab.uploads import UploadError, read_run
 

@@ -261,6 +261,7 @@ def test_presence_counts_the_other_sessions_seen_within_its_window_and_forgets_t
     now[0] = 500.0
     assert presence.others("c") == 0 and not presence._last  # forgotten sessions hold no memory
 
+
 @pytest.mark.slow
 def test_the_teachers_server_starts_its_training_workers_before_any_browser_connects(tmp_path):
     """Issue 19: `python serve.py` (the README's command for a class) starts the training engine with the server:
