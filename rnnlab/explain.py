@@ -306,8 +306,9 @@ def run_verdict(record: RunRecord, items: str = "sequences") -> Verdict:
     if record.status == Status.INTERRUPTED:
         return Verdict(Level.WARNING, record.message or f"Interrupted after {done}.")
     if record.status == Status.STOPPED and not record.epochs_done:
-        return Verdict(Level.INFO, f"Stopped before the first epoch ended ({record.steps_done:,} batches), so there is "
-                                   "no validation loss to judge.")
+        batches = f"{record.steps_done:,} batch{'' if record.steps_done == 1 else 'es'}"
+        return Verdict(Level.INFO, f"Stopped before the first epoch ended ({batches}), so there is no validation loss "
+                                   "to judge.")
     how = (f"Finished {done} in {record.wall_seconds:.1f} s" if record.status == Status.FINISHED
            else f"Stopped after {done}")
     if record.status == Status.FINISHED:

@@ -113,6 +113,8 @@ def test_diverged_failed_and_early_stopped_runs_say_what_happened():
     early.status, early.history, early.batch_loss = "stopped", {}, [0.2, 0.1]
     verdict = explain.run_verdict(early)
     assert verdict.level == "info" and "before the first epoch ended (2 batches)" in verdict.sentence
+    early.batch_loss = [0.2]  # stopped while the first batch trained, as a Stop pressed before the first point is
+    assert "before the first epoch ended (1 batch)," in explain.run_verdict(early).sentence
     classifier = RunRecord(RunConfig(task="recall"), status="finished", baseline_loss=1.386,
                            history={"loss": [0.5], "val_loss": [0.4], "accuracy": [0.8], "val_accuracy": [0.85]})
     assert "validation accuracy 85.0%" in explain.run_verdict(classifier).sentence
