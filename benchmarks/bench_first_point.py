@@ -9,8 +9,8 @@ then tracing and the first batch (from `fit` to the first batch's end), first wi
 graph reused by `rnnlab.engine.warm_graphs.GraphCache` (the second run of the same configuration, another seed).
 Through the engine (a local cluster of warm workers, as the web server has): from `submit` to the first point in
 the server's mirror record, the first time and again (reused graph), and what the page's poll adds on average
-(half its interval: `pages/progress.py`'s STARTING_POLL_SECONDS while a first point is due, POLL_SECONDS
-after). The browser's own draw is in benchmarks/bench_learners_browser.py (click to drawn chart).
+(half its interval: `pages/progress.py`'s NEWS_CHECK_SECONDS while a panel waits for a first point,
+POLL_SECONDS after). The browser's own draw is in benchmarks/bench_learners_browser.py (click to drawn chart).
 """
 
 from __future__ import annotations
@@ -105,8 +105,10 @@ def main() -> None:
         through_engine(config)
     from rnnlab import settings
 
-    print(f"the page's poll adds half its interval on average: {0.15 / 2:.2f} s while a first point is due "
-          f"(pages/progress.py STARTING_POLL_SECONDS = 0.15), {settings.current().poll_seconds / 2:.2f} s after")
+    from pages.progress import NEWS_CHECK_SECONDS
+
+    print(f"the page adds half its interval on average: {NEWS_CHECK_SECONDS / 2:.3f} s while a panel waits for a "
+          f"first point (pages/progress.py NEWS_CHECK_SECONDS), {settings.current().poll_seconds / 2:.2f} s after")
 
 
 if __name__ == "__main__":

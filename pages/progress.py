@@ -1,10 +1,11 @@
 """How a run's progress reads on every page that trains: a progress bar while it runs, one line when it ends."""
 
+import time
 from typing import Callable
 
 import streamlit as st
 
-from pages import session
+from pages import interrupts, session
 from rnnlab import explain, settings
 from rnnlab.engine.base import RunHandle
 from rnnlab.engine.startup import state_sentence
@@ -12,49 +13,65 @@ from rnnlab.pausing import paused_text
 from rnnlab.records import RunRecord
 
 
-# While a learner's run is about to draw its first loss point (a worker has it, or it is next in the queue) and the
-# learner is alone on the server, its panel polls this often, so the first point shows about a tenth of a second
-# after reaching the server rather than up to POLL_SECONDS later (issue 19). Only then: when a class trains, every
-# poll is a rerun on the server and a chart redrawn in a browser, and on the two-core machine three tabs polling
-# this fast before their first points (server, workers and Chromium on the same cores) saw them later, not sooner:
-# 13.3-15.1 s against 7.5 s at the usual rate (benchmarks/bench_learners_browser.py, three-warm-5s, one round each).
-# "Alone" means no other browser session used the server in the last two minutes (`session.others_here`), not only
-# no other run: three tabs pressing Train within milliseconds each found no other run at their click, polled fast,
-# and then redrew the whole page when the others' runs appeared.
-STARTING_POLL_SECONDS = 0.15
+# While a run has no loss point yet, its panel's timer ticks this often, and each rerun it causes draws the panel
+# and then waits on the server for the first point (`wait_for_news`), up to POLL_SECONDS: the timer's requests
+# meanwhile only queue, so the panel still reruns about once a second, but it draws the first point about 25 ms
+# after the server has it instead of up to a poll later (issue 19). Waiting costs the server no CPU; polling this
+# often did: on the two-core machine three tabs each rerunning every 0.15 s before their first points (server,
+# workers and Chromium on the same cores) saw them after 13.3 s against 7.5 s at 1 s (one round each), which is why
+# that was kept to a learner alone on the server until 2026-12-05.
+STARTING_TICK_SECONDS = 0.15
+# How often a waiting panel looks at its runs and at the learner's requests.
+NEWS_CHECK_SECONDS = 0.025
 
 
-def first_point_soon(jobs: list[RunHandle]) -> bool:
-    """No run of `jobs` has a loss point yet, one is training or next in the queue for a worker, no other browser
-    session has used the server lately, and no other learner's run trains or waits on it."""
-    if any(job.record.steps_done for job in jobs):
-        return False
-    if not any(job.running and job.waiting_for is None and (job.record.status == "running"
-                                                            or (job.queue_position or 1) == 1) for job in jobs):
-        return False
-    if session.others_here():
-        return False
-    # Last, as it asks the engine for its whole queue: only a panel about to poll fast pays for it.
-    return not {row["run_id"] for row in session.queue_rows()} - {job.run_id for job in jobs}
+def awaiting_first_point(jobs: list[RunHandle]) -> bool:
+    """No run of `jobs` has a loss point yet, and one of them is training or waiting for a worker."""
+    return not any(job.record.steps_done for job in jobs) and any(job.running for job in jobs)
+
+
+def news(jobs: list[RunHandle]) -> tuple:
+    """What a panel waiting for a first point redraws for: a run's status, its first point, its end, its place in
+    the queue, the engine's workers starting."""
+    state = session.engine_state()
+    return tuple((job.record.status, bool(job.record.steps_done), job.done, job.queue_position)
+                 for job in jobs) + (state.ready, state.starting)
+
+
+def wait_for_news(jobs: list[RunHandle], seconds: float, asked: Callable[[], bool] = interrupts.learner_asked,
+                  clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> bool:
+    """Wait up to `seconds` for `news(jobs)` to change; True if it did. Ends early, returning False, as soon as
+    `asked()`: the learner has pressed something, which must not wait behind this panel."""
+    before, deadline = news(jobs), clock() + seconds
+    while clock() < deadline:
+        if news(jobs) != before:
+            return True
+        if asked():
+            return False
+        sleep(NEWS_CHECK_SECONDS)
+    return news(jobs) != before
 
 
 def live(jobs: list[RunHandle], settled_key: str, draw: Callable[[], None],
          on_settled: Callable[[], None] | None = None) -> None:
     """Call `draw()` now, and again every poll while any of `jobs` trains or waits to; once all have ended, call
     `on_settled()` and redraw the whole page once, so what needs the finished runs appears and polling stops.
+    Before the first loss point, each rerun of the panel waits for news instead (`wait_for_news`).
 
     `settled_key` (a session-state key with the page's prefix) remembers which runs that final redraw was for.
     """
-    starting = first_point_soon(jobs)
-    every = (STARTING_POLL_SECONDS if starting else session.POLL_SECONDS) if any(job.running for job in jobs) else None
+    starting = awaiting_first_point(jobs)
+    every = (STARTING_TICK_SECONDS if starting else session.POLL_SECONDS) if any(job.running for job in jobs) else None
 
     @st.fragment(run_every=every)
     def panel() -> None:
-        session.here_now()
         draw()
         ids = [job.run_id for job in jobs]
-        if first_point_soon(jobs) != starting and not all(job.done for job in jobs):
-            st.rerun()  # next in line, or the first point is here: once more from the top, to poll at the new rate
+        if (starting and awaiting_first_point(jobs) and interrupts.in_fragment_rerun()
+                and wait_for_news(jobs, session.POLL_SECONDS) and not all(job.done for job in jobs)):
+            st.rerun(scope="fragment")  # draw the news now (once all have ended, the page is redrawn below)
+        if awaiting_first_point(jobs) != starting and not all(job.done for job in jobs):
+            st.rerun()  # the first point is drawn: once more from the top, to poll at the usual rate
         paused = [job.run_id for job in jobs if job.paused]  # a pause shows the paused network below: redraw
         if st.session_state.setdefault(f"{settled_key}_paused", paused) != paused:
             st.session_state[f"{settled_key}_paused"] = paused

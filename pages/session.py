@@ -15,7 +15,6 @@ import urllib.parse
 from typing import Any, Callable
 
 import streamlit as st
-from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from rnnlab import settings
 from rnnlab import sweep as sweeps
@@ -96,7 +95,6 @@ def you_box(here: str) -> None:
     """In the sidebar of every page: the learner's display name (what their class's teacher sees) and their own
     link, to bookmark. `here` is the URL path of the page being shown."""
     me = learner()
-    here_now()
     with st.sidebar.expander(f"You: {me.name}" if me.name else "You", icon=":material/person:"):
         st.text_input("Your name", value=me.name, max_chars=40, key="you_name", on_change=_rename,
                       help="Shown to your class's teacher on the Class page; leave it empty to stay anonymous.")
@@ -106,20 +104,6 @@ def you_box(here: str) -> None:
         # every page (0.3-0.45 s of the browser's CPU, often inside the first render: issue 17's Inside the cell).
         link = link_to("", {}, here=here, with_learner=True)
         st.markdown(f"Your link: [{markdown_literal(link)}]({link})")
-
-
-def here_now() -> None:
-    """Note, in the lab's presence, that this browser session is on the server (every page run and every poll of a
-    live panel): a learner alone on the server polls faster for a first point than a class does."""
-    context = get_script_run_ctx()
-    if context is not None:
-        get_lab().presence.seen(context.session_id)
-
-
-def others_here() -> int:
-    """How many other browser sessions have used the server lately (`here_now`)."""
-    context = get_script_run_ctx()
-    return get_lab().presence.others(context.session_id if context is not None else "")
 
 
 def _rename() -> None:

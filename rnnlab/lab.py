@@ -39,7 +39,6 @@ from rnnlab import budget, gate, settings
 from rnnlab.config import RunConfig
 from rnnlab.data import DataError, files, get_task, make_dataset
 from rnnlab.engine import get_engine  # light: the engine's Dask is imported when get_engine() first makes one
-from rnnlab.presence import Presence
 from rnnlab.records import RunRecord, Status, TrainerCallback
 from rnnlab.store import Store, StoreError
 from rnnlab.uploads import UploadError, read_run
@@ -182,7 +181,6 @@ class Lab:
         self._stored: dict[str, StoredRun] = {}  # ended runs read back, kept so their models load once
         self._lock = threading.Lock()
         self._purged = 0.0
-        self.presence = Presence()  # the browser sessions seen lately (a lone learner polls faster: issue 19)
 
     @property
     def engine(self) -> "Engine":

@@ -219,47 +219,74 @@ def test_the_web_servers_lab_starts_its_engine_without_importing_tensorflow():
 
 
 class _Job:
-    def __init__(self, run_id, status="running", steps=0, place=None):
-        self.run_id, self.queue_position, self.waiting_for = run_id, place, None
-        self.running = status in ("running", "queued")
-        self.record = RunRecord(SMALL)
-        self.record.status = status
-        self.record.batch_loss = [0.5] * steps
+    def __init__(self, status="running", steps=0, place=None):
+        self.queue_position, self.record = place, RunRecord(SMALL)
+        self.running, self.done = status in ("running", "queued"), status not in ("running", "queued")
+        self.record.status, self.record.batch_loss = status, [0.5] * steps
 
 
-def test_a_panel_polls_fast_for_its_first_point_only_while_its_learner_is_alone_on_the_server(monkeypatch):
+def test_a_panel_waits_for_a_first_point_only_while_a_run_trains_or_queues_without_one():
+    from pages import progress
+
+    assert progress.awaiting_first_point([_Job()])
+    assert progress.awaiting_first_point([_Job("queued", place=3)])
+    assert not progress.awaiting_first_point([_Job("finished", steps=4), _Job()])  # a sweep's chart has its points
+    assert not progress.awaiting_first_point([_Job(steps=3)])  # its first point is drawn: the usual rate
+    assert not progress.awaiting_first_point([_Job("stopped")])
+
+
+def test_waiting_for_news_ends_at_the_first_point_or_when_the_learner_asks_and_never_past_its_time(monkeypatch):
     from pages import progress, session
 
-    rows, others = [{"run_id": "mine"}], [0]
-    monkeypatch.setattr(session, "queue_rows", lambda: rows)
-    monkeypatch.setattr(session, "others_here", lambda: others[0])
-    assert progress.first_point_soon([_Job("mine")])
-    assert progress.first_point_soon([_Job("mine", "queued", place=1)])
-    assert not progress.first_point_soon([_Job("mine", "queued", place=2)])  # further back: the usual rate
-    assert not progress.first_point_soon([_Job("mine", steps=3)])  # its first point is drawn
-    others[0] = 2
-    assert not progress.first_point_soon([_Job("mine")])  # a class is here, before any of its runs has started
-    others[0] = 0
-    rows.append({"run_id": "someone else's"})
-    assert not progress.first_point_soon([_Job("mine")])  # another learner's run trains: the usual rate
+    monkeypatch.setattr(session, "engine_state", lambda: EngineState(ready=1, wanted=1))
+    now, job, later = [0.0], _Job("queued", place=2), {}  # later: what happens on the server, at what time
+
+    def sleep(seconds):
+        now[0] += seconds
+        for at in [at for at in later if at <= now[0]]:
+            later.pop(at)()
+
+    def wait(asked=lambda: False):
+        start = now[0]
+        return progress.wait_for_news([job], 1.0, asked=asked, clock=lambda: now[0], sleep=sleep), now[0] - start
+
+    assert wait() == (False, pytest.approx(1.0, abs=0.03))  # nothing changed: the whole second, no more
+    later[now[0] + 0.3] = lambda: setattr(job, "queue_position", 1)
+    changed, waited = wait()
+    assert changed and waited == pytest.approx(0.3, abs=0.03)  # next in line: drawn at once
+    later[now[0] + 0.2] = lambda: job.record.batch_loss.append(0.7)
+    changed, waited = wait()
+    assert changed and waited == pytest.approx(0.2, abs=0.03)  # the first point
+    assert wait(asked=lambda: True) == (False, 0.0)  # a click waits for nothing
 
 
-def test_presence_counts_the_other_sessions_seen_within_its_window_and_forgets_the_rest():
-    from rnnlab.presence import Presence
+def test_the_learners_requests_are_read_from_streamlits_own_queue(monkeypatch):
+    """`interrupts.learner_asked` reads Streamlit's private request queue: this fails if an upgrade renames it."""
+    from types import SimpleNamespace
 
-    now = [0.0]
-    presence = Presence(window=120, clock=lambda: now[0])
-    assert presence.others("a") == 0
-    presence.seen("a")
-    assert presence.others("a") == 0 and presence.others("b") == 1
-    now[0] = 60.0
-    presence.seen("b")
-    presence.seen("b")  # a session seen twice is one session
-    assert presence.others("a") == 1 and presence.others("b") == 1
-    now[0] = 121.0  # "a" was last seen 121 s ago: gone; "b" 61 s ago: still here
-    assert presence.others("b") == 0 and presence.others("a") == 1
-    now[0] = 500.0
-    assert presence.others("c") == 0 and not presence._last  # forgotten sessions hold no memory
+    from streamlit.proto.WidgetStates_pb2 import WidgetStates
+    from streamlit.runtime.scriptrunner_utils.script_requests import RerunData, ScriptRequests
+
+    from pages import interrupts
+
+    requests = ScriptRequests()
+    monkeypatch.setattr(interrupts, "get_script_run_ctx", lambda: SimpleNamespace(script_requests=requests))
+    assert not interrupts.learner_asked()
+    requests.request_rerun(RerunData(fragment_id="panel", is_auto_rerun=True))
+    assert not interrupts.learner_asked()  # only the panel's own timer
+    pressed = WidgetStates()
+    pressed.widgets.add(id="stop", trigger_value=True)
+    requests.request_rerun(RerunData(fragment_id="panel", is_auto_rerun=True, widget_states=pressed))
+    assert interrupts.learner_asked()  # a click folded into the timer's request
+    for asked in (RerunData(query_string="page=lessons"), RerunData(fragment_id="panel")):
+        requests = ScriptRequests()
+        requests.request_rerun(asked)
+        assert interrupts.learner_asked()  # a whole-page rerun; a widget of the panel
+    requests = ScriptRequests()
+    requests.request_stop()
+    assert interrupts.learner_asked()
+    monkeypatch.setattr(interrupts, "get_script_run_ctx", lambda: None)
+    assert not interrupts.learner_asked()  # a bare script: nothing waits
 
 
 @pytest.mark.slow
