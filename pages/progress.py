@@ -19,7 +19,7 @@ from rnnlab.records import RunRecord
 # after the server has it instead of up to a poll later (issue 19). Waiting costs the server no CPU; polling this
 # often did: on the two-core machine three tabs each rerunning every 0.15 s before their first points (server,
 # workers and Chromium on the same cores) saw them after 13.3 s against 7.5 s at 1 s (one round each), which is why
-# that was kept to a learner alone on the server until 2026-12-05.
+# that was kept to a learner alone on the server until 2026-12-06.
 STARTING_TICK_SECONDS = 0.15
 # How often a waiting panel looks at its runs and at the learner's requests.
 NEWS_CHECK_SECONDS = 0.025
