@@ -119,14 +119,19 @@ def choose_task(tasks: list[str]) -> str | None:
 def draw_queue(pairs: list[tuple]) -> None:
     """Who is training on which worker and who waits, in which place, while anyone of the class does (issue 19)."""
     rows = queueing.class_queue(session.queue_rows(), pairs, learner_names(pairs, hide_names))
-    # Always one container, empty when nobody trains: the elements drawn after it keep their places from one
-    # redraw to the next. (When the queue came and went, every later element moved one place, and while a redraw
-    # ran the page showed the old and the new copy at once, two "Every run" expanders among them.)
+    # Always one container of the same two elements, whoever trains: the elements drawn after it keep their places
+    # from one redraw to the next (when the queue came and went, every later element moved one place, and while a
+    # redraw ran the page showed the old and the new copy at once, two "Every run" expanders among them), and the
+    # table is replaced in place when the queue empties. (Left empty, the container kept the last table on the
+    # projector, its runs "training" for up to ten seconds after they had finished: a redraw inside a fragment
+    # does not always clear what it no longer draws.)
     with st.container():
+        waiting = sum(row["where"].startswith("waiting") for row in rows)
+        st.markdown(f"**Training and waiting now** ({waiting} waiting)" if rows else "**Training and waiting now**")
         if rows:
-            st.markdown(f"**Training and waiting now** ({sum(row['where'].startswith('waiting') for row in rows)} "
-                        "waiting)")
             st.table(pd.DataFrame(rows))
+        else:
+            st.caption("Nobody in the class is training or waiting.")
 
 
 @st.fragment(run_every=REFRESH_SECONDS)

@@ -340,6 +340,10 @@ def test_a_class_page_opened_before_any_run_shows_the_runs_and_tasks_as_they_arr
     for page in learners:
         page.get_by_text("Finished 2 epochs").wait_for(timeout=300_000)
     teacher.get_by_text("2 runs of this task · 0 training now").wait_for(timeout=30_000)
+    # The queue's table goes with the runs, at the next redraw or so (it once stayed, "training on worker", for
+    # ten seconds after both had finished: a fragment's redraw kept what it no longer drew).
+    teacher.get_by_text("Nobody in the class is training or waiting.").wait_for(timeout=8_000)
+    playwright_api.expect(teacher.get_by_text("training on worker")).to_have_count(0, timeout=1_000)
     teacher.locator(".js-plotly-plot").first.wait_for(timeout=60_000)  # Plotly's script loads on first use
     playwright_api.expect(teacher.get_by_text("beat the learned-nothing loss")).to_have_count(1, timeout=30_000)
     assert len(chart_traces(teacher, 0)) == 2

@@ -265,3 +265,6 @@ def test_the_projectors_elements_keep_their_places_when_the_queue_comes_and_goes
     assert not busy.exception
     assert any("Training and waiting now" in element.value for element in busy.markdown)  # the queue is drawn
     assert _place(quiet.main, "Every run") == _place(busy.main, "Every run") is not None
+    # Nobody training: the same two elements, the table's place taken by a sentence that says so.
+    assert any(element.value == "Nobody in the class is training or waiting." for element in quiet.caption)
+    assert not any(element.value == "Nobody in the class is training or waiting." for element in busy.caption)
