@@ -99,6 +99,27 @@ def screenshot(page, name: str, seconds: float = 20) -> None:
         warnings.warn(f"screenshot {name}.png not saved: {str(error).splitlines()[0]}", stacklevel=2)
 
 
+# Each served app's output (Streamlit's log, an uncaught page error's traceback, the workers' start), by its address.
+SERVER_LOGS: dict[str, Path] = {}
+
+
+def what_the_pages_showed(url: str, pages: dict, lines: int = 40) -> str:
+    """For a failing browser test's message: what each tab's page said and the end of the server's log (on CI the
+    artifacts are not kept, so this is all a failure leaves to read)."""
+    parts = []
+    for name, page in pages.items():
+        try:
+            text = page.locator("body").inner_text(timeout=5_000)
+        except Exception as error:  # a tab closed or crashed
+            text = f"(unreadable: {str(error).splitlines()[0]})"
+        parts.append(f"--- {name}'s page at {page.url}:\n{text[:1500]}")
+    log = SERVER_LOGS.get(url)
+    if log is not None and log.exists():
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+        parts.append(f"--- the last {len(tail)} lines of {log.name}:\n" + "\n".join(tail))
+    return "\n".join(parts)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -113,11 +134,14 @@ def serve(home: str | None = None, **environment: str):
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("RNNLAB_")}
     env.update(RNNLAB_HOME=home or tempfile.mkdtemp(prefix="rnnlab-browser-"), **environment)
-    process = subprocess.Popen(
-        [sys.executable, "serve.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}"
+    ARTIFACTS.mkdir(exist_ok=True)
+    SERVER_LOGS[url] = log_path = ARTIFACTS / f"server-{port}.log"  # what the server printed, for a failing test
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "serve.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1"],
+            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -127,7 +151,7 @@ def serve(home: str | None = None, **environment: str):
         except OSError:
             if time.monotonic() > deadline or process.poll() is not None:
                 process.kill()
-                pytest.fail("streamlit did not start within 60 s")
+                pytest.fail("streamlit did not start within 60 s\n" + what_the_pages_showed(url, {}))
             time.sleep(0.5)
     try:
         yield url

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from helpers import CHROMIUM, screenshot, serve
+from helpers import CHROMIUM, screenshot, serve, what_the_pages_showed
 
 playwright_api = pytest.importorskip("playwright.sync_api", reason="Playwright's Python driver is not installed")
 pytestmark = [
@@ -63,6 +63,24 @@ def press_until(button, shown, tries: int = 6, seconds: float = 20) -> None:
     shown.wait_for(timeout=seconds * 1000)
 
 
+def first_visit(page, address: str, ready, url: str, seconds: float = 90) -> None:
+    """Open `address`, the first page this fresh server serves, and wait for `ready`. On CI (2026-12-06) the Class
+    page's form once did not show within 90 s there, and nothing was left to say why: if it does not show, what the
+    page and the server said goes into a warning (printed in the suite's summary) and the page is reloaded once, as
+    a teacher would; a second miss fails. The deep-link tests of tests/test_browser.py are the ones that check a
+    fresh server's first page, on purpose; this test is about the class that follows."""
+    import warnings
+
+    page.goto(address)
+    try:
+        ready.wait_for(timeout=seconds * 1000)
+    except playwright_api.TimeoutError:
+        warnings.warn(f"{address} did not show within {seconds:.0f} s; reloaded once.\n"
+                      + what_the_pages_showed(url, {"teacher": page}), stacklevel=2)
+        page.reload()
+        ready.wait_for(timeout=seconds * 1000)
+
+
 def test_a_class_of_three_runs_the_sweep_pauses_reads_the_curves_and_watches_the_cell(browser):
     # The suite's one Chromium (a second Playwright in this process fails: it finds the first one's event loop);
     # a server of its own, with two workers, so that the two learners train at once.
@@ -75,8 +93,7 @@ def test_a_class_of_three_runs_the_sweep_pauses_reads_the_curves_and_watches_the
             tab.on("crash", lambda _page, name=name: crashed.append(name))
         try:
             # The teacher makes a class and its sweep: the form's default grid (cell × T, 3 × 3) on a small base.
-            teacher.goto(f"{url}/classroom")
-            teacher.get_by_label("Name of the class").wait_for(timeout=90_000)
+            first_visit(teacher, f"{url}/classroom", teacher.get_by_label("Name of the class"), url)
             teacher.get_by_label("Name of the class").fill("Sweep class")
             teacher.get_by_role("button", name="Make a class").click()
             teacher.get_by_text("0 learners joined, no runs yet").wait_for(timeout=90_000)
@@ -169,7 +186,7 @@ def test_a_class_of_three_runs_the_sweep_pauses_reads_the_curves_and_watches_the
                 raise AssertionError(f"the browser tab of {', '.join(crashed)} crashed") from error
             for name, page in (("teacher", teacher), ("ada", ada), ("bob", bob)):
                 shot(page, f"failed_{name}")
-            raise
+            raise AssertionError(what_the_pages_showed(url, {"teacher": teacher, "ada": ada, "bob": bob})) from error
         finally:
             for context in contexts:
                 context.close()
