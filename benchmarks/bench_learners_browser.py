@@ -29,10 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from served import CHROMIUM, FLAGS, add_settings_option, chosen_settings, serve, stop  # noqa: E402
 
 ENGINES = {"dask": {}, "threads": {"RNNLAB_WORKERS": "0"}}
-# A loss line drawn in a chart. Not the chart itself: the live panel draws its loss chart as soon as the click's
-# rerun reaches it, empty and saying "Waiting for the first batch" (the baseline is a shape, not a trace), so
-# counting charts timed the page's redraw, not the first loss point.
-FIRST_POINT = ".js-plotly-plot .scatterlayer .trace"
+# A loss line drawn in the run's loss chart (keyed `bt_loss_<run id>`: Streamlit gives the element the class
+# `st-key-<key>`). Not the chart itself: the live panel draws its loss chart as soon as the click's rerun reaches it,
+# empty and saying "Waiting for the first batch" (the baseline is a shape, not a trace), so counting charts timed
+# the page's redraw, not the first loss point. Not any chart's line either: before a run, Build & Train draws the
+# task's example sequences.
+FIRST_POINT = "[class*='st-key-bt_loss_'] .js-plotly-plot .scatterlayer .trace"
 
 
 # Stamped by each tab itself (`--clock page`, the default): its click on Train, then the first loss line drawn and the

@@ -121,6 +121,13 @@ with train_column:
         st.info("Train is off until these settings fit: the sentence above names what to change." if refused else
                 "Press **Train** to train this network. The loss curve appears as soon as the first batches are "
                 "done.")
+        # The task before the run: a few of its sequences, and what the network must answer for each. (Drawn
+        # here, the chart also loads the browser's Plotly code before the first press: a tab that first met
+        # Plotly in its loss chart drew the first point about 0.8 s later; README, issue 19.)
+        st.plotly_chart(run_plots.examples_figure(get_lab().examples(config)), width="stretch", key="bt_examples")
+        st.caption(f"Made by the same generator as this run's data, from its seed and sequence length. The run "
+                   f"trains on {config.samples:,} such sequences and measures its validation loss on "
+                   f"{config.eval_samples:,} others.")
         st.stop()
     if job.config != config:
         # The sidebar has moved on since this run started: say whose curve this is, so no number is misread.

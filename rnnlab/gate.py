@@ -36,6 +36,10 @@ DISPLAY_SEQUENCES = 64
 SHAPE_SAMPLES = int(field_info("samples")["low"])
 # Display results kept for the whole server (shared by every session: they are plain rows and text).
 _CACHED = 256
+# Example sequences shown before a run (Build & Train), and how many sets of them the server keeps: three
+# sequences of at most 2,000 steps of a few channels are about 100 KB, so 64 sets stay under 7 MB.
+EXAMPLE_SEQUENCES = 3
+_CACHED_EXAMPLES = 64
 
 
 class GateError(ValueError):
@@ -65,6 +69,25 @@ def display_dataset(config: RunConfig) -> "Dataset":
     from rnnlab.data import make_dataset  # start-up time: Keras's text utilities load with the IMDB and text tasks
 
     return make_dataset(display_config(config))
+
+
+def display_examples(config: RunConfig) -> "Dataset":
+    """`EXAMPLE_SEQUENCES` sequences of `config`'s task and their targets, made by the task's own generator from
+    the settings' seed and sequence length (the first validation sequences of the capped display data; not the
+    run's own, which a generator drawing several arrays lays out by how many it makes), with no training or test
+    sequences: what a page shows of the task before anything trains."""
+    return _examples(display_config(config))
+
+
+@functools.lru_cache(maxsize=_CACHED_EXAMPLES)
+def _examples(config: RunConfig) -> "Dataset":
+    import dataclasses
+
+    dataset = display_dataset(config)
+    shown = slice(0, EXAMPLE_SEQUENCES)
+    return dataclasses.replace(dataset, x_train=dataset.x_train[:0], y_train=dataset.y_train[:0],
+                               x_val=dataset.x_val[shown].copy(), y_val=dataset.y_val[shown].copy(),
+                               x_test=dataset.x_test[:0], y_test=dataset.y_test[:0])
 
 
 def untrained(config: RunConfig) -> tuple["keras.Model", "Dataset"]:

@@ -16,6 +16,7 @@ is made. What a page only displays is made from shapes and a capped sample, neve
 
     lab.layer_table(config)                          # rows of the layer table, from 16 + 64 sequences at most
     model, dataset = lab.untrained(config)           # the network before training, 64 validation sequences
+    examples = lab.examples(config)                  # three sequences of the task and their targets
     dataset = lab.read_text(config)                  # costed first: BudgetError before a window is made
     dataset = lab.read_reviews(config, "csv")        # IMDB reviews, costed first too
     value = lab.take_upload(learner.token, "notes.txt", data)  # what the configuration stores for the upload
@@ -385,6 +386,11 @@ class Lab:
     def summary(self, config: RunConfig) -> str:
         """What `model.summary()` prints for `config`'s network."""
         return gate.display_summary(config)
+
+    def examples(self, config: RunConfig) -> "Dataset":
+        """A few sequences of `config`'s task and their targets, for showing the task before a run: at most
+        `gate.EXAMPLE_SEQUENCES`, from the capped display data, whatever sizes the settings ask for."""
+        return gate.display_examples(config)
 
     def untrained(self, config: RunConfig) -> tuple["keras.Model", "Dataset"]:
         """`config`'s network before training (weights from its seed) and its display data: at most

@@ -39,6 +39,11 @@ def test_opens_on_build_and_train_ready_with_defaults():
     # The default LSTM(32) on one input: 4·32·(32+1+1) + (32+1) parameters, from the closed form.
     assert metric(at, "Trainable parameters") == f"{4 * 32 * 34 + 33:,}"
     assert at.sidebar.selectbox(key="cfg_task").value == "sine"
+    # Before a run: three of the task's sequences, and what the run will train and validate on.
+    [examples] = [chart for chart in at.get("plotly_chart") if chart.proto.id.endswith("-bt_examples")]
+    assert len(json.loads(examples.proto.spec)["data"]) == 6  # three inputs and their true next values
+    assert any("trains on 2,000 such sequences and measures its validation loss on 500 others" in caption.value
+               for caption in at.caption)
 
 
 @pytest.mark.slow

@@ -23,6 +23,10 @@ pytestmark = [
 ]
 
 
+# The live run's loss chart on Build & Train (keyed `bt_loss_<run id>`; Streamlit names its element by the key).
+LOSS_CHART = "[class*='st-key-bt_loss_'] .js-plotly-plot"
+
+
 def chart_traces(page, index: int = 0) -> list[dict]:
     """The data Plotly is drawing in the index-th chart on the page (names and y values), once Plotly has drawn it
     (a chart redrawn as its run ends is a bare element for a moment)."""
@@ -42,7 +46,7 @@ def test_train_with_the_defaults_draws_the_live_loss_curve(server, browser):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     open_ready(page, server)
     page.get_by_role("button", name="Train", exact=True).click()
-    page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+    page.locator(LOSS_CHART).wait_for(timeout=30_000)  # the run's chart, not the task's examples drawn before it
     # Training lives on its own thread: a widget click and a trip to another page must not end it.
     page.get_by_text("Log-scale loss axis").click()
     page.get_by_role("link", name="Compare runs").click()
@@ -283,7 +287,7 @@ def test_a_reload_keeps_the_run_and_the_class_link_shows_it_to_the_teacher(serve
     learner.keyboard.press("Enter")
     learner.get_by_text("You: Ada").wait_for(timeout=30_000)
     learner.get_by_role("button", name="Train", exact=True).click()
-    learner.locator(".js-plotly-plot").first.wait_for(timeout=90_000)
+    learner.locator(LOSS_CHART).wait_for(timeout=90_000)
     address = learner.url
     assert "learner=" in address and "join=" not in address
     learner.reload()  # in the middle of the run: the address names the learner, the run is reattached

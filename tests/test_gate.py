@@ -77,6 +77,17 @@ def test_a_hostile_links_display_is_made_from_a_capped_sample():
     assert gate.display_summary(config) == summary_text(untrained_model(small)[0])
 
 
+def test_a_hostile_links_examples_are_three_sequences_of_the_capped_sample():
+    # What Build & Train shows of the task before a run: three sequences of the display data, nothing more kept.
+    config = from_link(HOSTILE)
+    examples, shown = gate.display_examples(config), gate.display_dataset(config)
+    assert examples.x_val.shape[:2] == (gate.EXAMPLE_SEQUENCES, 2000) and examples.seq_len == 2000
+    assert len(examples.x_train) == len(examples.x_test) == 0
+    np.testing.assert_array_equal(examples.x_val, shown.x_val[:gate.EXAMPLE_SEQUENCES])
+    np.testing.assert_array_equal(examples.y_val, shown.y_val[:gate.EXAMPLE_SEQUENCES])
+    assert Lab.examples.__doc__ and gate.display_examples(config) is examples  # kept: a rerun makes no data
+
+
 @pytest.mark.parametrize("initializer", ["orthogonal", "identity", "glorot_uniform"])
 def test_the_table_and_summary_are_the_configured_networks_whatever_draws_its_weights(initializer):
     # The gate builds them with a cheap initializer (shapes and counts do not depend on it): still the same text.

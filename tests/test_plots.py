@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from helpers import fake_record
+from rnnlab import gate
 from rnnlab.config import RunConfig
 from rnnlab.data import make_dataset
 from rnnlab.plots import gradients as gradient_plots
@@ -32,6 +33,46 @@ def test_regression_scatter_draws_each_answer_against_its_target():
     np.testing.assert_allclose(figure.data[0].x, data.y_val[:, 0])
     np.testing.assert_allclose(figure.data[0].y, predictions[:, 0])
     assert "120 validation sequences" in figure.layout.title.text
+
+
+@pytest.mark.parametrize("task", ["sine", "count"])
+def test_the_examples_of_a_forecast_are_its_inputs_and_true_next_values(task):
+    data = gate.display_examples(RunConfig(task=task, seq_len=12, samples=32, eval_samples=16))
+    figure = charts.examples_figure(data)
+    assert len(figure.data) == 6 and not any("forecast" in trace.name for trace in figure.data)  # nothing trained
+    for index in range(3):
+        line, truth = figure.data[2 * index], figure.data[2 * index + 1]
+        np.testing.assert_allclose(line.y, data.x_val[index, :, 0])
+        assert list(line.x) == list(range(1, 13)) and list(truth.x) == [13]
+        np.testing.assert_allclose(truth.y, [data.y_val[index, 0]])
+    assert figure.layout.xaxis.title.text == "time step" and figure.layout.yaxis.title.text
+
+
+def test_the_examples_of_the_adding_problem_circle_the_two_marked_values_and_name_their_sum():
+    data = gate.display_examples(RunConfig(task="adding", seq_len=20, samples=32, eval_samples=16))
+    figure = charts.examples_figure(data)
+    for index in range(3):
+        values, markers = data.x_val[index, :, 0], data.x_val[index, :, 1]
+        line, marked = figure.data[2 * index], figure.data[2 * index + 1]
+        np.testing.assert_allclose(line.y, values)
+        assert list(marked.x) == [step + 1 for step in np.flatnonzero(markers > 0.5)] and len(marked.x) == 2
+        np.testing.assert_allclose(marked.y, values[markers > 0.5])
+        total = float(data.y_val[index, 0])
+        assert total == pytest.approx(float(values[markers > 0.5].sum()), abs=1e-6)  # the target is that sum
+        assert marked.name.endswith(f"sum {total:.3f}")
+
+
+def test_the_examples_of_recall_show_every_token_and_name_the_first():
+    data = gate.display_examples(RunConfig(task="recall", seq_len=9, samples=32, eval_samples=16))
+    figure = charts.examples_figure(data)
+    for index in range(3):
+        tokens, first = figure.data[2 * index], figure.data[2 * index + 1]
+        letters = [data.class_names[token] for token in data.x_val[index].argmax(axis=-1)]
+        assert list(tokens.text) == letters
+        assert [round(value) for value in tokens.y] == [data.class_names.index(letter) for letter in letters]
+        assert first.name.endswith(f"first token {data.class_names[int(data.y_val[index])]}")
+        assert letters[0] == data.class_names[int(data.y_val[index])]
+    assert list(figure.layout.yaxis.ticktext) == list(data.class_names)
 
 
 def test_loss_chart_breaks_at_epochs_and_draws_the_baseline():

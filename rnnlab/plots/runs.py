@@ -257,7 +257,20 @@ def predictions_figure(dataset: Dataset, predictions: np.ndarray, count: int = 4
     return confusion_figure(matrix, dataset.class_names, f"validation {get_task(dataset.task).items}")
 
 
-def _forecast_figure(dataset: Dataset, predictions: np.ndarray, count: int) -> go.Figure:
+def examples_figure(dataset: Dataset) -> go.Figure:
+    """The sequences of `dataset` (a task's examples, `rnnlab.lab.Lab.examples`) and what a network must answer
+    for each, in the task's own terms, before anything trains: the next value of a forecast, the sum of the
+    adding problem's marked values, the first token to recall."""
+    chart = get_task(dataset.task).answer_chart
+    if chart == "forecast":
+        return _forecast_figure(dataset, None, len(dataset.x_val))
+    if chart == "scatter":
+        return _adding_examples_figure(dataset)
+    return _recall_examples_figure(dataset)
+
+
+def _forecast_figure(dataset: Dataset, predictions: np.ndarray | None, count: int) -> go.Figure:
+    """Validation sequences and their true next values; with `predictions`, the network's forecasts beside them."""
     figure = go.Figure()
     steps = np.arange(1, dataset.seq_len + 1)
     for index in range(min(count, len(dataset.x_val))):
@@ -268,12 +281,55 @@ def _forecast_figure(dataset: Dataset, predictions: np.ndarray, count: int) -> g
         figure.add_trace(go.Scatter(x=[dataset.seq_len + 1], y=[float(dataset.y_val[index, 0])], mode="markers",
                                     name=f"{group}: true next value", legendgroup=group,
                                     marker=dict(color=color, symbol="circle-open", size=14, line=dict(width=2))))
-        figure.add_trace(go.Scatter(x=[dataset.seq_len + 1], y=[float(predictions[index, 0])], mode="markers",
-                                    name=f"{group}: forecast", legendgroup=group,
-                                    marker=dict(color=color, symbol="x", size=11)))
-    scaled = dataset.task == "count"
-    return style.layout(figure, "Forecasts on validation sequences (○ truth, × network)", "time step",
-                        "value (scaled)" if scaled else "value", legend="right")
+        if predictions is not None:
+            figure.add_trace(go.Scatter(x=[dataset.seq_len + 1], y=[float(predictions[index, 0])], mode="markers",
+                                        name=f"{group}: forecast", legendgroup=group,
+                                        marker=dict(color=color, symbol="x", size=11)))
+    title = ("Forecasts on validation sequences (○ truth, × network)" if predictions is not None else
+             "Sequences like those it trains on, and the next value it must forecast (○)")
+    return style.layout(figure, title, "time step", "value (scaled)" if dataset.task == "count" else "value",
+                        legend="right")
+
+
+def _adding_examples_figure(dataset: Dataset) -> go.Figure:
+    """Each sequence's values as a line, its two marked values circled, and their sum (the target) in its name."""
+    figure = go.Figure()
+    steps = np.arange(1, dataset.seq_len + 1)
+    for index in range(len(dataset.x_val)):
+        color = style.EXTRA_COLORS[index % len(style.EXTRA_COLORS)]
+        group = f"sequence {index + 1}"
+        values, marked = dataset.x_val[index, :, 0], dataset.x_val[index, :, 1] > 0.5
+        figure.add_trace(go.Scatter(x=steps, y=values, mode="lines", name=f"{group}: values", legendgroup=group,
+                                    line=dict(color=color, width=1.2)))
+        figure.add_trace(go.Scatter(x=steps[marked], y=values[marked], mode="markers", legendgroup=group,
+                                    name=f"{group}: marked, sum {float(dataset.y_val[index, 0]):.3f}",
+                                    marker=dict(color=color, symbol="circle-open", size=14, line=dict(width=2))))
+    return style.layout(figure, "Sequences like those it trains on: it must add the marked values (○)", "time step", "value", legend="right")
+
+
+def _recall_examples_figure(dataset: Dataset) -> go.Figure:
+    """Each sequence's token at every step, its first token (the target) circled and named."""
+    figure = go.Figure()
+    steps = np.arange(1, dataset.seq_len + 1)
+    names = list(dataset.class_names)
+    for index in range(len(dataset.x_val)):
+        color = style.EXTRA_COLORS[index % len(style.EXTRA_COLORS)]
+        group = f"sequence {index + 1}"
+        tokens = [names[int(token)] for token in np.asarray(dataset.x_val[index]).argmax(axis=-1)]
+        # Each sequence on a band of its own, so three sequences of the same four tokens do not draw over each other.
+        offset = (index - (len(dataset.x_val) - 1) / 2) * 0.12
+        y = [names.index(token) + offset for token in tokens]
+        figure.add_trace(go.Scatter(x=steps, y=y, mode="lines+markers", name=f"{group}: tokens", legendgroup=group,
+                                    text=tokens, hovertemplate="step %{x}: %{text}<extra></extra>",
+                                    line=dict(color=color, width=1), marker=dict(color=color, size=5)))
+        target = names[int(dataset.y_val[index])]
+        figure.add_trace(go.Scatter(x=[1], y=[y[0]], mode="markers", name=f"{group}: first token {target}",
+                                    legendgroup=group, marker=dict(color=color, symbol="circle-open", size=16,
+                                                                   line=dict(width=2))))
+    style.layout(figure, "Sequences like those it trains on: it must name the first token (○)",
+                 "time step", "token", legend="right")
+    figure.update_yaxes(tickvals=list(range(len(names))), ticktext=names)
+    return figure
 
 
 def _scatter_figure(dataset: Dataset, predictions: np.ndarray) -> go.Figure:
