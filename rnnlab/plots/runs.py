@@ -304,7 +304,8 @@ def _adding_examples_figure(dataset: Dataset) -> go.Figure:
         figure.add_trace(go.Scatter(x=steps[marked], y=values[marked], mode="markers", legendgroup=group,
                                     name=f"{group}: marked, sum {float(dataset.y_val[index, 0]):.3f}",
                                     marker=dict(color=color, symbol="circle-open", size=14, line=dict(width=2))))
-    return style.layout(figure, "Sequences like those it trains on: it must add the marked values (○)", "time step", "value", legend="right")
+    return style.layout(figure, "Sequences like those it trains on: it must add the marked values (○)", "time step",
+                        "value", legend="right")
 
 
 def _recall_examples_figure(dataset: Dataset) -> go.Figure:
